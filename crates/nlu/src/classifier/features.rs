@@ -1,0 +1,139 @@
+//! Sparse text features for the intent classifier: word unigrams (unknown words collapse to one
+//! `<unk>` feature), word bigrams and character n-grams of each word. Features are hashed to
+//! 64 bits with a fixed hasher, so featurising a query allocates only the token list.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, HashSet};
+use std::hash::Hasher;
+
+use crate::text::tokenize;
+
+const K_WORD: u8 = 1;
+const K_BIGRAM: u8 = 2;
+const K_CHAR: u8 = 3;
+const K_UNK: u8 = 4;
+const K_NUM: u8 = 5;
+
+/// Character n-gram orders taken from each `<word>` (with boundary marks).
+const CHAR_N: std::ops::RangeInclusive<usize> = 3..=5;
+
+pub(crate) fn fhash(kind: u8, parts: &[&str]) -> u64 {
+    let mut h = DefaultHasher::new();
+    h.write_u8(kind);
+    for p in parts {
+        h.write(p.as_bytes());
+        h.write_u8(0xff);
+    }
+    h.finish()
+}
+
+/// Lower-cased word tokens of `text` (punctuation dropped).
+pub(crate) fn words(text: &str) -> Vec<String> {
+    tokenize(text)
+        .into_iter()
+        .filter(|t| t.norm.chars().next().is_some_and(char::is_alphanumeric))
+        .map(|t| t.norm)
+        .collect()
+}
+
+fn is_number(w: &str) -> bool {
+    !w.is_empty() && w.chars().all(|c| c.is_ascii_digit())
+}
+
+/// Hashed features of one word list. `known` decides which words keep their own unigram
+/// feature; the others become `<unk>`. `None` keeps every word.
+pub(crate) fn raw_features(words: &[String], known: Option<&HashSet<u64>>, out: &mut Vec<u64>) {
+    out.clear();
+    let mut prev = "<s>";
+    for w in words {
+        let wh = fhash(K_WORD, &[w]);
+        if is_number(w) {
+            out.push(fhash(K_NUM, &[]));
+        } else if known.is_none_or(|k| k.contains(&wh)) {
+            out.push(wh);
+        } else {
+            out.push(fhash(K_UNK, &[]));
+        }
+        out.push(fhash(K_BIGRAM, &[prev, w]));
+        prev = w;
+        let padded: Vec<char> = std::iter::once('<').chain(w.chars()).chain(std::iter::once('>')).collect();
+        for n in CHAR_N {
+            if padded.len() < n {
+                break;
+            }
+            for win in padded.windows(n) {
+                let mut h = DefaultHasher::new();
+                h.write_u8(K_CHAR);
+                for c in win {
+                    h.write_u32(*c as u32);
+                }
+                out.push(h.finish());
+            }
+        }
+    }
+    if !words.is_empty() {
+        out.push(fhash(K_BIGRAM, &[prev, "</s>"]));
+    }
+    out.sort_unstable();
+    out.dedup();
+}
+
+/// Hash of a word's unigram feature (for the known-word set).
+pub(crate) fn word_hash(w: &str) -> u64 {
+    fhash(K_WORD, &[w])
+}
+
+/// Maps hashed features to columns and holds their IDF weights.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FeatureSpace {
+    pub index: HashMap<u64, u32>,
+    pub idf: Vec<f32>,
+    /// Weight given to features never seen in training (they count in the norm only).
+    pub unseen_idf: f32,
+}
+
+impl FeatureSpace {
+    /// Builds the space from the raw features of all training documents.
+    pub fn fit(docs: &[Vec<u64>]) -> Self {
+        let mut index = HashMap::new();
+        let mut df: Vec<u32> = Vec::new();
+        for d in docs {
+            for h in d {
+                let next = df.len() as u32;
+                let id = *index.entry(*h).or_insert(next);
+                if id == next {
+                    df.push(0);
+                }
+                if let Some(c) = df.get_mut(id as usize) {
+                    *c += 1;
+                }
+            }
+        }
+        let n = docs.len() as f32;
+        let idf = df.iter().map(|&d| ((1.0 + n) / (1.0 + d as f32)).ln() + 1.0).collect();
+        let unseen_idf = ((1.0 + n) / 1.0).ln() + 1.0;
+        FeatureSpace { index, idf, unseen_idf }
+    }
+
+    /// L2-normalised TF-IDF vector (binary term frequency) as (column, value) pairs. Unseen
+    /// features carry no column but take part in the norm, so a text far from everything seen
+    /// in training gets a short vector and hence flat (low-confidence) scores.
+    pub fn vectorize(&self, raw: &[u64], out: &mut Vec<(u32, f32)>) {
+        out.clear();
+        let mut norm2 = 0.0f32;
+        for h in raw {
+            match self.index.get(h) {
+                Some(&id) => {
+                    let v = self.idf.get(id as usize).copied().unwrap_or(1.0);
+                    norm2 += v * v;
+                    out.push((id, v));
+                }
+                None => norm2 += self.unseen_idf * self.unseen_idf,
+            }
+        }
+        if norm2 > 0.0 {
+            let inv = 1.0 / norm2.sqrt();
+            out.iter_mut().for_each(|(_, v)| *v *= inv);
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! Intent classifier trained at load time from training phrases.
+//!
+//! Multinomial logistic regression (L2, L-BFGS) over TF-IDF word, bigram and character n-gram
+//! features, with an implicit extra "none" class trained on built-in out-of-domain text (generic
+//! sentences, word salad, gibberish) in which words unseen in the agent's phrases collapse to an
+//! `<unk>` feature. Out-of-domain queries therefore land on "none", whose probability is not
+//! reported, so every real class scores low. Features never seen in training still count in the
+//! vector norm, which flattens the scores of texts unlike anything seen.
+
+mod features;
+pub(crate) mod lbfgs;
+mod noise;
+
+use std::collections::HashSet;
+
+use features::{raw_features, word_hash, words, FeatureSpace};
+use lbfgs::{minimize, LbfgsParams};
+
+use crate::NluError;
+
+/// Hyper-parameters (fixed; chosen on the Snips benchmark and the out-of-domain unit tests).
+const L2: f64 = 2e-3;
+const NONE_SEED: u64 = 0x5eed_0001;
+/// Size of the none class relative to the mean in-domain class size (bounds below).
+const NONE_FACTOR: f64 = 1.0;
+const NONE_MIN: usize = 120;
+const NONE_MAX: usize = 400;
+/// Total training weight of the none class relative to one in-domain class.
+const NONE_WEIGHT: f64 = 1.0;
+
+/// Immutable after training; `Send + Sync`.
+#[derive(Debug, Clone)]
+pub struct IntentClassifier {
+    space: FeatureSpace,
+    known_words: HashSet<u64>,
+    n_classes: usize,
+    /// Classes that had training examples (the others are never predicted).
+    active: Vec<bool>,
+    /// Row-major `[feature][class]`, `n_classes + 1` columns (the last one is "none").
+    weights: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+impl IntentClassifier {
+    /// Deterministic (fixed seed). `examples`: (text, class index).
+    pub fn train(examples: &[(String, usize)], n_classes: usize) -> Result<Self, NluError> {
+        if n_classes == 0 {
+            return Err(NluError::Other("intent classifier needs at least one class".into()));
+        }
+        if let Some((t, c)) = examples.iter().find(|(_, c)| *c >= n_classes) {
+            return Err(NluError::Other(format!(
+                "training phrase {t:?} has class {c}, but there are only {n_classes} classes"
+            )));
+        }
+        let k = n_classes + 1;
+        let none = n_classes;
+        let mut active = vec![false; n_classes];
+        let mut known_words = HashSet::new();
+        let mut docs: Vec<Vec<u64>> = Vec::new();
+        let mut labels: Vec<usize> = Vec::new();
+        let mut raw = Vec::new();
+        for (text, class) in examples {
+            let ws = words(text);
+            if ws.is_empty() {
+                continue;
+            }
+            known_words.extend(ws.iter().map(|w| word_hash(w)));
+            raw_features(&ws, None, &mut raw);
+            docs.push(raw.clone());
+            labels.push(*class);
+            if let Some(a) = active.get_mut(*class) {
+                *a = true;
+            }
+        }
+        let n_active = active.iter().filter(|a| **a).count();
+        let n_in = docs.len();
+        let mean = if n_active == 0 { 0.0 } else { n_in as f64 / n_active as f64 };
+        let n_none = ((mean * NONE_FACTOR) as usize).clamp(NONE_MIN, NONE_MAX);
+        for text in noise::none_texts(n_none, NONE_SEED) {
+            let ws = words(&text);
+            raw_features(&ws, Some(&known_words), &mut raw);
+            docs.push(raw.clone());
+            labels.push(none);
+        }
+        let space = FeatureSpace::fit(&docs);
+        let mut vecs = Vec::with_capacity(docs.len());
+        for d in &docs {
+            let mut v = Vec::new();
+            space.vectorize(d, &mut v);
+            vecs.push(v);
+        }
+        // Balanced sample weights: each active class (and "none") weighs the same in total.
+        let mut counts = vec![0usize; k];
+        for &l in &labels {
+            if let Some(c) = counts.get_mut(l) {
+                *c += 1;
+            }
+        }
+        let total_w = n_active as f64 + NONE_WEIGHT;
+        let sw: Vec<f64> = labels
+            .iter()
+            .map(|&l| {
+                let c = counts.get(l).copied().unwrap_or(1).max(1) as f64;
+                let cw = if l == none { NONE_WEIGHT } else { 1.0 };
+                cw / c / total_w
+            })
+            .collect();
+        let mut mask = active.clone();
+        mask.push(true);
+        let n_feat = space.idf.len();
+        let mut x = vec![0.0f64; n_feat * k + k];
+        let mut logits = vec![0.0f64; k];
+        minimize(&mut x, LbfgsParams { max_iter: 300, ..Default::default() }, |w, g| {
+            g.iter_mut().for_each(|v| *v = 0.0);
+            let (gw, gb) = g.split_at_mut(n_feat * k);
+            let (ww, wb) = w.split_at(n_feat * k);
+            let mut loss = 0.0;
+            for ((v, &y), &s) in vecs.iter().zip(&labels).zip(&sw) {
+                scores(ww, wb, v, &mask, k, &mut logits);
+                softmax_in_place(&mut logits);
+                loss -= s * logits.get(y).copied().unwrap_or(1.0).max(1e-300).ln();
+                for (c, p) in logits.iter().enumerate() {
+                    let d = s * (p - if c == y { 1.0 } else { 0.0 });
+                    if d == 0.0 {
+                        continue;
+                    }
+                    if let Some(b) = gb.get_mut(c) {
+                        *b += d;
+                    }
+                    for &(f, val) in v {
+                        if let Some(gv) = gw.get_mut(f as usize * k + c) {
+                            *gv += d * val as f64;
+                        }
+                    }
+                }
+            }
+            for (gv, wv) in gw.iter_mut().zip(ww) {
+                *gv += L2 * wv;
+                loss += 0.5 * L2 * wv * wv;
+            }
+            loss
+        });
+        let weights = x.iter().take(n_feat * k).map(|v| *v as f32).collect();
+        let bias = x.iter().skip(n_feat * k).map(|v| *v as f32).collect();
+        Ok(IntentClassifier { space, known_words, n_classes, active, weights, bias })
+    }
+
+    /// Number of (real) classes.
+    pub fn n_classes(&self) -> usize {
+        self.n_classes
+    }
+
+    /// Calibrated probability per class (sums to ≤ 1; the rest is the implicit "none" class).
+    /// Classes without training examples get 0.
+    pub fn predict(&self, text: &str) -> Vec<f32> {
+        let k = self.n_classes + 1;
+        let ws = words(text);
+        if ws.is_empty() || !self.active.iter().any(|a| *a) {
+            return vec![0.0; self.n_classes];
+        }
+        let mut raw = Vec::with_capacity(ws.len() * 12);
+        raw_features(&ws, Some(&self.known_words), &mut raw);
+        let mut v = Vec::with_capacity(raw.len());
+        self.space.vectorize(&raw, &mut v);
+        let mut logits: Vec<f64> = self.bias.iter().map(|b| *b as f64).collect();
+        for &(f, val) in &v {
+            let row = f as usize * k;
+            if let Some(r) = self.weights.get(row..row + k) {
+                for (l, w) in logits.iter_mut().zip(r) {
+                    *l += (*w * val) as f64;
+                }
+            }
+        }
+        for (l, a) in logits.iter_mut().zip(&self.active) {
+            if !a {
+                *l = f64::NEG_INFINITY;
+            }
+        }
+        softmax_in_place(&mut logits);
+        logits.truncate(self.n_classes);
+        logits.into_iter().map(|p| p as f32).collect()
+    }
+}
+
+fn scores(w: &[f64], b: &[f64], v: &[(u32, f32)], mask: &[bool], k: usize, out: &mut [f64]) {
+    out.copy_from_slice(b);
+    for &(f, val) in v {
+        let row = f as usize * k;
+        if let Some(r) = w.get(row..row + k) {
+            for (o, wv) in out.iter_mut().zip(r) {
+                *o += wv * val as f64;
+            }
+        }
+    }
+    for (o, m) in out.iter_mut().zip(mask) {
+        if !m {
+            *o = f64::NEG_INFINITY;
+        }
+    }
+}
+
+fn softmax_in_place(x: &mut [f64]) {
+    let m = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if !m.is_finite() {
+        x.iter_mut().for_each(|v| *v = 0.0);
+        return;
+    }
+    let mut s = 0.0;
+    for v in x.iter_mut() {
+        *v = (*v - m).exp();
+        s += *v;
+    }
+    x.iter_mut().for_each(|v| *v /= s);
+}
+
+#[cfg(test)]
+mod tests;

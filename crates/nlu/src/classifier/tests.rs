@@ -1,0 +1,92 @@
+use super::*;
+
+fn restaurant() -> Vec<(String, usize)> {
+    let data: &[(&str, usize)] = &[
+        ("book a table for two", 0),
+        ("i want to reserve a table tonight", 0),
+        ("can i make a reservation for four people", 0),
+        ("reserve a table at 8 pm", 0),
+        ("book me a table for tomorrow evening", 0),
+        ("i'd like a reservation for saturday", 0),
+        ("table for three at seven please", 0),
+        ("get us a table for dinner", 0),
+        ("when are you open", 1),
+        ("what are your opening hours", 1),
+        ("are you open on sunday", 1),
+        ("what time do you close tonight", 1),
+        ("how late are you open", 1),
+        ("opening times for the weekend", 1),
+        ("cancel my reservation", 2),
+        ("i need to cancel my booking", 2),
+        ("please cancel the table i booked", 2),
+        ("call off my reservation for friday", 2),
+        ("i can't make it, cancel it", 2),
+        ("drop my booking", 2),
+    ];
+    data.iter().map(|(t, c)| (t.to_string(), *c)).collect()
+}
+
+fn argmax(p: &[f32]) -> usize {
+    p.iter().enumerate().fold(0, |b, (i, v)| if *v > p[b] { i } else { b })
+}
+
+#[test]
+fn classifies_in_domain_queries() {
+    let clf = IntentClassifier::train(&restaurant(), 4).unwrap();
+    let cases = [
+        ("could you book a table for six people", 0),
+        ("reserve a table for friday night", 0),
+        ("are you open on monday", 1),
+        ("what time do you open", 1),
+        ("cancel my booking for tonight", 2),
+        ("please cancel the reservation", 2),
+    ];
+    for (q, want) in cases {
+        let p = clf.predict(q);
+        assert_eq!(p.len(), 4);
+        assert_eq!(argmax(&p), want, "{q}: {p:?}");
+        assert!(p[want] > 0.5, "{q}: {p:?}");
+        assert_eq!(p[3], 0.0, "class without examples is never predicted");
+        assert!(p.iter().sum::<f32>() <= 1.0 + 1e-5);
+    }
+}
+
+#[test]
+fn out_of_domain_scores_low() {
+    let clf = IntentClassifier::train(&restaurant(), 4).unwrap();
+    for q in [
+        "what is the weather like on jupiter",
+        "xqzt vlorp gnarf",
+        "who is the president of france",
+        "my car needs new brakes",
+        "asdfgh",
+    ] {
+        let p = clf.predict(q);
+        assert!(p.iter().all(|v| *v < 0.3), "{q}: {p:?}");
+    }
+    assert_eq!(clf.predict(""), vec![0.0; 4]);
+    assert_eq!(clf.predict("?!"), vec![0.0; 4]);
+}
+
+#[test]
+fn single_class_agent() {
+    let ex: Vec<(String, usize)> =
+        ["talk to a human", "i want an agent", "connect me to a person", "speak to someone real"]
+            .iter()
+            .map(|t| (t.to_string(), 0))
+            .collect();
+    let clf = IntentClassifier::train(&ex, 1).unwrap();
+    assert!(clf.predict("can i talk to a person")[0] > 0.5, "{:?}", clf.predict("can i talk to a person"));
+    assert!(clf.predict("how tall is the eiffel tower")[0] < 0.3);
+}
+
+#[test]
+fn deterministic_and_validates_input() {
+    let a = IntentClassifier::train(&restaurant(), 3).unwrap();
+    let b = IntentClassifier::train(&restaurant(), 3).unwrap();
+    assert_eq!(a.predict("book a table"), b.predict("book a table"));
+    assert!(IntentClassifier::train(&restaurant(), 2).is_err());
+    assert!(IntentClassifier::train(&[], 0).is_err());
+    let empty = IntentClassifier::train(&[], 2).unwrap();
+    assert_eq!(empty.predict("book a table"), vec![0.0, 0.0]);
+}

@@ -1,0 +1,63 @@
+//! Context bookkeeping: activation, lifespans, and the wire form with full paths.
+
+use super::types::{ActiveContext, SessionState};
+use crate::webhook::WireContext;
+use serde_json::{json, Map, Value};
+use std::collections::HashSet;
+
+/// Upper bound on contexts per session (DF allows far fewer in practice).
+const MAX_CONTEXTS: usize = 64;
+
+/// `projects/p/agent/sessions/s/contexts/Name` or `Name` → `name`.
+pub fn short_name(name: &str) -> String {
+    name.rsplit("/contexts/").next().unwrap_or(name).trim().to_lowercase()
+}
+
+pub fn active_names(state: &SessionState) -> HashSet<String> {
+    state.contexts.iter().filter(|c| c.lifespan > 0).map(|c| c.name.clone()).collect()
+}
+
+/// Sets (or replaces, or with lifespan 0 removes) a context.
+pub fn set(state: &mut SessionState, name: &str, lifespan: u32, parameters: Map<String, Value>) {
+    let name = short_name(name);
+    if name.is_empty() {
+        return;
+    }
+    state.contexts.retain(|c| c.name != name);
+    if lifespan > 0 && state.contexts.len() < MAX_CONTEXTS {
+        state.contexts.push(ActiveContext { name, lifespan, parameters });
+    }
+}
+
+/// One conversational turn passes: every context loses one unit of lifespan.
+pub fn age(state: &mut SessionState) {
+    for c in &mut state.contexts {
+        c.lifespan = c.lifespan.saturating_sub(1);
+    }
+    state.contexts.retain(|c| c.lifespan > 0);
+}
+
+/// Applies webhook `outputContexts` (missing lifespan = 5, DF's default).
+pub fn apply_wire(state: &mut SessionState, wire: &[WireContext]) {
+    for w in wire {
+        let lifespan = w.lifespan_count.unwrap_or(5).clamp(0, 10_000) as u32;
+        set(state, &w.name, lifespan, w.parameters.clone().unwrap_or_default());
+    }
+}
+
+/// The session's contexts as DF `outputContexts` JSON.
+pub fn to_wire(state: &SessionState, session: &str) -> Vec<Value> {
+    state
+        .contexts
+        .iter()
+        .map(|c| {
+            let mut o = Map::new();
+            o.insert("name".into(), json!(format!("{session}/contexts/{}", c.name)));
+            o.insert("lifespanCount".into(), json!(c.lifespan));
+            if !c.parameters.is_empty() {
+                o.insert("parameters".into(), Value::Object(c.parameters.clone()));
+            }
+            Value::Object(o)
+        })
+        .collect()
+}

@@ -1,0 +1,340 @@
+//! The turn itself: decide the intent (event, slot filling, NLU, fallback), fill parameters,
+//! update contexts, render, and hand over to the webhook when the intent uses it.
+
+use super::types::*;
+use super::{contexts, render, slots};
+use crate::agent::WebhookConfig;
+use crate::engine::{Engine, Extracted};
+use crate::sysent::SysContext;
+use crate::template::TemplateEnv;
+use crate::webhook::{WebhookOutcome, WebhookRequest};
+use serde_json::{json, Map, Value};
+
+/// Follow-up events a webhook may chain in one request.
+const MAX_EVENT_HOPS: u8 = 3;
+/// Utterances that abandon slot filling.
+const CANCEL: &[&str] = &["cancel", "stop", "never mind", "nevermind", "forget it", "exit", "quit"];
+
+pub enum TurnStep {
+    Done(TurnResult),
+    Webhook(Box<PendingTurn>),
+}
+
+/// A turn waiting for its webhook call.
+pub struct PendingTurn {
+    pub request: WebhookRequest,
+    pub webhook: WebhookConfig,
+    draft: Draft,
+    req: TurnRequest,
+    hops: u8,
+}
+
+struct Draft {
+    response_id: String,
+    query_text: String,
+    language: String,
+    intent: Option<usize>,
+    confidence: f32,
+    parameters: Map<String, Value>,
+    all_present: bool,
+    text: String,
+    messages: Vec<Value>,
+    webhook_source: Option<String>,
+    webhook_payload: Option<Map<String, Value>>,
+}
+
+enum Decision {
+    None,
+    Intent { idx: usize, confidence: f32, ex: Extracted, continuing: bool },
+}
+
+impl Engine {
+    /// Runs one turn. See the module docs of [`crate::dialog`].
+    pub fn begin(&self, state: &mut SessionState, req: TurnRequest) -> TurnStep {
+        self.run(state, req, 0)
+    }
+
+    /// Finishes a turn with the outcome of its webhook call.
+    pub fn resume(&self, state: &mut SessionState, pending: PendingTurn, outcome: WebhookOutcome) -> TurnStep {
+        let PendingTurn { mut draft, req, hops, .. } = pending;
+        let status = match outcome {
+            WebhookOutcome::Ok(resp) => {
+                if let Some(ctxs) = &resp.output_contexts {
+                    contexts::apply_wire(state, ctxs);
+                }
+                if let Some(ev) = resp.followup_event_input.filter(|e| !e.name.is_empty()) {
+                    if hops < MAX_EVENT_HOPS {
+                        let lang = ev.language_code.clone().unwrap_or_else(|| draft.language.clone());
+                        let next = TurnRequest {
+                            input: QueryInput::Event { name: ev.name, parameters: ev.parameters.unwrap_or_default(), language_code: lang },
+                            params: QueryParams { time_zone: req.params.time_zone.clone(), ..Default::default() },
+                            ..req
+                        };
+                        return self.run(state, next, hops + 1);
+                    }
+                }
+                match (resp.fulfillment_messages.filter(|m| !m.is_empty()), resp.fulfillment_text) {
+                    (Some(msgs), text) => {
+                        draft.text = text.unwrap_or_else(|| render::text_of_messages(&msgs));
+                        draft.messages = msgs;
+                    }
+                    (None, Some(text)) => {
+                        draft.messages = vec![json!({"text": {"text": [text]}})];
+                        draft.text = text;
+                    }
+                    (None, None) => {}
+                }
+                draft.webhook_source = resp.source;
+                draft.webhook_payload = resp.payload;
+                json!({"message": "Webhook execution successful"})
+            }
+            WebhookOutcome::Failed { code, message } => json!({"code": code, "message": message}),
+        };
+        TurnStep::Done(self.finish(state, draft, &req, Some(status)))
+    }
+
+    fn run(&self, state: &mut SessionState, req: TurnRequest, hops: u8) -> TurnStep {
+        state.turns = state.turns.saturating_add(1);
+        let tz = req.params.time_zone.as_deref().and_then(|t| t.parse().ok()).unwrap_or(self.tz);
+        let ctx = SysContext { now: req.now, tz };
+        if req.params.reset_contexts {
+            state.contexts.clear();
+            state.slot_filling = None;
+        }
+        for c in &req.params.contexts {
+            contexts::set(state, &c.name, c.lifespan, c.parameters.clone());
+        }
+        for (k, v) in &req.params.session_params {
+            state.session_params.insert(k.clone(), v.clone());
+        }
+        let (query_text, language, event) = match &req.input {
+            QueryInput::Text { text, language_code } => (text.trim().to_string(), language_code.clone(), None),
+            QueryInput::Event { name, parameters, language_code } => (name.clone(), language_code.clone(), Some((name.as_str(), parameters))),
+        };
+        let decision = match event {
+            Some((name, _)) => {
+                state.slot_filling = None;
+                let active = contexts::active_names(state);
+                match self.intent_for_event(name, &active) {
+                    Some(idx) => Decision::Intent { idx, confidence: 1.0, ex: Extracted::default(), continuing: false },
+                    None => Decision::None,
+                }
+            }
+            None => self.decide_text(state, &query_text, &ctx),
+        };
+        let mut draft = Draft {
+            response_id: uuid::Uuid::new_v4().to_string(),
+            query_text,
+            language,
+            intent: None,
+            confidence: 0.0,
+            parameters: Map::new(),
+            all_present: true,
+            text: String::new(),
+            messages: Vec::new(),
+            webhook_source: None,
+            webhook_payload: None,
+        };
+        let Decision::Intent { idx, confidence, ex, continuing } = decision else {
+            contexts::age(state);
+            return TurnStep::Done(self.finish(state, draft, &req, None));
+        };
+        let intent = self.intent(idx);
+        draft.intent = Some(idx);
+        draft.confidence = confidence;
+        let Extracted { mut values, originals } = ex;
+        slots::apply_defaults(intent, state, event, &mut values);
+        let call_webhook;
+        if let Some(p) = slots::first_missing(intent, &values).filter(|_| !intent.is_fallback) {
+            let attempts = match &state.slot_filling {
+                Some(sf) if continuing && sf.asking == p.name => sf.attempts + 1,
+                _ => 1,
+            };
+            let prompt = if p.prompts.is_empty() {
+                format!("What is the {}?", p.name.replace(['-', '_'], " "))
+            } else {
+                p.prompts[(attempts as usize - 1) % p.prompts.len()].clone()
+            };
+            let ctx_view: Vec<(&str, &Map<String, Value>)> = state.contexts.iter().map(|c| (c.name.as_str(), &c.parameters)).collect();
+            let env = TemplateEnv { params: &values, originals: &originals, contexts: &ctx_view, session_params: &state.session_params };
+            draft.text = crate::template::render(&prompt, &env);
+            draft.messages = vec![json!({"text": {"text": [draft.text]}})];
+            draft.all_present = false;
+            draft.parameters = slots::report(intent, &values);
+            call_webhook = intent.webhook_for_slot_filling;
+            state.slot_filling = Some(SlotFilling {
+                intent_id: intent.id.clone(),
+                parameters: values,
+                originals,
+                asking: p.name.clone(),
+                attempts,
+            });
+        } else {
+            state.slot_filling = None;
+            contexts::age(state);
+            if intent.reset_contexts {
+                state.contexts.clear();
+            }
+            let cparams = slots::context_params(intent, &values, &originals);
+            for oc in &intent.output_contexts {
+                let mut p = cparams.clone();
+                p.extend(oc.parameters.clone());
+                contexts::set(state, &oc.name, oc.lifespan, p);
+            }
+            let ctx_view: Vec<(&str, &Map<String, Value>)> = state.contexts.iter().map(|c| (c.name.as_str(), &c.parameters)).collect();
+            let env = TemplateEnv { params: &values, originals: &originals, contexts: &ctx_view, session_params: &state.session_params };
+            let r = render::render_messages(&intent.messages, &env, state.turns);
+            draft.text = r.text;
+            draft.messages = r.messages;
+            draft.parameters = slots::report(intent, &values);
+            call_webhook = intent.webhook_used;
+        }
+        match (&self.agent.webhook, call_webhook) {
+            (Some(wh), true) => {
+                let request = WebhookRequest {
+                    response_id: draft.response_id.clone(),
+                    session: req.session.clone(),
+                    query_result: self.query_result(state, &draft, &req),
+                    original_detect_intent_request: json!({
+                        "source": req.source,
+                        "payload": req.params.payload.clone().unwrap_or_else(|| json!({})),
+                    }),
+                };
+                TurnStep::Webhook(Box::new(PendingTurn { request, webhook: wh.clone(), draft, req, hops }))
+            }
+            _ => TurnStep::Done(self.finish(state, draft, &req, None)),
+        }
+    }
+
+    fn decide_text(&self, state: &mut SessionState, text: &str, ctx: &SysContext) -> Decision {
+        let active = contexts::active_names(state);
+        if let Some(sf) = state.slot_filling.clone() {
+            let sf_idx = self.agent.intents.iter().position(|i| i.id == sf.intent_id);
+            let lower = text.to_lowercase();
+            let cancel = CANCEL.iter().any(|c| lower.trim_matches(|ch: char| !ch.is_alphanumeric()) == *c);
+            if let (Some(idx), false) = (sf_idx, cancel) {
+                let mut ex = self.extract(idx, text, ctx);
+                let intent = self.intent(idx);
+                if !ex.values.contains_key(&sf.asking) {
+                    if let Some(p) = intent.parameters.iter().find(|p| p.name == sf.asking) {
+                        if let Some(m) = self.resolve_answer(text, &p.data_type, ctx) {
+                            let v = if p.is_list { Value::Array(vec![m.value]) } else { m.value };
+                            ex.values.insert(p.name.clone(), v);
+                            ex.originals.insert(p.name.clone(), Value::String(m.original));
+                        }
+                    }
+                }
+                let escape = ex.values.is_empty()
+                    && self.rank(text, &active).first().is_some_and(|s| {
+                        s.intent != idx && s.confidence >= 0.8 && !self.intent(s.intent).is_fallback
+                    });
+                if !escape {
+                    let mut values = sf.parameters.clone();
+                    let mut originals = sf.originals.clone();
+                    for (k, v) in ex.values {
+                        if k == sf.asking || slots::is_empty(values.get(&k)) {
+                            values.insert(k.clone(), v);
+                            if let Some(o) = ex.originals.get(&k) {
+                                originals.insert(k, o.clone());
+                            }
+                        }
+                    }
+                    return Decision::Intent { idx, confidence: 1.0, ex: Extracted { values, originals }, continuing: true };
+                }
+            }
+            state.slot_filling = None;
+        }
+        let ranked = self.rank(text, &active);
+        match ranked.first() {
+            Some(s) if s.confidence >= self.agent.ml_min_confidence && !self.intent(s.intent).is_fallback => Decision::Intent {
+                idx: s.intent,
+                confidence: s.confidence,
+                ex: self.extract(s.intent, text, ctx),
+                continuing: false,
+            },
+            _ => match self.fallback_intent(&active) {
+                Some(idx) => Decision::Intent { idx, confidence: 1.0, ex: Extracted::default(), continuing: false },
+                None => Decision::None,
+            },
+        }
+    }
+
+    fn query_result(&self, state: &SessionState, d: &Draft, req: &TurnRequest) -> Value {
+        let mut q = Map::new();
+        q.insert("queryText".into(), json!(d.query_text));
+        q.insert("languageCode".into(), json!(d.language));
+        if let Some(c) = req.speech_confidence {
+            q.insert("speechRecognitionConfidence".into(), json!(c));
+        }
+        let intent = d.intent.map(|i| self.intent(i));
+        if let Some(a) = intent.and_then(|i| i.action.as_ref()) {
+            q.insert("action".into(), json!(a));
+        }
+        q.insert("parameters".into(), Value::Object(d.parameters.clone()));
+        q.insert("allRequiredParamsPresent".into(), json!(d.all_present));
+        q.insert("fulfillmentText".into(), json!(d.text));
+        q.insert("fulfillmentMessages".into(), Value::Array(d.messages.clone()));
+        if let Some(s) = &d.webhook_source {
+            q.insert("webhookSource".into(), json!(s));
+        }
+        if let Some(p) = &d.webhook_payload {
+            q.insert("webhookPayload".into(), Value::Object(p.clone()));
+        }
+        let ctxs = contexts::to_wire(state, &req.session);
+        if !ctxs.is_empty() {
+            q.insert("outputContexts".into(), Value::Array(ctxs));
+        }
+        if let Some(i) = intent {
+            let mut o = Map::new();
+            o.insert("name".into(), json!(format!("projects/{}/agent/intents/{}", project_of(&req.session), i.id)));
+            o.insert("displayName".into(), json!(i.name));
+            if i.end_interaction {
+                o.insert("endInteraction".into(), json!(true));
+            }
+            if i.is_fallback {
+                o.insert("isFallback".into(), json!(true));
+            }
+            q.insert("intent".into(), Value::Object(o));
+            q.insert("intentDetectionConfidence".into(), json!(d.confidence));
+            if i.end_interaction && d.all_present {
+                q.insert("diagnosticInfo".into(), json!({"end_conversation": true}));
+            }
+        }
+        if let Some((score, magnitude)) = req.sentiment {
+            q.insert(
+                "sentimentAnalysisResult".into(),
+                json!({"queryTextSentiment": {"score": score, "magnitude": magnitude}}),
+            );
+        }
+        Value::Object(q)
+    }
+
+    fn finish(&self, state: &SessionState, d: Draft, req: &TurnRequest, webhook_status: Option<Value>) -> TurnResult {
+        let intent = d.intent.map(|i| self.intent(i));
+        let end = intent.is_some_and(|i| i.end_interaction) && d.all_present;
+        let control = render::control_of(&d.messages, d.webhook_payload.as_ref(), end);
+        TurnResult {
+            query_result: self.query_result(state, &d, req),
+            response_id: d.response_id,
+            webhook_status,
+            control,
+            reply_text: d.text,
+            intent_name: intent.map(|i| i.name.clone()),
+            intent_id: intent.map(|i| i.id.clone()),
+            confidence: d.confidence,
+            parameters: d.parameters,
+            all_required_params_present: d.all_present,
+        }
+    }
+}
+
+/// `projects/P/...` → `P` (or `-` when the session isn't a DF path).
+fn project_of(session: &str) -> &str {
+    let mut it = session.split('/');
+    while let Some(s) = it.next() {
+        if s == "projects" {
+            return it.next().unwrap_or("-");
+        }
+    }
+    "-"
+}

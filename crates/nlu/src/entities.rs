@@ -1,0 +1,25 @@
+//! Developer entity extraction (map, list, regexp entities; synonyms; fuzzy matching) and the
+//! match type shared with system entities.
+
+mod matcher;
+pub(crate) mod phrase;
+mod template;
+#[cfg(test)]
+mod tests;
+
+pub use matcher::EntityMatcher;
+
+use serde_json::Value;
+
+/// One entity found in a text. Offsets are byte offsets on char boundaries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntityMatch {
+    pub start: usize,
+    pub end: usize,
+    /// Entity type with `@`: `@sys.date`, `@AppointmentType`.
+    pub entity: String,
+    /// Resolved value in Dialogflow's format (string, number, object…).
+    pub value: Value,
+    /// The text as the user wrote it (`$param.original`).
+    pub original: String,
+}

@@ -1,0 +1,85 @@
+//! The Dialogflow-ES-compatible HTTP API.
+
+pub mod detect;
+pub mod error;
+
+use crate::config::{MAX_BODY_BYTES, MAX_SESSION_ID_CHARS};
+use crate::state::AppState;
+use crate::turn::detect_intent;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{header, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use error::ApiError;
+use std::sync::Arc;
+
+/// Longest accepted project, environment or user id.
+const MAX_ID_CHARS: usize = 256;
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/v2/projects/{project}/agent/sessions/{*rest}", post(detect_session))
+        .route(
+            "/v2/projects/{project}/agent/environments/{env}/users/{user}/sessions/{*rest}",
+            post(detect_env_session),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::not_found(format!("The requested URL {} was not found on this server.", uri.path()))
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::method_not_allowed()
+}
+
+fn path_error(e: PathRejection) -> ApiError {
+    ApiError::invalid(format!("Invalid request path: {}", e.body_text()))
+}
+
+async fn detect_session(
+    State(app): State<Arc<AppState>>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let Path((project, rest)) = path.map_err(path_error)?;
+    detect::check_segment("project", &project, MAX_ID_CHARS)?;
+    let id = detect::parse_session_tail(&rest)?;
+    detect(app, format!("projects/{project}/agent/sessions/{id}"), body).await
+}
+
+async fn detect_env_session(
+    State(app): State<Arc<AppState>>,
+    path: Result<Path<(String, String, String, String)>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let Path((project, env, user, rest)) = path.map_err(path_error)?;
+    detect::check_segment("project", &project, MAX_ID_CHARS)?;
+    detect::check_segment("environment", &env, MAX_ID_CHARS)?;
+    detect::check_segment("user", &user, MAX_ID_CHARS)?;
+    let id = detect::parse_session_tail(&rest)?;
+    debug_assert!(id.chars().count() <= MAX_SESSION_ID_CHARS);
+    detect(app, format!("projects/{project}/agent/environments/{env}/users/{user}/sessions/{id}"), body).await
+}
+
+async fn detect(app: Arc<AppState>, session: String, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+    let bytes = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::too_large(MAX_BODY_BYTES)
+        } else {
+            ApiError::invalid(format!("Cannot read request body: {}", e.body_text()))
+        }
+    })?;
+    let input = detect::parse_body(&bytes, session, &app.engine.agent.language)?;
+    let out = detect_intent(&app, input).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], out.response_json).into_response())
+}

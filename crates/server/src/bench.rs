@@ -1,0 +1,189 @@
+//! `switchboard bench nlu|http`: in-process NLU latency and HTTP API throughput.
+
+use crate::cli::{load_engine, BenchHttpArgs, BenchNluArgs};
+use crate::config::ServerConfig;
+use crate::state::AppState;
+use anyhow::Context;
+use sb_nlu::dialog::{QueryInput, QueryParams, SessionState, TurnRequest, TurnStep};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Restaurant-domain queries (ordering, booking, hours, small talk, out of domain).
+pub const RESTAURANT_SENTENCES: &[&str] = &[
+    "I'd like to book a table for four tomorrow at 7pm",
+    "can I reserve a table for two tonight",
+    "what time do you open on sunday",
+    "are you open now",
+    "what are your opening hours",
+    "I want to order a large pepperoni pizza",
+    "can I get two burgers and a coke",
+    "do you have vegetarian options",
+    "is there anything gluten free on the menu",
+    "where are you located",
+    "what's your address",
+    "do you deliver to my area",
+    "how long does delivery take",
+    "cancel my reservation",
+    "I need to change my booking to 8pm",
+    "table for 6 people on friday evening",
+    "hi there",
+    "hello",
+    "thanks, that's all",
+    "goodbye",
+    "can I pay by card",
+    "do you take reservations for large groups",
+    "I'd like the pasta with a glass of red wine",
+    "what's today's special",
+    "is parking available",
+    "make it for next saturday at noon",
+    "yes please",
+    "no thanks",
+    "what is the weather like in paris",
+    "play some jazz music",
+];
+
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+/// Queries for a bench: the restaurant sentences plus up to 100 of the agent's training phrases.
+fn sentences(engine: &sb_nlu::engine::Engine) -> Vec<String> {
+    let mut out: Vec<String> = RESTAURANT_SENTENCES.iter().map(|s| s.to_string()).collect();
+    let phrases = engine.agent.intents.iter().flat_map(|i| i.training_phrases.iter().map(|p| p.text()));
+    out.extend(phrases.filter(|t| !t.trim().is_empty() && t.chars().count() <= 256).take(100));
+    out
+}
+
+pub fn nlu(a: BenchNluArgs) -> anyhow::Result<()> {
+    let t0 = Instant::now();
+    let engine = load_engine(&a.agent, None)?;
+    println!("agent {} loaded and trained in {:.0} ms", engine.agent.name, t0.elapsed().as_secs_f64() * 1e3);
+    let sentences = sentences(&engine);
+    let n = a.queries.max(1);
+    let mut lat = Vec::with_capacity(n);
+    let mut webhook_turns = 0usize;
+    let warmup = 200.min(n);
+    for i in 0..n + warmup {
+        let req = TurnRequest {
+            session: "projects/bench/agent/sessions/nlu".into(),
+            input: QueryInput::Text { text: sentences[i % sentences.len()].clone(), language_code: engine.agent.language.clone() },
+            params: QueryParams::default(),
+            now: chrono::Utc::now(),
+            sentiment: None,
+            speech_confidence: None,
+            source: "bench".into(),
+        };
+        let mut state = SessionState::default();
+        let t = Instant::now();
+        let step = engine.begin(&mut state, req);
+        let us = t.elapsed().as_nanos() as u64 / 1_000;
+        if i >= warmup {
+            lat.push(us);
+            if matches!(step, TurnStep::Webhook(_)) {
+                webhook_turns += 1;
+            }
+        }
+        std::hint::black_box(step);
+    }
+    lat.sort_unstable();
+    let mean = lat.iter().sum::<u64>() as f64 / lat.len() as f64;
+    println!(
+        "nlu: {} queries ({} distinct, {} stopped at a webhook): mean {:.0} µs, p50 {} µs, p90 {} µs, p99 {} µs, max {} µs",
+        lat.len(),
+        sentences.len(),
+        webhook_turns,
+        mean,
+        percentile(&lat, 0.50),
+        percentile(&lat, 0.90),
+        percentile(&lat, 0.99),
+        lat.last().copied().unwrap_or(0)
+    );
+    Ok(())
+}
+
+pub async fn http(a: BenchHttpArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(a.seconds > 0 && a.seconds <= 3600, "--seconds must be 1..=3600");
+    anyhow::ensure!(a.connections > 0 && a.connections <= 1024, "--connections must be 1..=1024");
+    let engine = load_engine(&a.agent, None)?;
+    let sentences = Arc::new(sentences(&engine));
+    let (dir, temporary) = match &a.data_dir {
+        Some(d) => (d.clone(), false),
+        None => (std::env::temp_dir().join(format!("switchboard-bench-{}", uuid::Uuid::new_v4())), true),
+    };
+    let config = ServerConfig { data_dir: Some(dir.clone()), ..ServerConfig::default() };
+    let state = Arc::new(AppState::new(engine, config, Arc::new(crate::clock::SystemClock))?);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("bind")?;
+    let addr = listener.local_addr()?;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(crate::run(listener, state, async move {
+        let _ = stop_rx.await;
+    }));
+
+    let deadline = Instant::now() + Duration::from_secs(a.seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..a.connections {
+        let sentences = sentences.clone();
+        let client = reqwest::Client::builder().http1_only().pool_max_idle_per_host(1).tcp_nodelay(true).build()?;
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut errors = 0u64;
+            let mut i = 0usize;
+            while Instant::now() < deadline {
+                // A new session every 5 turns: distinct sessions per connection, some slot-filling state.
+                let url = format!("http://{addr}/v2/projects/bench/agent/sessions/bench-{c}-{}:detectIntent", i / 5);
+                let text = &sentences[(i * 7 + c) % sentences.len()];
+                let body = serde_json::json!({"queryInput": {"text": {"text": text, "languageCode": "en"}}});
+                let t = Instant::now();
+                let ok = match client.post(&url).json(&body).send().await {
+                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                    Err(_) => false,
+                };
+                if ok {
+                    lat.push(t.elapsed().as_micros() as u64);
+                } else {
+                    errors += 1;
+                }
+                i += 1;
+            }
+            (lat, errors)
+        }));
+    }
+    let mut lat = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await.context("client task")?;
+        lat.extend(l);
+        errors += e;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let _ = stop_tx.send(());
+    server.await.context("server task")??;
+    let persisted = count_turns(&dir).unwrap_or(0);
+    if temporary {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    lat.sort_unstable();
+    println!(
+        "http: {} connections, {:.1} s: {} ok, {} errors, {:.0} req/s, p50 {} µs, p90 {} µs, p99 {} µs; {} turns persisted",
+        a.connections,
+        elapsed,
+        lat.len(),
+        errors,
+        lat.len() as f64 / elapsed,
+        percentile(&lat, 0.50),
+        percentile(&lat, 0.90),
+        percentile(&lat, 0.99),
+        persisted
+    );
+    Ok(())
+}
+
+fn count_turns(dir: &std::path::Path) -> anyhow::Result<i64> {
+    let conn = rusqlite::Connection::open(dir.join("switchboard.db"))?;
+    Ok(conn.query_row("SELECT count(*) FROM turns", [], |r| r.get(0))?)
+}

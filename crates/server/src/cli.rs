@@ -1,0 +1,173 @@
+//! Command line: `switchboard <command>`. New commands are a variant of [`Command`] plus an arm in
+//! [`execute`].
+
+use crate::config::{parse_duration, ServerConfig};
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use sb_nlu::engine::Engine;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(name = "switchboard", version, about = "Self-hosted Dialogflow-ES-compatible virtual agent server")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the Dialogflow-compatible HTTP API.
+    Serve(ServeArgs),
+    /// Talk to an agent in the terminal (or pipe one user turn per line).
+    Chat(ChatArgs),
+    /// Evaluate the NLU on the Snips 2017 benchmark.
+    Eval(EvalArgs),
+    /// Measure NLU latency or HTTP throughput.
+    Bench {
+        #[command(subcommand)]
+        which: BenchCommand,
+    },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct AgentArgs {
+    /// Dialogflow ES export: a folder or a .zip.
+    #[arg(long, env = "SWITCHBOARD_AGENT")]
+    pub agent: PathBuf,
+    /// Use this fulfillment webhook URL instead of the one in the export (credentials are kept).
+    #[arg(long, env = "SWITCHBOARD_WEBHOOK_URL")]
+    pub webhook_url: Option<String>,
+    /// Webhook timeout (DF uses 5s).
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub webhook_timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub agent: AgentArgs,
+    #[arg(long, default_value = "127.0.0.1:8080", env = "SWITCHBOARD_LISTEN")]
+    pub listen: SocketAddr,
+    /// Directory of switchboard.db.
+    #[arg(long, default_value = "./data", env = "SWITCHBOARD_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// Idle time after which a session is forgotten.
+    #[arg(long, default_value = "30m", value_parser = parse_duration)]
+    pub session_ttl: Duration,
+    /// Most sessions kept in memory at once.
+    #[arg(long, default_value_t = 50_000)]
+    pub max_sessions: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ChatArgs {
+    #[command(flatten)]
+    pub agent: AgentArgs,
+    /// Session id (default: a random one).
+    #[arg(long)]
+    pub session: Option<String>,
+    /// Print the full DF DetectIntentResponse JSON of each turn (one line each).
+    #[arg(long)]
+    pub json: bool,
+    /// IANA time zone of the user (default: the agent's).
+    #[arg(long)]
+    pub time_zone: Option<String>,
+    /// Event that starts the conversation.
+    #[arg(long, default_value = "WELCOME")]
+    pub welcome_event: String,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    #[arg(long, default_value = "../shared/datasets/snips-2017")]
+    pub dataset: PathBuf,
+    #[arg(long, default_value_t = 70)]
+    pub train_per_intent: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// In-process NLU latency of `Engine::begin` on text queries.
+    Nlu(BenchNluArgs),
+    /// HTTP throughput of the detectIntent API, server and clients in-process.
+    Http(BenchHttpArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchNluArgs {
+    #[arg(long, env = "SWITCHBOARD_AGENT")]
+    pub agent: PathBuf,
+    /// Number of queries.
+    #[arg(long, default_value_t = 20_000)]
+    pub queries: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchHttpArgs {
+    #[arg(long, env = "SWITCHBOARD_AGENT")]
+    pub agent: PathBuf,
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u64,
+    #[arg(long, default_value_t = 32)]
+    pub connections: usize,
+    /// Persist to this directory (default: a temporary directory, removed afterwards).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Loads and trains an agent, optionally replacing its webhook URL.
+pub fn load_engine(path: &Path, webhook_url: Option<&str>) -> anyhow::Result<Arc<Engine>> {
+    let mut agent = sb_nlu::import::load(path).with_context(|| format!("cannot load agent {}", path.display()))?;
+    if let Some(url) = webhook_url {
+        let parsed = reqwest::Url::parse(url).with_context(|| "invalid --webhook-url")?;
+        anyhow::ensure!(matches!(parsed.scheme(), "http" | "https"), "--webhook-url must be http or https");
+        let mut cfg = agent.webhook.take().unwrap_or_default();
+        cfg.url = url.to_string();
+        agent.webhook = Some(cfg);
+    }
+    let engine = Engine::new(agent).with_context(|| format!("cannot train agent {}", path.display()))?;
+    Ok(Arc::new(engine))
+}
+
+/// Runs a parsed command line. `shutdown` resolves on Ctrl-C/SIGTERM (used by `serve`).
+pub async fn execute(cli: Cli, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(a) => serve(a, shutdown).await,
+        Command::Chat(a) => crate::chat::run(a).await,
+        Command::Eval(a) => eval(a),
+        Command::Bench { which: BenchCommand::Nlu(a) } => crate::bench::nlu(a),
+        Command::Bench { which: BenchCommand::Http(a) } => crate::bench::http(a).await,
+    }
+}
+
+async fn serve(a: ServeArgs, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let engine = load_engine(&a.agent.agent, a.agent.webhook_url.as_deref())?;
+    let config = ServerConfig {
+        data_dir: Some(a.data_dir.clone()),
+        session_ttl: a.session_ttl,
+        webhook_timeout: a.agent.webhook_timeout,
+        max_sessions: a.max_sessions,
+        ..ServerConfig::default()
+    };
+    let state = Arc::new(crate::AppState::new(engine.clone(), config, Arc::new(crate::clock::SystemClock))?);
+    let listener = tokio::net::TcpListener::bind(a.listen).await.with_context(|| format!("cannot listen on {}", a.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(
+        agent = %engine.agent.name,
+        intents = engine.agent.intents.len(),
+        data_dir = %a.data_dir.display(),
+        "listening on http://{addr}"
+    );
+    crate::run(listener, state, shutdown).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn eval(a: EvalArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(a.dataset.is_dir(), "dataset folder {} not found", a.dataset.display());
+    anyhow::bail!("`eval` is not available yet: sb_nlu::eval::run_snips is not implemented in this build")
+}

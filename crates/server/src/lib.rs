@@ -1,0 +1,19 @@
+//! Switchboard server: the Dialogflow-ES-compatible HTTP API, session persistence, the fulfillment
+//! webhook client, and the `chat`, `eval` and `bench` commands. `main.rs` only parses arguments.
+
+pub mod api;
+pub mod bench;
+pub mod chat;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod sentiment;
+pub mod server;
+pub mod sessions;
+pub mod state;
+pub mod store;
+pub mod turn;
+pub mod webhook;
+
+pub use server::run;
+pub use state::AppState;

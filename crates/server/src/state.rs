@@ -1,0 +1,42 @@
+//! Shared server state: the trained engine, the session cache, the store, the webhook client, the clock.
+
+use crate::clock::Clock;
+use crate::config::ServerConfig;
+use crate::sessions::Sessions;
+use crate::store::Store;
+use crate::webhook::WebhookClient;
+use anyhow::Context;
+use sb_nlu::engine::Engine;
+use std::sync::Arc;
+
+/// Text sentiment: `(score in [-1, 1], magnitude >= 0)`.
+pub type SentimentFn = Arc<dyn Fn(&str) -> (f32, f32) + Send + Sync>;
+
+pub struct AppState {
+    pub engine: Arc<Engine>,
+    pub store: Store,
+    pub sessions: Sessions,
+    pub clock: Arc<dyn Clock>,
+    pub webhook: WebhookClient,
+    pub config: ServerConfig,
+    pub sentiment: Option<SentimentFn>,
+}
+
+impl AppState {
+    /// Validates the configuration, opens the store and builds the webhook client.
+    /// The sentiment analyser is the default one; the field is public to swap it.
+    pub fn new(engine: Arc<Engine>, config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+        config.validate().map_err(anyhow::Error::msg).context("invalid configuration")?;
+        let store = Store::open(config.data_dir.as_deref(), config.store_queue)?;
+        let webhook = WebhookClient::new(config.webhook_timeout).context("cannot build the webhook HTTP client")?;
+        Ok(AppState {
+            engine,
+            store,
+            sessions: Sessions::new(config.max_sessions),
+            clock,
+            webhook,
+            sentiment: crate::sentiment::default_analyzer(),
+            config,
+        })
+    }
+}

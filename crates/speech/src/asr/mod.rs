@@ -1,0 +1,101 @@
+//! Embedded speech recognition: Whisper (tiny.en) on CPU via whisper.cpp.
+//!
+//! The model ships in CTranslate2 (faster-whisper) format; [`WhisperAsr::load`]
+//! converts it once into a whisper.cpp ggml file in a cache directory
+//! ([`cache::ensure_ggml`]) and keeps the model loaded and shared. Each call
+//! uses its own decoder state (pooled), so one `WhisperAsr` serves many
+//! threads without a global lock.
+
+pub mod cache;
+pub mod ct2;
+pub mod ggml;
+pub mod mel;
+mod repeat;
+mod whisper;
+
+pub use repeat::{collapse_repeats, kept_word_indices};
+pub use whisper::WhisperAsr;
+
+use crate::error::SpeechError;
+
+/// Result of recognising one utterance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transcript {
+    /// Recognised text, trimmed; empty when nothing was said.
+    pub text: String,
+    /// 0..1: `exp(mean log-probability)` of the emitted text tokens.
+    pub confidence: f32,
+    /// Per-word timings (approximate, from whisper.cpp token timestamps);
+    /// empty when the engine does not produce them.
+    pub words: Vec<WordTiming>,
+}
+
+/// One word and where it was heard, relative to the start of the audio.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WordTiming {
+    pub word: String,
+    pub start_ms: u32,
+    pub end_ms: u32,
+}
+
+/// Decoding options for one call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AsrOptions {
+    /// Text that biases recognition (e.g. expected names or phrases).
+    pub initial_prompt: Option<String>,
+    /// 1 = greedy; > 1 = beam search of that width (max 8).
+    pub beam_size: usize,
+    /// Hard cap on decoded tokens; the engine also caps by audio length.
+    pub max_tokens: usize,
+}
+
+impl Default for AsrOptions {
+    fn default() -> Self {
+        Self {
+            initial_prompt: None,
+            beam_size: 5,
+            max_tokens: 128,
+        }
+    }
+}
+
+/// A speech recogniser for 16 kHz mono audio in `[-1, 1]`.
+pub trait Asr: Send + Sync {
+    fn transcribe(&self, pcm_16k: &[f32], opts: &AsrOptions) -> Result<Transcript, SpeechError>;
+}
+
+/// Longest accepted utterance.
+pub const MAX_AUDIO_SECONDS: usize = 120;
+
+/// Checks audio handed to a recogniser: non-empty, finite, not absurdly long.
+pub fn validate_pcm(pcm_16k: &[f32]) -> Result<(), SpeechError> {
+    if pcm_16k.is_empty() {
+        return Err(SpeechError::BadAudio("no samples".into()));
+    }
+    if pcm_16k.len() > MAX_AUDIO_SECONDS * 16_000 {
+        return Err(SpeechError::BadAudio(format!(
+            "{} samples is longer than {MAX_AUDIO_SECONDS} s",
+            pcm_16k.len()
+        )));
+    }
+    if let Some(i) = pcm_16k.iter().position(|x| !x.is_finite()) {
+        return Err(SpeechError::BadAudio(format!(
+            "non-finite sample at index {i}"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_rejects_bad_audio() {
+        assert!(validate_pcm(&[]).is_err());
+        assert!(validate_pcm(&[0.0, f32::NAN]).is_err());
+        assert!(validate_pcm(&[f32::INFINITY]).is_err());
+        assert!(validate_pcm(&vec![0.0; MAX_AUDIO_SECONDS * 16_000 + 1]).is_err());
+        assert!(validate_pcm(&[0.0, 0.5, -1.0]).is_ok());
+    }
+}

@@ -1,0 +1,283 @@
+//! [`WhisperAsr`]: whisper.cpp (via `whisper-rs`) behind the [`Asr`] trait.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use whisper_rs::{
+    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
+};
+
+use super::repeat::kept_word_indices;
+use super::{cache, validate_pcm, Asr, AsrOptions, Transcript, WordTiming};
+use crate::error::SpeechError;
+
+const SAMPLE_RATE: usize = 16_000;
+/// whisper.cpp needs ≥ 100 ms; short words are padded with silence to this.
+const MIN_SAMPLES: usize = SAMPLE_RATE;
+/// Encoder windows in seconds: the smallest one that holds the audio is used
+/// (whisper.cpp `audio_ctx` = 50 frames per second). Fixed windows, rather
+/// than "audio + margin", keep the decoder out of repetition loops.
+const WINDOWS_S: [usize; 3] = [6, 10, 15];
+/// Largest beam whisper.cpp supports (`WHISPER_MAX_DECODERS`).
+const MAX_BEAM: usize = 8;
+/// Audio whose loudest 20 ms frame is below this RMS (≈ −50 dBFS) is treated
+/// as silence without running the model (Whisper hallucinates on silence).
+const SILENCE_RMS: f32 = 0.003_16;
+/// Idle decoder states kept for reuse.
+const MAX_POOLED_STATES: usize = 4;
+
+/// Whisper model loaded once and shared; `Send + Sync`.
+pub struct WhisperAsr {
+    ctx: WhisperContext,
+    threads: usize,
+    states: Mutex<Vec<WhisperState>>,
+    ggml_path: PathBuf,
+}
+
+fn model_err(e: impl std::fmt::Display) -> SpeechError {
+    SpeechError::Model(e.to_string())
+}
+
+impl WhisperAsr {
+    /// Loads the CTranslate2 Whisper model in `model_dir` (`model.bin`,
+    /// `vocabulary.txt`), converting it into `cache_dir` on first use.
+    /// `threads` (≥ 1) is the compute thread count of each call.
+    pub fn load(model_dir: &Path, cache_dir: &Path, threads: usize) -> Result<Self, SpeechError> {
+        if threads == 0 {
+            return Err(SpeechError::Other("threads must be at least 1".into()));
+        }
+        whisper_rs::install_logging_hooks();
+        let ggml_path = cache::ensure_ggml(model_dir, cache_dir)?;
+        let mut params = WhisperContextParameters::default();
+        params.use_gpu(false);
+        let ctx = WhisperContext::new_with_params(&ggml_path, params)
+            .map_err(|e| model_err(format!("whisper.cpp load {}: {e}", ggml_path.display())))?;
+        let first = ctx.create_state().map_err(model_err)?;
+        Ok(Self {
+            ctx,
+            threads,
+            states: Mutex::new(vec![first]),
+            ggml_path,
+        })
+    }
+
+    /// The converted whisper.cpp model file in the cache.
+    pub fn ggml_path(&self) -> &Path {
+        &self.ggml_path
+    }
+
+    fn take_state(&self) -> Result<WhisperState, SpeechError> {
+        let pooled = self.states.lock().ok().and_then(|mut s| s.pop());
+        match pooled {
+            Some(s) => Ok(s),
+            None => self.ctx.create_state().map_err(model_err),
+        }
+    }
+
+    fn put_state(&self, state: WhisperState) {
+        if let Ok(mut s) = self.states.lock() {
+            if s.len() < MAX_POOLED_STATES {
+                s.push(state);
+            }
+        }
+    }
+
+    fn params<'a>(&self, opts: &'a AsrOptions, n_samples: usize) -> FullParams<'a, 'a> {
+        let beam = opts.beam_size.clamp(1, MAX_BEAM);
+        let strategy = if beam == 1 {
+            SamplingStrategy::Greedy { best_of: 1 }
+        } else {
+            SamplingStrategy::BeamSearch {
+                beam_size: beam as i32,
+                patience: -1.0,
+            }
+        };
+        let mut p = FullParams::new(strategy);
+        p.set_n_threads(self.threads.min(i32::MAX as usize) as i32);
+        p.set_language(Some("en"));
+        p.set_translate(false);
+        p.set_no_context(true);
+        // Timestamp mode (one segment): predicting where speech ends keeps the
+        // decoder from looping over the padded window, which the
+        // `<|notimestamps|>` mode did on short utterances, and yields
+        // token times for word timings.
+        p.set_no_timestamps(false);
+        p.set_single_segment(true);
+        p.set_token_timestamps(true);
+        p.set_print_special(false);
+        p.set_print_progress(false);
+        p.set_print_realtime(false);
+        p.set_print_timestamps(false);
+        p.set_suppress_blank(true);
+        p.set_suppress_nst(true);
+        p.set_temperature(0.0);
+        p.set_temperature_inc(0.0);
+        p.set_max_tokens(token_cap(opts.max_tokens, n_samples) as i32);
+        p.set_audio_ctx(audio_ctx(n_samples) as i32);
+        if let Some(prompt) = opts.initial_prompt.as_deref().filter(|s| !s.trim().is_empty()) {
+            p.set_initial_prompt(prompt);
+        }
+        p
+    }
+
+    /// Decodes `pcm` (possibly padded); `n_real_samples` is the caller's length.
+    fn run(
+        &self,
+        state: &mut WhisperState,
+        pcm: &[f32],
+        n_real_samples: usize,
+        opts: &AsrOptions,
+    ) -> Result<Transcript, SpeechError> {
+        state
+            .full(self.params(opts, pcm.len()), pcm)
+            .map_err(|e| SpeechError::Other(format!("whisper.cpp: {e}")))?;
+        let eot = self.ctx.token_eot();
+        let audio_ms = (n_real_samples * 1000 / SAMPLE_RATE) as u32;
+        let mut words: Vec<WordBuf> = Vec::new();
+        let (mut logprob_sum, mut n_tokens) = (0f64, 0usize);
+        for segment in state.as_iter() {
+            for i in 0..segment.n_tokens() {
+                let Some(token) = segment.get_token(i) else {
+                    continue;
+                };
+                if token.token_id() >= eot {
+                    continue; // special / timestamp tokens
+                }
+                let data = token.token_data();
+                logprob_sum += data.plog as f64;
+                n_tokens += 1;
+                let bytes = token.to_bytes().unwrap_or_default();
+                let (t0, t1) = (centis_to_ms(data.t0, audio_ms), centis_to_ms(data.t1, audio_ms));
+                match words.last_mut() {
+                    Some(w) if !bytes.starts_with(b" ") => {
+                        w.bytes.extend_from_slice(bytes);
+                        w.end_ms = w.end_ms.max(t1);
+                    }
+                    _ => words.push(WordBuf {
+                        bytes: bytes.to_vec(),
+                        start_ms: t0,
+                        end_ms: t1.max(t0),
+                    }),
+                }
+            }
+        }
+        let words: Vec<WordTiming> = words
+            .into_iter()
+            .map(|w| WordTiming {
+                word: String::from_utf8_lossy(&w.bytes).trim().to_string(),
+                start_ms: w.start_ms,
+                end_ms: w.end_ms,
+            })
+            .filter(|w| !w.word.is_empty())
+            .collect();
+        let strs: Vec<&str> = words.iter().map(|w| w.word.as_str()).collect();
+        let keep = kept_word_indices(&strs);
+        let text = keep.iter().map(|&i| strs[i]).collect::<Vec<_>>().join(" ");
+        if !text.chars().any(char::is_alphanumeric) {
+            return Ok(Transcript {
+                text: String::new(),
+                confidence: 0.0,
+                words: Vec::new(),
+            });
+        }
+        let words = keep.into_iter().map(|i| words[i].clone()).collect();
+        let confidence = ((logprob_sum / n_tokens.max(1) as f64).exp() as f32).clamp(0.0, 1.0);
+        Ok(Transcript {
+            text,
+            confidence,
+            words,
+        })
+    }
+}
+
+struct WordBuf {
+    bytes: Vec<u8>,
+    start_ms: u32,
+    end_ms: u32,
+}
+
+/// whisper.cpp token times are in 10 ms units; clamp into the real audio.
+fn centis_to_ms(t: i64, audio_ms: u32) -> u32 {
+    (t.max(0).saturating_mul(10)).min(audio_ms as i64) as u32
+}
+
+/// Encoder context (frames of 20 ms) for `n_samples` of audio; 0 = full 30 s.
+fn audio_ctx(n_samples: usize) -> usize {
+    WINDOWS_S
+        .iter()
+        .find(|&&w| n_samples <= w * SAMPLE_RATE)
+        .map(|&w| w * 50)
+        .unwrap_or(0)
+}
+
+/// Token budget: the caller's cap, but never more than ~8 tokens per second
+/// of audio plus a margin, so a looping decoder stops early.
+fn token_cap(requested: usize, n_samples: usize) -> usize {
+    let by_audio = 16 + 8 * n_samples.div_ceil(SAMPLE_RATE);
+    let requested = if requested == 0 { usize::MAX } else { requested };
+    requested.min(by_audio).min(220)
+}
+
+/// RMS of the loudest 20 ms frame.
+fn peak_frame_rms(pcm: &[f32]) -> f32 {
+    pcm.chunks(SAMPLE_RATE / 50)
+        .map(|f| (f.iter().map(|x| x * x).sum::<f32>() / f.len() as f32).sqrt())
+        .fold(0.0, f32::max)
+}
+
+impl Asr for WhisperAsr {
+    fn transcribe(&self, pcm_16k: &[f32], opts: &AsrOptions) -> Result<Transcript, SpeechError> {
+        validate_pcm(pcm_16k)?;
+        if peak_frame_rms(pcm_16k) < SILENCE_RMS {
+            return Ok(Transcript {
+                text: String::new(),
+                confidence: 0.0,
+                words: Vec::new(),
+            });
+        }
+        let padded;
+        let pcm = if pcm_16k.len() < MIN_SAMPLES {
+            let mut v = pcm_16k.to_vec();
+            v.resize(MIN_SAMPLES, 0.0);
+            padded = v;
+            &padded[..]
+        } else {
+            pcm_16k
+        };
+        let mut state = self.take_state()?;
+        let result = self.run(&mut state, pcm, pcm_16k.len(), opts);
+        if result.is_ok() {
+            self.put_state(state);
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_is_the_smallest_fixed_one_that_fits() {
+        assert_eq!(audio_ctx(16_000), 300);
+        assert_eq!(audio_ctx(6 * 16_000), 300);
+        assert_eq!(audio_ctx(6 * 16_000 + 1), 500);
+        assert_eq!(audio_ctx(12 * 16_000), 750);
+        assert_eq!(audio_ctx(20 * 16_000), 0);
+    }
+
+    #[test]
+    fn silence_gate_uses_loudest_frame() {
+        let mut pcm = vec![0.001f32; 16_000];
+        assert!(peak_frame_rms(&pcm) < SILENCE_RMS);
+        pcm[8_000..8_320].iter_mut().for_each(|x| *x = 0.1);
+        assert!((peak_frame_rms(&pcm) - 0.1).abs() < 1e-6);
+    }
+
+    #[test]
+    fn token_cap_scales_with_audio() {
+        assert_eq!(token_cap(128, 3 * 16_000), 40);
+        assert_eq!(token_cap(10, 3 * 16_000), 10);
+        assert_eq!(token_cap(0, 60 * 16_000), 220);
+    }
+}

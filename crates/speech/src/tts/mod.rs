@@ -1,0 +1,72 @@
+//! Text-to-speech: a streaming [`Tts`] trait, the neural [`PiperTts`] voice (VITS ONNX model run
+//! with onnxruntime, phonemes from libespeak-ng), the [`EspeakTts`] fallback voice, and a
+//! [`PromptCache`] of pre-synthesised static responses.
+//!
+//! Synthesis is blocking CPU work: call it from a dedicated worker thread, never from an async
+//! task.
+
+mod bench;
+mod espeak_voice;
+mod ort_env;
+pub mod phonemize;
+mod piper;
+mod prompt_cache;
+
+pub use bench::{bench_tts, rss_kib, TtsBench};
+pub use espeak_voice::EspeakTts;
+pub use ort_env::ort_environment;
+pub use phonemize::{Sentence, VoiceConfig};
+pub use piper::{PiperOptions, PiperTts};
+pub use prompt_cache::PromptCache;
+
+use crate::error::SpeechError;
+
+/// Synthesised audio for one sentence: 16-bit mono PCM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AudioChunk {
+    pub samples: Vec<i16>,
+    pub sample_rate: u32,
+    /// The sentence this audio speaks.
+    pub text: String,
+}
+
+impl AudioChunk {
+    pub fn duration_secs(&self) -> f32 {
+        if self.sample_rate == 0 {
+            0.0
+        } else {
+            self.samples.len() as f32 / self.sample_rate as f32
+        }
+    }
+}
+
+/// Optional text normaliser run before phonemisation (e.g. "10:00" → "ten o'clock").
+pub type Normalizer = std::sync::Arc<dyn Fn(&str) -> String + Send + Sync>;
+
+pub trait Tts: Send + Sync {
+    /// Streams audio sentence by sentence: calls `sink` per sentence as soon as it's
+    /// synthesised; `sink` returns false to cancel (remaining sentences are not synthesised).
+    /// Empty or whitespace-only text yields `Ok(())` without chunks.
+    fn synthesize(
+        &self,
+        text: &str,
+        sink: &mut dyn FnMut(AudioChunk) -> bool,
+    ) -> Result<(), SpeechError>;
+
+    fn sample_rate(&self) -> u32;
+
+    /// Synthesise everything into one buffer (convenience for prompts and tests).
+    fn synthesize_all(&self, text: &str) -> Result<Vec<i16>, SpeechError> {
+        let mut out = Vec::new();
+        self.synthesize(text, &mut |c| {
+            out.extend_from_slice(&c.samples);
+            true
+        })?;
+        Ok(out)
+    }
+}
+
+/// `n` samples of silence at `rate` for `ms` milliseconds.
+pub(crate) fn silence(rate: u32, ms: u32) -> Vec<i16> {
+    vec![0; (rate as u64 * ms as u64 / 1000) as usize]
+}

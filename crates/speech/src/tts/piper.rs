@@ -1,0 +1,250 @@
+//! Piper (VITS) neural voice run with onnxruntime.
+
+use std::sync::{Condvar, Mutex};
+
+use ort::session::builder::GraphOptimizationLevel;
+use ort::session::Session;
+use ort::value::Tensor;
+
+use super::phonemize::{sentences_from_clauses, Sentence, VoiceConfig};
+use super::{silence, AudioChunk, Normalizer, Tts};
+use crate::error::SpeechError;
+use crate::espeak::Espeak;
+use crate::models::ModelPaths;
+
+/// Tuning for [`PiperTts`].
+#[derive(Debug, Clone)]
+pub struct PiperOptions {
+    /// Loaded copies of the model (concurrent syntheses); each costs ~the model's size in RAM.
+    pub sessions: usize,
+    /// onnxruntime intra-op threads per session.
+    pub intra_threads: usize,
+    /// Overrides the voice's `length_scale` (> 1 is slower speech).
+    pub length_scale: Option<f32>,
+    /// Silence appended after every sentence but the last, as Piper does (ms).
+    pub sentence_silence_ms: u32,
+    /// Peak level of the normalised output (0..=1), like Piper's volume.
+    pub volume: f32,
+}
+
+impl Default for PiperOptions {
+    fn default() -> Self {
+        PiperOptions {
+            sessions: 1,
+            intra_threads: 1,
+            length_scale: None,
+            sentence_silence_ms: 200,
+            volume: 1.0,
+        }
+    }
+}
+
+/// A Piper voice. The ONNX sessions stay loaded; inference never holds the espeak lock.
+pub struct PiperTts {
+    espeak: &'static Espeak,
+    voice: VoiceConfig,
+    opts: PiperOptions,
+    pool: Mutex<Vec<Session>>,
+    available: Condvar,
+    normalizer: Option<Normalizer>,
+}
+
+impl PiperTts {
+    /// Load the default voice from verified model paths.
+    pub fn load(paths: &ModelPaths) -> Result<Self, SpeechError> {
+        Self::load_with(paths, PiperOptions::default())
+    }
+
+    pub fn load_with(paths: &ModelPaths, opts: PiperOptions) -> Result<Self, SpeechError> {
+        let json = std::fs::read_to_string(&paths.piper_config).map_err(|e| {
+            SpeechError::Model(format!(
+                "cannot read Piper voice config {}: {e}; run `switchboard models fetch`",
+                paths.piper_config.display()
+            ))
+        })?;
+        let voice = VoiceConfig::from_json(&json)?;
+        let espeak = Espeak::load(&paths.espeak_lib, &paths.espeak_data)?;
+        let env = super::ort_environment(&paths.onnxruntime_lib)?;
+        let model = std::fs::read(&paths.piper_model).map_err(|e| {
+            SpeechError::Model(format!(
+                "cannot read Piper model {}: {e}; run `switchboard models fetch`",
+                paths.piper_model.display()
+            ))
+        })?;
+        let ort_err = |e: ort::Error| SpeechError::Model(format!("onnxruntime: {e}"));
+        let mut sessions = Vec::new();
+        for _ in 0..opts.sessions.max(1) {
+            let session = Session::builder(&env)
+                .map_err(ort_err)?
+                .with_optimization_level(GraphOptimizationLevel::Level3)
+                .map_err(|e| ort_err(e.into()))?
+                .with_intra_threads(opts.intra_threads.max(1))
+                .map_err(|e| ort_err(e.into()))?
+                .with_inter_threads(1)
+                .map_err(|e| ort_err(e.into()))?
+                .commit_from_memory(&model)
+                .map_err(|e| {
+                    SpeechError::Model(format!(
+                        "cannot load Piper model {}: {e}; delete it and run `switchboard models fetch`",
+                        paths.piper_model.display()
+                    ))
+                })?;
+            sessions.push(session);
+        }
+        Ok(PiperTts {
+            espeak,
+            voice,
+            opts,
+            pool: Mutex::new(sessions),
+            available: Condvar::new(),
+            normalizer: None,
+        })
+    }
+
+    /// Run `f` on the text before phonemisation (hook for `normalize_for_speech`).
+    pub fn with_normalizer(mut self, f: Normalizer) -> Self {
+        self.normalizer = Some(f);
+        self
+    }
+
+    pub fn voice(&self) -> &VoiceConfig {
+        &self.voice
+    }
+
+    /// Piper-compatible phonemes of `text`, grouped by sentence.
+    pub fn phonemize(&self, text: &str) -> Result<Vec<Sentence>, SpeechError> {
+        let text = match &self.normalizer {
+            Some(f) => f(text),
+            None => text.to_string(),
+        };
+        if text.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        let clauses = self.espeak.clauses(&self.voice.espeak_voice, &text)?;
+        Ok(sentences_from_clauses(&clauses, &self.voice.clusters))
+    }
+
+    /// Model input ids for one sentence.
+    pub fn phoneme_ids(&self, sentence: &Sentence) -> Vec<i64> {
+        let (ids, missing) = self.voice.phoneme_ids(&sentence.phonemes);
+        if missing > 0 {
+            tracing::debug!(missing, "phonemes missing from the voice's id map were skipped");
+        }
+        ids
+    }
+
+    /// Run the model on phoneme ids; returns peak-normalised 16-bit samples.
+    pub fn infer(&self, ids: &[i64]) -> Result<Vec<i16>, SpeechError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut session = self.checkout();
+        let result = self.run(&mut session, ids);
+        self.checkin(session);
+        let audio = result?;
+        Ok(to_i16(&audio, self.opts.volume))
+    }
+
+    fn run(&self, session: &mut Session, ids: &[i64]) -> Result<Vec<f32>, SpeechError> {
+        let e = |e: ort::Error| SpeechError::Other(format!("Piper inference failed: {e}"));
+        let n = ids.len();
+        let input = Tensor::from_array(([1usize, n], ids.to_vec())).map_err(e)?;
+        let lengths = Tensor::from_array(([1usize], vec![n as i64])).map_err(e)?;
+        let length_scale = self.opts.length_scale.unwrap_or(self.voice.length_scale);
+        let scales = Tensor::from_array((
+            [3usize],
+            vec![self.voice.noise_scale, length_scale, self.voice.noise_w],
+        ))
+        .map_err(e)?;
+        let outputs = if self.voice.num_speakers > 1 {
+            let sid = Tensor::from_array(([1usize], vec![0i64])).map_err(e)?;
+            session
+                .run(ort::inputs![
+                    "input" => input, "input_lengths" => lengths, "scales" => scales, "sid" => sid
+                ])
+                .map_err(e)?
+        } else {
+            session
+                .run(ort::inputs!["input" => input, "input_lengths" => lengths, "scales" => scales])
+                .map_err(e)?
+        };
+        let (_, audio) = outputs[0].try_extract_tensor::<f32>().map_err(e)?;
+        Ok(audio.to_vec())
+    }
+
+    fn checkout(&self) -> Session {
+        let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(s) = pool.pop() {
+                return s;
+            }
+            pool = self.available.wait(pool).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    fn checkin(&self, s: Session) {
+        self.pool.lock().unwrap_or_else(|p| p.into_inner()).push(s);
+        self.available.notify_one();
+    }
+}
+
+impl Tts for PiperTts {
+    fn synthesize(
+        &self,
+        text: &str,
+        sink: &mut dyn FnMut(AudioChunk) -> bool,
+    ) -> Result<(), SpeechError> {
+        let sentences = self.phonemize(text)?;
+        let last = sentences.len().saturating_sub(1);
+        for (i, sentence) in sentences.into_iter().enumerate() {
+            let ids = self.phoneme_ids(&sentence);
+            let mut samples = self.infer(&ids)?;
+            if i < last {
+                samples.extend(silence(self.voice.sample_rate, self.opts.sentence_silence_ms));
+            }
+            let chunk = AudioChunk {
+                samples,
+                sample_rate: self.voice.sample_rate,
+                text: sentence.text,
+            };
+            if !sink(chunk) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn sample_rate(&self) -> u32 {
+        self.voice.sample_rate
+    }
+}
+
+/// Peak-normalise float audio to `volume` of full scale, as Piper does.
+fn to_i16(audio: &[f32], volume: f32) -> Vec<i16> {
+    let peak = audio
+        .iter()
+        .filter(|x| x.is_finite())
+        .fold(0.0f32, |m, x| m.max(x.abs()));
+    let scale = 32767.0 * volume.clamp(0.0, 1.0) / peak.max(0.01);
+    audio
+        .iter()
+        .map(|x| {
+            let v = if x.is_finite() { x * scale } else { 0.0 };
+            v.clamp(-32767.0, 32767.0) as i16
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::to_i16;
+
+    #[test]
+    fn normalises_peak_and_handles_nan() {
+        let s = to_i16(&[0.0, 0.5, -0.25, f32::NAN], 1.0);
+        assert_eq!(s, [0, 32767, -16383, 0]);
+        // Near-silence is not blown up to full scale.
+        let q = to_i16(&[0.001], 1.0);
+        assert_eq!(q, [3276]);
+    }
+}

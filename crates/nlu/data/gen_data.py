@@ -52,14 +52,17 @@ caps = {c["capital"] for c in countries.values() if c.get("capital")}
 keep = [c for c in cities if c["population"] >= 1_000_000 or (c["countrycode"] == "US" and c["population"] >= 150_000)
         or (c["name"] in caps and c["population"] >= 100_000)]
 keep.sort(key=lambda c: -c["population"])
-city_names = list(dict.fromkeys(c["name"] for c in keep if "|" not in c["name"]))
+city_alias = {"New York City": "New York|New York City|NYC", "Washington": "Washington|Washington DC|Washington D.C.",
+              "Los Angeles": "Los Angeles|LA|L.A.", "San Francisco": "San Francisco|SF", "Mexico City": "Mexico City|Ciudad de México",
+              "Köln": "Cologne|Köln", "München": "Munich|München", "Roma": "Rome|Roma", "Milano": "Milan|Milano"}
+city_names = list(dict.fromkeys(city_alias.get(c["name"], c["name"]) for c in keep if "|" not in c["name"]))
 langs = json.load(open(os.path.join(src, "p", "pycountry", "databases", "iso639-3.json")))["639-3"]
 lang_names = sorted({l["name"].split(" (")[0] for l in langs if "alpha_2" in l and ";" not in l["name"]})
 colors = ("red orange yellow green blue purple pink brown black white gray|grey silver gold violet indigo cyan magenta "
-          "maroon navy|navy blue teal turquoise beige ivory cream tan olive lime coral salmon peach lavender lilac "
+          "maroon navy|navy_blue teal turquoise beige ivory cream tan olive lime coral salmon peach lavender lilac "
           "burgundy crimson scarlet khaki charcoal amber aqua azure emerald jade mint ruby sapphire fuchsia mauve "
-          "mustard ochre plum rust sky blue|light blue dark blue dark green light green bronze copper "
-          "off-white|off white rose champagne chocolate cherry lemon").split(" ")
+          "mustard ochre plum rust sky_blue|light_blue dark_blue dark_green light_green bronze copper "
+          "off-white|off_white rose champagne chocolate cherry lemon").split(" ")
 colors = ["|".join(w.replace("_", " ") for w in c.split("|")) for c in colors]
 with open(os.path.join(out, "gazetteer.txt"), "w") as f:
     f.write("# Countries, US states and cities from GeoNames (CC BY 4.0, https://www.geonames.org) via the PyPI package\n")

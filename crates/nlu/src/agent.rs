@@ -77,17 +77,37 @@ pub struct Parameter {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
     /// type 0: one of the variants is said.
-    Text { variants: Vec<String>, platform: Option<String> },
+    Text {
+        variants: Vec<String>,
+        platform: Option<String>,
+    },
     /// type 4: custom payload.
-    Payload { payload: Value, platform: Option<String> },
+    Payload {
+        payload: Value,
+        platform: Option<String>,
+    },
     /// type 13: telephony play audio.
-    PlayAudio { audio_uri: String, platform: Option<String> },
+    PlayAudio {
+        audio_uri: String,
+        platform: Option<String>,
+    },
     /// type 14: telephony synthesize speech.
-    SynthesizeSpeech { text: Option<String>, ssml: Option<String>, platform: Option<String> },
+    SynthesizeSpeech {
+        text: Option<String>,
+        ssml: Option<String>,
+        platform: Option<String>,
+    },
     /// type 15: telephony transfer call.
-    TransferCall { phone_number: String, platform: Option<String> },
+    TransferCall {
+        phone_number: String,
+        platform: Option<String>,
+    },
     /// Any other message type, kept as exported JSON.
-    Other { kind: i64, raw: Value, platform: Option<String> },
+    Other {
+        kind: i64,
+        raw: Value,
+        platform: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Default)]

@@ -55,10 +55,13 @@ impl Engine {
     }
 
     pub fn new(agent: Agent) -> Result<Engine, NluError> {
-        let tz: chrono_tz::Tz = agent
-            .time_zone
-            .parse()
-            .map_err(|_| NluError::field("agent.json", "defaultTimezone", format!("unknown time zone `{}`", agent.time_zone)))?;
+        let tz: chrono_tz::Tz = agent.time_zone.parse().map_err(|_| {
+            NluError::field(
+                "agent.json",
+                "defaultTimezone",
+                format!("unknown time zone `{}`", agent.time_zone),
+            )
+        })?;
         let sys = SysExtractor::new();
         let dev = EntityMatcher::new(&agent.entities)?;
         let mut examples = Vec::new();
@@ -91,7 +94,16 @@ impl Engine {
         } else {
             Some(IntentClassifier::train(&examples, class_intents.len())?)
         };
-        Ok(Engine { agent, tz, classifier, class_intents, exact, taggers, sys, dev })
+        Ok(Engine {
+            agent,
+            tz,
+            classifier,
+            class_intents,
+            exact,
+            taggers,
+            sys,
+            dev,
+        })
     }
 
     pub fn intent(&self, idx: usize) -> &Intent {
@@ -106,20 +118,35 @@ impl Engine {
         };
         let mut out: Vec<Scored> = Vec::new();
         if let Some(ids) = self.exact.get(&norm_key(text)) {
-            out.extend(ids.iter().copied().filter(|&i| eligible(i)).map(|intent| Scored { intent, confidence: 1.0 }));
+            out.extend(
+                ids.iter()
+                    .copied()
+                    .filter(|&i| eligible(i))
+                    .map(|intent| Scored {
+                        intent,
+                        confidence: 1.0,
+                    }),
+            );
         }
         if let Some(c) = &self.classifier {
             for (class, p) in c.predict(text).into_iter().enumerate() {
                 if let Some(&i) = self.class_intents.get(class) {
                     if eligible(i) && !out.iter().any(|s| s.intent == i) {
-                        out.push(Scored { intent: i, confidence: p });
+                        out.push(Scored {
+                            intent: i,
+                            confidence: p,
+                        });
                     }
                 }
             }
         }
         // Intents that need an active context are more specific: Dialogflow prefers them.
         let key = |s: &Scored| {
-            let bonus = if self.agent.intents[s.intent].input_contexts.is_empty() { 0.0 } else { 0.05 };
+            let bonus = if self.agent.intents[s.intent].input_contexts.is_empty() {
+                0.0
+            } else {
+                0.05
+            };
             s.confidence + bonus
         };
         out.sort_by(|a, b| key(b).total_cmp(&key(a)));
@@ -144,16 +171,30 @@ impl Engine {
             .intents
             .iter()
             .enumerate()
-            .filter(|(_, it)| it.is_fallback && it.input_contexts.iter().all(|c| active.contains(c)))
+            .filter(|(_, it)| {
+                it.is_fallback && it.input_contexts.iter().all(|c| active.contains(c))
+            })
             .max_by_key(|(_, it)| it.input_contexts.len())
             .map(|(i, _)| i)
     }
 
     /// Entity matches of the given types (`@sys.*` and developer entities).
     pub fn entities(&self, text: &str, types: &[&str], ctx: &SysContext) -> Vec<EntityMatch> {
-        let sys: Vec<&str> = types.iter().copied().filter(|t| t.starts_with("@sys.") && *t != "@sys.any").collect();
-        let dev: Vec<&str> = types.iter().filter(|t| !t.starts_with("@sys.")).map(|t| t.trim_start_matches('@')).collect();
-        let mut out = if sys.is_empty() { Vec::new() } else { self.sys.extract(text, &sys, ctx) };
+        let sys: Vec<&str> = types
+            .iter()
+            .copied()
+            .filter(|t| t.starts_with("@sys.") && *t != "@sys.any")
+            .collect();
+        let dev: Vec<&str> = types
+            .iter()
+            .filter(|t| !t.starts_with("@sys."))
+            .map(|t| t.trim_start_matches('@'))
+            .collect();
+        let mut out = if sys.is_empty() {
+            Vec::new()
+        } else {
+            self.sys.extract(text, &sys, ctx)
+        };
         if !dev.is_empty() {
             out.extend(self.dev.extract(text, Some(&dev)));
         }
@@ -162,40 +203,58 @@ impl Engine {
     }
 
     /// The value of a whole answer to a prompt for an entity type.
-    pub fn resolve_answer(&self, text: &str, entity: &str, ctx: &SysContext) -> Option<EntityMatch> {
+    pub fn resolve_answer(
+        &self,
+        text: &str,
+        entity: &str,
+        ctx: &SysContext,
+    ) -> Option<EntityMatch> {
         if entity.starts_with("@sys.") {
             self.sys.resolve_answer(text, entity, ctx)
         } else if entity.is_empty() {
             None
         } else {
-            self.dev.resolve_answer(text, entity.trim_start_matches('@'))
+            self.dev
+                .resolve_answer(text, entity.trim_start_matches('@'))
         }
     }
 
     /// Parameter values of `intent` found in `text`.
     pub fn extract(&self, intent_idx: usize, text: &str, ctx: &SysContext) -> Extracted {
         let intent = &self.agent.intents[intent_idx];
-        let mut types: Vec<&str> = intent.parameters.iter().map(|p| p.data_type.as_str()).filter(|t| !t.is_empty()).collect();
+        let mut types: Vec<&str> = intent
+            .parameters
+            .iter()
+            .map(|p| p.data_type.as_str())
+            .filter(|t| !t.is_empty())
+            .collect();
         types.sort_unstable();
         types.dedup();
         let hints = self.entities(text, &types, ctx);
         let mut used = vec![false; hints.len()];
         let mut out = Extracted::default();
-        let spans: Vec<SlotSpan> = self.taggers.get(&intent_idx).map(|t| t.tag(text, &hints)).unwrap_or_default();
+        let spans: Vec<SlotSpan> = self
+            .taggers
+            .get(&intent_idx)
+            .map(|t| t.tag(text, &hints))
+            .unwrap_or_default();
         for span in &spans {
-            let Some(p) = intent.parameters.iter().find(|p| p.name == span.slot) else { continue };
-            let Some(span_text) = text.get(span.start..span.end) else { continue };
+            let Some(p) = intent.parameters.iter().find(|p| p.name == span.slot) else {
+                continue;
+            };
+            let Some(span_text) = text.get(span.start..span.end) else {
+                continue;
+            };
             let found = if p.data_type == "@sys.any" {
                 Some((Value::String(span_text.to_string()), span_text.to_string()))
-            } else if let Some(k) = hints
-                .iter()
-                .enumerate()
-                .position(|(k, h)| !used[k] && h.entity == p.data_type && h.start < span.end && span.start < h.end)
-            {
+            } else if let Some(k) = hints.iter().enumerate().position(|(k, h)| {
+                !used[k] && h.entity == p.data_type && h.start < span.end && span.start < h.end
+            }) {
                 used[k] = true;
                 Some((hints[k].value.clone(), hints[k].original.clone()))
             } else {
-                self.resolve_answer(span_text, &p.data_type, ctx).map(|m| (m.value, m.original))
+                self.resolve_answer(span_text, &p.data_type, ctx)
+                    .map(|m| (m.value, m.original))
             };
             if let Some((v, orig)) = found {
                 put(&mut out, &p.name, p.is_list, v, orig);
@@ -208,7 +267,13 @@ impl Engine {
             for k in 0..hints.len() {
                 if !used[k] && hints[k].entity == p.data_type {
                     used[k] = true;
-                    put(&mut out, &p.name, p.is_list, hints[k].value.clone(), hints[k].original.clone());
+                    put(
+                        &mut out,
+                        &p.name,
+                        p.is_list,
+                        hints[k].value.clone(),
+                        hints[k].original.clone(),
+                    );
                     if !p.is_list {
                         break;
                     }
@@ -245,16 +310,35 @@ fn train_tagger(
     dev: &EntityMatcher,
     tz: chrono_tz::Tz,
 ) -> Result<Option<SlotTagger>, NluError> {
-    let annotated = intent.training_phrases.iter().any(|p| p.parts.iter().any(|x| x.alias.is_some()));
+    let annotated = intent
+        .training_phrases
+        .iter()
+        .any(|p| p.parts.iter().any(|x| x.alias.is_some()));
     if !annotated {
         return Ok(None);
     }
-    let ctx = SysContext { now: chrono::Utc::now(), tz };
-    let mut types: Vec<&str> = intent.parameters.iter().map(|p| p.data_type.as_str()).filter(|t| !t.is_empty()).collect();
+    let ctx = SysContext {
+        now: chrono::Utc::now(),
+        tz,
+    };
+    let mut types: Vec<&str> = intent
+        .parameters
+        .iter()
+        .map(|p| p.data_type.as_str())
+        .filter(|t| !t.is_empty())
+        .collect();
     types.sort_unstable();
     types.dedup();
-    let sys_types: Vec<&str> = types.iter().copied().filter(|t| t.starts_with("@sys.") && *t != "@sys.any").collect();
-    let dev_types: Vec<&str> = types.iter().filter(|t| !t.starts_with("@sys.")).map(|t| t.trim_start_matches('@')).collect();
+    let sys_types: Vec<&str> = types
+        .iter()
+        .copied()
+        .filter(|t| t.starts_with("@sys.") && *t != "@sys.any")
+        .collect();
+    let dev_types: Vec<&str> = types
+        .iter()
+        .filter(|t| !t.starts_with("@sys."))
+        .map(|t| t.trim_start_matches('@'))
+        .collect();
     let mut examples = Vec::new();
     for ph in &intent.training_phrases {
         let mut text = String::new();
@@ -265,11 +349,19 @@ fn train_tagger(
             if let Some(alias) = &part.alias {
                 let (s, e) = trim_span(&text, start, text.len());
                 if s < e {
-                    spans.push(SlotSpan { start: s, end: e, slot: alias.clone() });
+                    spans.push(SlotSpan {
+                        start: s,
+                        end: e,
+                        slot: alias.clone(),
+                    });
                 }
             }
         }
-        let mut hints = if sys_types.is_empty() { Vec::new() } else { sys.extract(&text, &sys_types, &ctx) };
+        let mut hints = if sys_types.is_empty() {
+            Vec::new()
+        } else {
+            sys.extract(&text, &sys_types, &ctx)
+        };
         if !dev_types.is_empty() {
             hints.extend(dev.extract(&text, Some(&dev_types)));
         }
@@ -278,7 +370,16 @@ fn train_tagger(
     let mut gazetteers = Vec::new();
     for p in &intent.parameters {
         if let Some(e) = agent.entity(&p.data_type) {
-            let values = e.entries.iter().flat_map(|en| en.synonyms.iter().chain(std::iter::once(&en.value)).cloned()).collect();
+            let values = e
+                .entries
+                .iter()
+                .flat_map(|en| {
+                    en.synonyms
+                        .iter()
+                        .chain(std::iter::once(&en.value))
+                        .cloned()
+                })
+                .collect();
             gazetteers.push((p.name.clone(), values));
         }
     }

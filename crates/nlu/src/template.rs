@@ -18,7 +18,10 @@ fn is_name_char(c: char) -> bool {
 
 /// Reads a name starting at `i`; returns (name, end).
 fn read_name(s: &str, i: usize) -> (&str, usize) {
-    let end = s[i..].char_indices().find(|&(_, c)| !is_name_char(c)).map_or(s.len(), |(k, _)| i + k);
+    let end = s[i..]
+        .char_indices()
+        .find(|&(_, c)| !is_name_char(c))
+        .map_or(s.len(), |(k, _)| i + k);
     // A trailing '-' is punctuation ("$color -bellied" keeps working, "$x-" ends the name before '-').
     let trimmed = s[i..end].trim_end_matches('-');
     (trimmed, i + trimmed.len())
@@ -38,7 +41,9 @@ pub fn render(template: &str, env: &TemplateEnv) -> String {
     let mut out = String::with_capacity(template.len() + 16);
     let mut i = 0;
     while i < template.len() {
-        let Some(c) = template[i..].chars().next() else { break };
+        let Some(c) = template[i..].chars().next() else {
+            break;
+        };
         if c == '$' || c == '#' {
             let (name, after) = read_name(template, i + 1);
             if name.starts_with(|c: char| c.is_alphabetic() || c == '_') {
@@ -55,16 +60,31 @@ pub fn render(template: &str, env: &TemplateEnv) -> String {
     out
 }
 
-fn resolve(s: &str, sigil: char, name: &str, after: usize, env: &TemplateEnv) -> Option<(String, usize)> {
+fn resolve(
+    s: &str,
+    sigil: char,
+    name: &str,
+    after: usize,
+    env: &TemplateEnv,
+) -> Option<(String, usize)> {
     if sigil == '#' {
         // #context.param
         let (param, end) = read_field(s, after)?;
-        let ctx = env.contexts.iter().find(|(n, _)| n.eq_ignore_ascii_case(name));
-        let text = ctx.and_then(|(_, p)| p.get(param)).map(value_text).unwrap_or_default();
+        let ctx = env
+            .contexts
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name));
+        let text = ctx
+            .and_then(|(_, p)| p.get(param))
+            .map(value_text)
+            .unwrap_or_default();
         // #context.param.original
         if let Some(("original", end2)) = read_field(s, end) {
             let key = format!("{param}.original");
-            let t = ctx.and_then(|(_, p)| p.get(&key)).map(value_text).unwrap_or(text);
+            let t = ctx
+                .and_then(|(_, p)| p.get(&key))
+                .map(value_text)
+                .unwrap_or(text);
             return Some((t, end2));
         }
         return Some((text, end));
@@ -72,14 +92,25 @@ fn resolve(s: &str, sigil: char, name: &str, after: usize, env: &TemplateEnv) ->
     if name == "session" {
         if let Some(("params", end)) = read_field(s, after) {
             if let Some((p, end2)) = read_field(s, end) {
-                return Some((env.session_params.get(p).map(value_text).unwrap_or_default(), end2));
+                return Some((
+                    env.session_params
+                        .get(p)
+                        .map(value_text)
+                        .unwrap_or_default(),
+                    end2,
+                ));
             }
         }
     }
     let value = env.params.get(name);
     if let Some((field, end)) = read_field(s, after) {
         if field == "original" {
-            let t = env.originals.get(name).map(value_text).or_else(|| value.map(value_text)).unwrap_or_default();
+            let t = env
+                .originals
+                .get(name)
+                .map(value_text)
+                .or_else(|| value.map(value_text))
+                .unwrap_or_default();
             return Some((t, end));
         }
         if let Some(v) = value.and_then(|v| v.get(field)) {
@@ -108,8 +139,12 @@ pub fn value_text(v: &Value) -> String {
             } else if o.len() == 1 {
                 o.values().next().map(value_text).unwrap_or_default()
             } else if let (Some(s), Some(e)) = (
-                o.get("startDateTime").or_else(|| o.get("startDate")).or_else(|| o.get("startTime")),
-                o.get("endDateTime").or_else(|| o.get("endDate")).or_else(|| o.get("endTime")),
+                o.get("startDateTime")
+                    .or_else(|| o.get("startDate"))
+                    .or_else(|| o.get("startTime")),
+                o.get("endDateTime")
+                    .or_else(|| o.get("endDate"))
+                    .or_else(|| o.get("endTime")),
             ) {
                 format!("{} to {}", value_text(s), value_text(e))
             } else {
@@ -130,16 +165,38 @@ mod tests {
 
     #[test]
     fn renders_all_reference_forms() {
-        let params = obj(json!({"person": {"name": "Tanya"}, "time": "2022-01-09T10:00:00+00:00", "n": 4.0, "geo-country": "France", "dur": {"amount": 10, "unit": "min"}}));
+        let params = obj(
+            json!({"person": {"name": "Tanya"}, "time": "2022-01-09T10:00:00+00:00", "n": 4.0, "geo-country": "France", "dur": {"amount": 10, "unit": "min"}}),
+        );
         let originals = obj(json!({"time": "10:00 am"}));
         let ctxp = obj(json!({"date": "2022-01-10T12:00:00+00:00", "date.original": "tomorrow"}));
         let sp = obj(json!({"caller": "+15550001111"}));
         let contexts = [("makeappointment-followup", &ctxp)];
-        let env = TemplateEnv { params: &params, originals: &originals, contexts: &contexts, session_params: &sp };
-        assert_eq!(render("Table booked for $person at $time.original.", &env), "Table booked for Tanya at 10:00 am.");
-        assert_eq!(render("$person.name has $n guests; $geo-country", &env), "Tanya has 4 guests; France");
-        assert_eq!(render("on #MakeAppointment-followup.date (#makeappointment-followup.date.original)", &env), "on 2022-01-10T12:00:00+00:00 (tomorrow)");
-        assert_eq!(render("call $session.params.caller", &env), "call +15550001111");
+        let env = TemplateEnv {
+            params: &params,
+            originals: &originals,
+            contexts: &contexts,
+            session_params: &sp,
+        };
+        assert_eq!(
+            render("Table booked for $person at $time.original.", &env),
+            "Table booked for Tanya at 10:00 am."
+        );
+        assert_eq!(
+            render("$person.name has $n guests; $geo-country", &env),
+            "Tanya has 4 guests; France"
+        );
+        assert_eq!(
+            render(
+                "on #MakeAppointment-followup.date (#makeappointment-followup.date.original)",
+                &env
+            ),
+            "on 2022-01-10T12:00:00+00:00 (tomorrow)"
+        );
+        assert_eq!(
+            render("call $session.params.caller", &env),
+            "call +15550001111"
+        );
         assert_eq!(render("$missing! costs $5 #", &env), "! costs $5 #");
         assert_eq!(render("in $dur", &env), "in 10 min");
         assert_eq!(render("$time.", &env), "2022-01-09T10:00:00+00:00.");

@@ -35,10 +35,18 @@ pub fn tokenize(s: &str) -> Vec<Token> {
                     break;
                 }
             }
-            out.push(Token { start: i, end, norm: s[i..end].to_lowercase() });
+            out.push(Token {
+                start: i,
+                end,
+                norm: s[i..end].to_lowercase(),
+            });
         } else {
             let end = i + c.len_utf8();
-            out.push(Token { start: i, end, norm: s[i..end].to_lowercase() });
+            out.push(Token {
+                start: i,
+                end,
+                norm: s[i..end].to_lowercase(),
+            });
         }
     }
     out
@@ -67,7 +75,10 @@ mod tests {
     fn tokenizes_words_and_punctuation() {
         let t = tokenize("I'd like a table at 10:00, please!");
         let norms: Vec<&str> = t.iter().map(|t| t.norm.as_str()).collect();
-        assert_eq!(norms, ["i'd", "like", "a", "table", "at", "10", ":", "00", ",", "please", "!"]);
+        assert_eq!(
+            norms,
+            ["i'd", "like", "a", "table", "at", "10", ":", "00", ",", "please", "!"]
+        );
         assert_eq!(&"I'd like"[t[0].start..t[0].end], "I'd");
     }
 

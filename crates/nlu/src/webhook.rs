@@ -58,7 +58,10 @@ pub struct EventInput {
 pub enum WebhookOutcome {
     Ok(WebhookResponse),
     /// The call failed: `code` is a google.rpc code (4 DEADLINE_EXCEEDED, 14 UNAVAILABLE, 13 INTERNAL…).
-    Failed { code: i32, message: String },
+    Failed {
+        code: i32,
+        message: String,
+    },
 }
 
 impl WebhookOutcome {
@@ -74,7 +77,9 @@ impl WebhookOutcome {
             Ok(r) => WebhookOutcome::Ok(r),
             Err(e) => WebhookOutcome::Failed {
                 code: 13,
-                message: format!("Webhook call failed. Error: Failed to parse webhook JSON response: {e}."),
+                message: format!(
+                    "Webhook call failed. Error: Failed to parse webhook JSON response: {e}."
+                ),
             },
         }
     }

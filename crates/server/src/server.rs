@@ -1,6 +1,7 @@
 //! The server as a library function: `run(listener, state, shutdown)`.
 
 use crate::state::AppState;
+use axum::serve::ListenerExt;
 use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -24,6 +25,10 @@ pub async fn run(listener: TcpListener, state: Arc<AppState>, shutdown: impl Fut
         })
     };
     let app = crate::api::router(state.clone());
+    // Replies are written at once; disabling Nagle avoids delayed-ACK stalls on keep-alive connections.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     let _ = stop_tx.send(true);
     let _ = sweeper.await;

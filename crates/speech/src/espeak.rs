@@ -6,7 +6,7 @@
 
 use std::ffi::{c_char, c_int, c_short, c_uint, c_void, CStr, CString};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 use crate::error::SpeechError;
 
@@ -64,11 +64,14 @@ pub struct Espeak {
     lib_path: PathBuf,
 }
 
-static ENGINE: OnceLock<Result<Espeak, String>> = OnceLock::new();
+/// The loaded engine; failures are not cached, so a later call can succeed after a fetch.
+static ENGINE: Mutex<Option<&'static Espeak>> = Mutex::new(None);
+
+/// Raw pointer to the sink of the `espeak_Synth` call running on this thread.
+type SinkPtr = *mut (dyn FnMut(&[i16]) -> bool + 'static);
 
 thread_local! {
-    static SYNTH_SINK: std::cell::Cell<Option<*mut (dyn FnMut(&[i16]) -> bool + 'static)>> =
-        const { std::cell::Cell::new(None) };
+    static SYNTH_SINK: std::cell::Cell<Option<SinkPtr>> = const { std::cell::Cell::new(None) };
 }
 
 unsafe extern "C" fn synth_callback(wav: *mut c_short, n: c_int, _events: *mut c_void) -> c_int {
@@ -93,20 +96,21 @@ impl Espeak {
     /// Load (once per process) libespeak-ng from `lib` with voice data in `data_dir`
     /// (the `espeak-ng-data` directory). Later calls return the same engine.
     pub fn load(lib: &Path, data_dir: &Path) -> Result<&'static Espeak, SpeechError> {
-        let res = ENGINE.get_or_init(|| Self::open(lib, data_dir).map_err(|e| e.to_string()));
-        match res {
-            Ok(engine) => {
-                if engine.lib_path != lib {
-                    tracing::warn!(
-                        loaded = %engine.lib_path.display(),
-                        requested = %lib.display(),
-                        "libespeak-ng already loaded from another path; reusing it"
-                    );
-                }
-                Ok(engine)
+        let mut slot = ENGINE.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(engine) = *slot {
+            if engine.lib_path != lib {
+                tracing::warn!(
+                    loaded = %engine.lib_path.display(),
+                    requested = %lib.display(),
+                    "libespeak-ng already loaded from another path; reusing it"
+                );
             }
-            Err(e) => Err(SpeechError::Model(e.clone())),
+            return Ok(engine);
         }
+        // Leaked on purpose: libespeak-ng's global state lives for the whole process.
+        let engine: &'static Espeak = Box::leak(Box::new(Self::open(lib, data_dir)?));
+        *slot = Some(engine);
+        Ok(engine)
     }
 
     fn open(lib_path: &Path, data_dir: &Path) -> Result<Espeak, SpeechError> {
@@ -124,7 +128,10 @@ impl Espeak {
             ))
         })?;
         let sym_err = |name: &str, e: libloading::Error| {
-            SpeechError::Model(format!("libespeak-ng at {} lacks {name}: {e}", lib_path.display()))
+            SpeechError::Model(format!(
+                "libespeak-ng at {} lacks {name}: {e}",
+                lib_path.display()
+            ))
         };
         // SAFETY: the signatures match espeak-ng's speak_lib.h (API stable since 1.48).
         let (init, set_voice, text_to_phonemes, set_cb, synth) = unsafe {
@@ -208,7 +215,7 @@ impl Espeak {
                 len
             } else {
                 let off = (ptr as usize).saturating_sub(base as usize).min(len);
-                floor_char_boundary(&clean, off)
+                clause_boundary(&clean, start, floor_char_boundary(&clean, off))
             };
             if end <= start && !ptr.is_null() {
                 // No progress: bail out rather than loop forever.
@@ -222,11 +229,15 @@ impl Espeak {
             };
             let segment = &clean[start..end.max(start)];
             let terminator = clause_terminator(segment);
+            let paragraph = segment.trim_start().ends_with("\n\n")
+                || segment.trim_end_matches([' ', '\t']).ends_with("\n\n");
             out.push(Clause {
                 phonemes: strip_language_flags(phonemes.trim()),
                 text: segment.trim().to_string(),
                 terminator,
-                end_of_sentence: matches!(terminator, Some('.' | '?' | '!')) || ptr.is_null(),
+                end_of_sentence: matches!(terminator, Some('.' | '?' | '!'))
+                    || paragraph
+                    || ptr.is_null(),
             });
             start = end;
         }
@@ -258,7 +269,7 @@ impl Espeak {
         let dyn_ref: &mut dyn FnMut(&[i16]) -> bool = &mut wrapped;
         // SAFETY: the pointer is only dereferenced by `synth_callback` on this thread while
         // espeak_Synth runs (synchronous mode), and cleared before `wrapped` goes out of scope.
-        let raw: *mut (dyn FnMut(&[i16]) -> bool + 'static) =
+        let raw: SinkPtr =
             unsafe { std::mem::transmute(dyn_ref as *mut (dyn FnMut(&[i16]) -> bool + '_)) };
         SYNTH_SINK.with(|s| s.set(Some(raw)));
         let rc = unsafe {
@@ -316,11 +327,43 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     i
 }
 
+fn is_closing(c: char) -> bool {
+    matches!(c, '"' | '\'' | ')' | ']' | '}' | '”' | '’' | '»')
+}
+
+/// Where the clause espeak just read really ends. espeak's text pointer runs ahead of the
+/// clause by a look-ahead character or two, so the clause ends right after the last
+/// clause punctuation (plus closing quotes) in `text[start..off]` that is followed by
+/// whitespace. Without such punctuation (long-clause or paragraph split) a single look-ahead
+/// character after the last whitespace is handed back to the next clause.
+pub fn clause_boundary(text: &str, start: usize, off: usize) -> usize {
+    let segment = &text[start..off];
+    let chars: Vec<(usize, char)> = segment.char_indices().collect();
+    for k in (0..chars.len()).rev() {
+        let (_, c) = chars[k];
+        if !matches!(c, ',' | '.' | '?' | '!' | ';' | ':' | '…') {
+            continue;
+        }
+        let mut j = k + 1;
+        while j < chars.len() && is_closing(chars[j].1) {
+            j += 1;
+        }
+        let end = start + chars.get(j).map_or(segment.len(), |(i, _)| *i);
+        match text[end..].chars().next() {
+            None => return end,
+            Some(n) if n.is_whitespace() => return end,
+            _ => {}
+        }
+    }
+    match chars.iter().rposition(|(_, c)| c.is_whitespace()) {
+        Some(w) if w + 2 == chars.len() => start + chars[w + 1].0,
+        _ => off,
+    }
+}
+
 /// The clause punctuation that ends `segment`, ignoring trailing spaces and closing quotes.
 pub fn clause_terminator(segment: &str) -> Option<char> {
-    let trimmed = segment.trim_end_matches(|c: char| {
-        c.is_whitespace() || matches!(c, '"' | '\'' | ')' | ']' | '}' | '”' | '’' | '»')
-    });
+    let trimmed = segment.trim_end_matches(|c: char| c.is_whitespace() || is_closing(c));
     match trimmed.chars().last()? {
         c @ (',' | '.' | '?' | '!' | ';' | ':') => Some(c),
         '…' => Some('.'),
@@ -354,6 +397,20 @@ mod tests {
         assert_eq!(clause_terminator("what?"), Some('?'));
         assert_eq!(clause_terminator("no punctuation"), None);
         assert_eq!(clause_terminator(""), None);
+    }
+
+    #[test]
+    fn boundary_undoes_espeak_look_ahead() {
+        let t = "this, is: a; test.";
+        assert_eq!(&t[..clause_boundary(t, 0, 7)], "this,");
+        let t = "Test 1. Test 2.";
+        assert_eq!(&t[..clause_boundary(t, 0, 9)], "Test 1.");
+        let t = "He said \"hi.\" Then";
+        assert_eq!(&t[..clause_boundary(t, 0, 15)], "He said \"hi.\"");
+        // "1.5" is not a boundary; with no punctuation boundary drop one look-ahead char.
+        let t = "pi is 3.14 and so on";
+        assert_eq!(&t[..clause_boundary(t, 0, 15)], "pi is 3.14 and ");
+        assert_eq!(clause_boundary(t, 0, t.len()), t.len());
     }
 
     #[test]

@@ -1,6 +1,11 @@
 //! sb-speech
 pub mod error;
 pub use error::SpeechError;
+pub mod asr;
+pub mod bench;
 pub mod espeak;
 pub mod models;
+pub mod normalize;
+pub mod sentiment;
 pub mod tts;
+pub mod vad;

@@ -16,6 +16,10 @@ const K_NUM: u8 = 5;
 
 /// Character n-gram orders taken from each `<word>` (with boundary marks).
 const CHAR_N: std::ops::RangeInclusive<usize> = 3..=5;
+/// Character n-grams weigh less than word features.
+const CHAR_WEIGHT: f32 = 0.5;
+/// Weight in the norm of a feature unseen in training (relative to its IDF).
+const UNSEEN_WEIGHT: f32 = 0.55;
 
 pub(crate) fn fhash(kind: u8, parts: &[&str]) -> u64 {
     let mut h = DefaultHasher::new();
@@ -24,7 +28,16 @@ pub(crate) fn fhash(kind: u8, parts: &[&str]) -> u64 {
         h.write(p.as_bytes());
         h.write_u8(0xff);
     }
-    h.finish()
+    tagged(kind, h.finish())
+}
+
+/// Puts the feature kind in the top 4 bits of a hash.
+fn tagged(kind: u8, h: u64) -> u64 {
+    (h & 0x0fff_ffff_ffff_ffff) | ((kind as u64) << 60)
+}
+
+fn kind_of(h: u64) -> u8 {
+    (h >> 60) as u8
 }
 
 /// Lower-cased word tokens of `text` (punctuation dropped).
@@ -41,22 +54,28 @@ fn is_number(w: &str) -> bool {
 }
 
 /// Hashed features of one word list. `known` decides which words keep their own unigram
-/// feature; the others become `<unk>`. `None` keeps every word.
+/// feature (and their identity in bigrams); the others become `<unk>`. `None` keeps every word.
 pub(crate) fn raw_features(words: &[String], known: Option<&HashSet<u64>>, out: &mut Vec<u64>) {
     out.clear();
     let mut prev = "<s>";
     for w in words {
         let wh = fhash(K_WORD, &[w]);
-        if is_number(w) {
+        let mapped = if is_number(w) {
             out.push(fhash(K_NUM, &[]));
+            "<num>"
         } else if known.is_none_or(|k| k.contains(&wh)) {
             out.push(wh);
+            w.as_str()
         } else {
             out.push(fhash(K_UNK, &[]));
-        }
-        out.push(fhash(K_BIGRAM, &[prev, w]));
-        prev = w;
-        let padded: Vec<char> = std::iter::once('<').chain(w.chars()).chain(std::iter::once('>')).collect();
+            "<unk>"
+        };
+        out.push(fhash(K_BIGRAM, &[prev, mapped]));
+        prev = mapped;
+        let padded: Vec<char> = std::iter::once('<')
+            .chain(w.chars())
+            .chain(std::iter::once('>'))
+            .collect();
         for n in CHAR_N {
             if padded.len() < n {
                 break;
@@ -67,7 +86,7 @@ pub(crate) fn raw_features(words: &[String], known: Option<&HashSet<u64>>, out: 
                 for c in win {
                     h.write_u32(*c as u32);
                 }
-                out.push(h.finish());
+                out.push(tagged(K_CHAR, h.finish()));
             }
         }
     }
@@ -110,9 +129,16 @@ impl FeatureSpace {
             }
         }
         let n = docs.len() as f32;
-        let idf = df.iter().map(|&d| ((1.0 + n) / (1.0 + d as f32)).ln() + 1.0).collect();
+        let idf = df
+            .iter()
+            .map(|&d| ((1.0 + n) / (1.0 + d as f32)).ln() + 1.0)
+            .collect();
         let unseen_idf = ((1.0 + n) / 1.0).ln() + 1.0;
-        FeatureSpace { index, idf, unseen_idf }
+        FeatureSpace {
+            index,
+            idf,
+            unseen_idf,
+        }
     }
 
     /// L2-normalised TF-IDF vector (binary term frequency) as (column, value) pairs. Unseen
@@ -124,11 +150,21 @@ impl FeatureSpace {
         for h in raw {
             match self.index.get(h) {
                 Some(&id) => {
-                    let v = self.idf.get(id as usize).copied().unwrap_or(1.0);
+                    let mut v = self.idf.get(id as usize).copied().unwrap_or(1.0);
+                    if kind_of(*h) == K_CHAR {
+                        v *= CHAR_WEIGHT;
+                    }
                     norm2 += v * v;
                     out.push((id, v));
                 }
-                None => norm2 += self.unseen_idf * self.unseen_idf,
+                None => {
+                    let w = if kind_of(*h) == K_CHAR {
+                        CHAR_WEIGHT
+                    } else {
+                        1.0
+                    };
+                    norm2 += (UNSEEN_WEIGHT * w * self.unseen_idf).powi(2);
+                }
             }
         }
         if norm2 > 0.0 {

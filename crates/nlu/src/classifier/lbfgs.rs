@@ -18,7 +18,13 @@ pub(crate) struct LbfgsParams {
 
 impl Default for LbfgsParams {
     fn default() -> Self {
-        LbfgsParams { memory: 8, max_iter: 200, delta: 1e-5, past: 5, epsilon: 1e-5 }
+        LbfgsParams {
+            memory: 8,
+            max_iter: 200,
+            delta: 1e-5,
+            past: 5,
+            epsilon: 1e-5,
+        }
     }
 }
 
@@ -86,7 +92,11 @@ where
             }
             slope = -gnorm * gnorm;
         }
-        let mut step = if iter == 0 && hist.is_empty() { 1.0 / gnorm.max(1e-12) } else { 1.0 };
+        let mut step = if iter == 0 && hist.is_empty() {
+            1.0 / gnorm.max(1e-12)
+        } else {
+            1.0
+        };
         let mut accepted = false;
         for _ in 0..40 {
             for ((xn, xi), di) in x_new.iter_mut().zip(x.iter()).zip(&d) {
@@ -134,12 +144,23 @@ mod tests {
     fn minimises_a_quadratic() {
         // f(x) = (x0 - 3)^2 + 10 (x1 + 1)^2
         let mut x = vec![0.0, 0.0];
-        let fx = minimize(&mut x, LbfgsParams { epsilon: 1e-9, delta: 0.0, ..Default::default() }, |x, g| {
-            g[0] = 2.0 * (x[0] - 3.0);
-            g[1] = 20.0 * (x[1] + 1.0);
-            (x[0] - 3.0).powi(2) + 10.0 * (x[1] + 1.0).powi(2)
-        });
+        let fx = minimize(
+            &mut x,
+            LbfgsParams {
+                epsilon: 1e-9,
+                delta: 0.0,
+                ..Default::default()
+            },
+            |x, g| {
+                g[0] = 2.0 * (x[0] - 3.0);
+                g[1] = 20.0 * (x[1] + 1.0);
+                (x[0] - 3.0).powi(2) + 10.0 * (x[1] + 1.0).powi(2)
+            },
+        );
         assert!(fx < 1e-10, "{fx}");
-        assert!((x[0] - 3.0).abs() < 1e-5 && (x[1] + 1.0).abs() < 1e-5, "{x:?}");
+        assert!(
+            (x[0] - 3.0).abs() < 1e-5 && (x[1] + 1.0).abs() < 1e-5,
+            "{x:?}"
+        );
     }
 }

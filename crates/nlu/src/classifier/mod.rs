@@ -9,9 +9,9 @@
 
 mod features;
 pub(crate) mod lbfgs;
-mod noise;
+pub(crate) mod noise;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use features::{raw_features, word_hash, words, FeatureSpace};
 use lbfgs::{minimize, LbfgsParams};
@@ -19,7 +19,10 @@ use lbfgs::{minimize, LbfgsParams};
 use crate::NluError;
 
 /// Hyper-parameters (fixed; chosen on the Snips benchmark and the out-of-domain unit tests).
-const L2: f64 = 2e-3;
+const L2: f64 = 1e-5;
+/// Words seen fewer times than this in training are treated as unknown.
+const MIN_WORD_COUNT: usize = 2;
+const MAX_ITER: usize = 100;
 const NONE_SEED: u64 = 0x5eed_0001;
 /// Size of the none class relative to the mean in-domain class size (bounds below).
 const NONE_FACTOR: f64 = 1.0;
@@ -45,7 +48,9 @@ impl IntentClassifier {
     /// Deterministic (fixed seed). `examples`: (text, class index).
     pub fn train(examples: &[(String, usize)], n_classes: usize) -> Result<Self, NluError> {
         if n_classes == 0 {
-            return Err(NluError::Other("intent classifier needs at least one class".into()));
+            return Err(NluError::Other(
+                "intent classifier needs at least one class".into(),
+            ));
         }
         if let Some((t, c)) = examples.iter().find(|(_, c)| *c >= n_classes) {
             return Err(NluError::Other(format!(
@@ -59,13 +64,26 @@ impl IntentClassifier {
         let mut docs: Vec<Vec<u64>> = Vec::new();
         let mut labels: Vec<usize> = Vec::new();
         let mut raw = Vec::new();
-        for (text, class) in examples {
-            let ws = words(text);
-            if ws.is_empty() {
-                continue;
+        // Words seen once in training count as unknown (to learn how in-domain text with new
+        // words, such as names, looks); the others are the known vocabulary.
+        let tokenised: Vec<(Vec<String>, usize)> = examples
+            .iter()
+            .map(|(t, c)| (words(t), *c))
+            .filter(|(w, _)| !w.is_empty())
+            .collect();
+        let mut freq: HashMap<u64, usize> = HashMap::new();
+        for (ws, _) in &tokenised {
+            for w in ws {
+                *freq.entry(word_hash(w)).or_default() += 1;
             }
-            known_words.extend(ws.iter().map(|w| word_hash(w)));
-            raw_features(&ws, None, &mut raw);
+        }
+        known_words.extend(
+            freq.iter()
+                .filter(|(_, c)| **c >= MIN_WORD_COUNT)
+                .map(|(h, _)| *h),
+        );
+        for (ws, class) in &tokenised {
+            raw_features(ws, Some(&known_words), &mut raw);
             docs.push(raw.clone());
             labels.push(*class);
             if let Some(a) = active.get_mut(*class) {
@@ -74,7 +92,11 @@ impl IntentClassifier {
         }
         let n_active = active.iter().filter(|a| **a).count();
         let n_in = docs.len();
-        let mean = if n_active == 0 { 0.0 } else { n_in as f64 / n_active as f64 };
+        let mean = if n_active == 0 {
+            0.0
+        } else {
+            n_in as f64 / n_active as f64
+        };
         let n_none = ((mean * NONE_FACTOR) as usize).clamp(NONE_MIN, NONE_MAX);
         for text in noise::none_texts(n_none, NONE_SEED) {
             let ws = words(&text);
@@ -108,41 +130,57 @@ impl IntentClassifier {
         let mut mask = active.clone();
         mask.push(true);
         let n_feat = space.idf.len();
+
         let mut x = vec![0.0f64; n_feat * k + k];
         let mut logits = vec![0.0f64; k];
-        minimize(&mut x, LbfgsParams { max_iter: 300, ..Default::default() }, |w, g| {
-            g.iter_mut().for_each(|v| *v = 0.0);
-            let (gw, gb) = g.split_at_mut(n_feat * k);
-            let (ww, wb) = w.split_at(n_feat * k);
-            let mut loss = 0.0;
-            for ((v, &y), &s) in vecs.iter().zip(&labels).zip(&sw) {
-                scores(ww, wb, v, &mask, k, &mut logits);
-                softmax_in_place(&mut logits);
-                loss -= s * logits.get(y).copied().unwrap_or(1.0).max(1e-300).ln();
-                for (c, p) in logits.iter().enumerate() {
-                    let d = s * (p - if c == y { 1.0 } else { 0.0 });
-                    if d == 0.0 {
-                        continue;
+        minimize(
+            &mut x,
+            LbfgsParams {
+                max_iter: MAX_ITER,
+                ..Default::default()
+            },
+            |w, g| {
+                g.iter_mut().for_each(|v| *v = 0.0);
+                let (gw, gb) = g.split_at_mut(n_feat * k);
+                let (ww, wb) = w.split_at(n_feat * k);
+                let mut loss = 0.0;
+                for ((v, &y), &s) in vecs.iter().zip(&labels).zip(&sw) {
+                    scores(ww, wb, v, &mask, k, &mut logits);
+                    softmax_in_place(&mut logits);
+                    loss -= s * logits.get(y).copied().unwrap_or(1.0).max(1e-300).ln();
+                    // logits now holds probabilities; turn them into the loss derivative.
+                    for (c, p) in logits.iter_mut().enumerate() {
+                        *p = s * (*p - if c == y { 1.0 } else { 0.0 });
                     }
-                    if let Some(b) = gb.get_mut(c) {
+                    for (b, d) in gb.iter_mut().zip(logits.iter()) {
                         *b += d;
                     }
                     for &(f, val) in v {
-                        if let Some(gv) = gw.get_mut(f as usize * k + c) {
-                            *gv += d * val as f64;
+                        let row = f as usize * k;
+                        if let Some(r) = gw.get_mut(row..row + k) {
+                            for (gv, d) in r.iter_mut().zip(logits.iter()) {
+                                *gv += d * val as f64;
+                            }
                         }
                     }
                 }
-            }
-            for (gv, wv) in gw.iter_mut().zip(ww) {
-                *gv += L2 * wv;
-                loss += 0.5 * L2 * wv * wv;
-            }
-            loss
-        });
+                for (gv, wv) in gw.iter_mut().zip(ww) {
+                    *gv += L2 * wv;
+                    loss += 0.5 * L2 * wv * wv;
+                }
+                loss
+            },
+        );
         let weights = x.iter().take(n_feat * k).map(|v| *v as f32).collect();
         let bias = x.iter().skip(n_feat * k).map(|v| *v as f32).collect();
-        Ok(IntentClassifier { space, known_words, n_classes, active, weights, bias })
+        Ok(IntentClassifier {
+            space,
+            known_words,
+            n_classes,
+            active,
+            weights,
+            bias,
+        })
     }
 
     /// Number of (real) classes.

@@ -25,7 +25,9 @@ impl SplitMix {
 }
 
 fn lines(src: &str) -> impl Iterator<Item = &str> {
-    src.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#'))
+    src.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
 }
 
 /// `n` out-of-domain texts: all built-in sentences first, then alternating word salad and
@@ -41,7 +43,9 @@ pub(crate) fn none_texts(n: usize, seed: u64) -> Vec<String> {
         for _ in 0..len {
             if i % 3 == 2 {
                 let wl = 2 + rng.below(7);
-                let w: String = (0..wl).map(|_| (b'a' + rng.below(26) as u8) as char).collect();
+                let w: String = (0..wl)
+                    .map(|_| (b'a' + rng.below(26) as u8) as char)
+                    .collect();
                 words.push(w);
             } else if let Some(w) = vocab.get(rng.below(vocab.len())) {
                 words.push((*w).to_string());

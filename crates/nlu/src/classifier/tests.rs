@@ -27,7 +27,9 @@ fn restaurant() -> Vec<(String, usize)> {
 }
 
 fn argmax(p: &[f32]) -> usize {
-    p.iter().enumerate().fold(0, |b, (i, v)| if *v > p[b] { i } else { b })
+    p.iter()
+        .enumerate()
+        .fold(0, |b, (i, v)| if *v > p[b] { i } else { b })
 }
 
 #[test]
@@ -70,13 +72,21 @@ fn out_of_domain_scores_low() {
 
 #[test]
 fn single_class_agent() {
-    let ex: Vec<(String, usize)> =
-        ["talk to a human", "i want an agent", "connect me to a person", "speak to someone real"]
-            .iter()
-            .map(|t| (t.to_string(), 0))
-            .collect();
+    let ex: Vec<(String, usize)> = [
+        "talk to a human",
+        "i want an agent",
+        "connect me to a person",
+        "speak to someone real",
+    ]
+    .iter()
+    .map(|t| (t.to_string(), 0))
+    .collect();
     let clf = IntentClassifier::train(&ex, 1).unwrap();
-    assert!(clf.predict("can i talk to a person")[0] > 0.5, "{:?}", clf.predict("can i talk to a person"));
+    assert!(
+        clf.predict("can i talk to a person")[0] > 0.5,
+        "{:?}",
+        clf.predict("can i talk to a person")
+    );
     assert!(clf.predict("how tall is the eiffel tower")[0] < 0.3);
 }
 

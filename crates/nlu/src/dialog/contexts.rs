@@ -10,11 +10,20 @@ const MAX_CONTEXTS: usize = 64;
 
 /// `projects/p/agent/sessions/s/contexts/Name` or `Name` → `name`.
 pub fn short_name(name: &str) -> String {
-    name.rsplit("/contexts/").next().unwrap_or(name).trim().to_lowercase()
+    name.rsplit("/contexts/")
+        .next()
+        .unwrap_or(name)
+        .trim()
+        .to_lowercase()
 }
 
 pub fn active_names(state: &SessionState) -> HashSet<String> {
-    state.contexts.iter().filter(|c| c.lifespan > 0).map(|c| c.name.clone()).collect()
+    state
+        .contexts
+        .iter()
+        .filter(|c| c.lifespan > 0)
+        .map(|c| c.name.clone())
+        .collect()
 }
 
 /// Sets (or replaces, or with lifespan 0 removes) a context.
@@ -25,7 +34,11 @@ pub fn set(state: &mut SessionState, name: &str, lifespan: u32, parameters: Map<
     }
     state.contexts.retain(|c| c.name != name);
     if lifespan > 0 && state.contexts.len() < MAX_CONTEXTS {
-        state.contexts.push(ActiveContext { name, lifespan, parameters });
+        state.contexts.push(ActiveContext {
+            name,
+            lifespan,
+            parameters,
+        });
     }
 }
 
@@ -41,7 +54,12 @@ pub fn age(state: &mut SessionState) {
 pub fn apply_wire(state: &mut SessionState, wire: &[WireContext]) {
     for w in wire {
         let lifespan = w.lifespan_count.unwrap_or(5).clamp(0, 10_000) as u32;
-        set(state, &w.name, lifespan, w.parameters.clone().unwrap_or_default());
+        set(
+            state,
+            &w.name,
+            lifespan,
+            w.parameters.clone().unwrap_or_default(),
+        );
     }
 }
 
@@ -52,7 +70,10 @@ pub fn to_wire(state: &SessionState, session: &str) -> Vec<Value> {
         .iter()
         .map(|c| {
             let mut o = Map::new();
-            o.insert("name".into(), json!(format!("{session}/contexts/{}", c.name)));
+            o.insert(
+                "name".into(),
+                json!(format!("{session}/contexts/{}", c.name)),
+            );
             o.insert("lifespanCount".into(), json!(c.lifespan));
             if !c.parameters.is_empty() {
                 o.insert("parameters".into(), Value::Object(c.parameters.clone()));

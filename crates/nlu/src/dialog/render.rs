@@ -53,26 +53,50 @@ pub fn render_messages(messages: &[Message], env: &TemplateEnv, seed: u64) -> Re
                 }
                 out.push(with_platform(json!({"text": {"text": [t]}}), platform));
             }
-            Message::Payload { payload, platform } => out.push(with_platform(json!({"payload": payload}), platform)),
-            Message::PlayAudio { audio_uri, platform } => {
-                out.push(with_platform(json!({"telephonyPlayAudio": {"audioUri": audio_uri}}), platform))
+            Message::Payload { payload, platform } => {
+                out.push(with_platform(json!({"payload": payload}), platform))
             }
-            Message::SynthesizeSpeech { text, ssml, platform } => {
+            Message::PlayAudio {
+                audio_uri,
+                platform,
+            } => out.push(with_platform(
+                json!({"telephonyPlayAudio": {"audioUri": audio_uri}}),
+                platform,
+            )),
+            Message::SynthesizeSpeech {
+                text,
+                ssml,
+                platform,
+            } => {
                 let body = match (ssml, text) {
                     (Some(s), _) => json!({"ssml": render(s, env)}),
                     (None, Some(t)) => json!({"text": render(t, env)}),
                     (None, None) => json!({}),
                 };
-                out.push(with_platform(json!({"telephonySynthesizeSpeech": body}), platform))
+                out.push(with_platform(
+                    json!({"telephonySynthesizeSpeech": body}),
+                    platform,
+                ))
             }
-            Message::TransferCall { phone_number, platform } => {
-                out.push(with_platform(json!({"telephonyTransferCall": {"phoneNumber": phone_number}}), platform))
-            }
+            Message::TransferCall {
+                phone_number,
+                platform,
+            } => out.push(with_platform(
+                json!({"telephonyTransferCall": {"phoneNumber": phone_number}}),
+                platform,
+            )),
             Message::Other { raw, platform, .. } => out.push(with_platform(raw.clone(), platform)),
         }
     }
-    let texts = if default_texts.is_empty() { telephony_texts } else { default_texts };
-    Rendered { text: texts.join(" "), messages: out }
+    let texts = if default_texts.is_empty() {
+        telephony_texts
+    } else {
+        default_texts
+    };
+    Rendered {
+        text: texts.join(" "),
+        messages: out,
+    }
 }
 
 /// Text of DF-JSON fulfillment messages (used when a webhook sends only messages).
@@ -85,7 +109,10 @@ pub fn text_of_messages(messages: &[Value]) -> String {
         }
         if let Some(arr) = m.pointer("/text/text").and_then(Value::as_array) {
             texts.extend(arr.iter().filter_map(Value::as_str).map(str::to_string));
-        } else if let Some(t) = m.pointer("/telephonySynthesizeSpeech/text").and_then(Value::as_str) {
+        } else if let Some(t) = m
+            .pointer("/telephonySynthesizeSpeech/text")
+            .and_then(Value::as_str)
+        {
             texts.push(t.to_string());
         }
     }
@@ -93,15 +120,25 @@ pub fn text_of_messages(messages: &[Value]) -> String {
 }
 
 /// Reads call control out of DF-JSON messages and a webhook payload.
-pub fn control_of(messages: &[Value], payload: Option<&Map<String, Value>>, end: bool) -> TurnControl {
-    let mut c = TurnControl { end_interaction: end, ..Default::default() };
+pub fn control_of(
+    messages: &[Value],
+    payload: Option<&Map<String, Value>>,
+    end: bool,
+) -> TurnControl {
+    let mut c = TurnControl {
+        end_interaction: end,
+        ..Default::default()
+    };
     let mut look = |p: &Map<String, Value>| {
         if let Some(h) = p.get("live_agent_handoff") {
             if h != &Value::Bool(false) {
                 c.live_agent_handoff = Some(Value::Object(p.clone()));
             }
         }
-        if p.get("TWILIO_ACTION").and_then(Value::as_str).is_some_and(|a| a.eq_ignore_ascii_case("PAUSE")) {
+        if p.get("TWILIO_ACTION")
+            .and_then(Value::as_str)
+            .is_some_and(|a| a.eq_ignore_ascii_case("PAUSE"))
+        {
             let mut rest = p.clone();
             rest.remove("TWILIO_ACTION");
             c.pause = Some(rest);
@@ -116,7 +153,10 @@ pub fn control_of(messages: &[Value], payload: Option<&Map<String, Value>>, end:
         look(p);
     }
     for m in messages {
-        if let Some(n) = m.pointer("/telephonyTransferCall/phoneNumber").and_then(Value::as_str) {
+        if let Some(n) = m
+            .pointer("/telephonyTransferCall/phoneNumber")
+            .and_then(Value::as_str)
+        {
             if !n.is_empty() {
                 c.transfer_to = Some(n.to_string());
                 if c.live_agent_handoff.is_none() {

@@ -16,7 +16,11 @@ pub fn is_empty(v: Option<&Value>) -> bool {
 }
 
 /// Resolves `#ctx.param` / `$param` / literal references against contexts and event parameters.
-fn reference(state: &SessionState, event: Option<(&str, &Map<String, Value>)>, r: &str) -> Option<Value> {
+fn reference(
+    state: &SessionState,
+    event: Option<(&str, &Map<String, Value>)>,
+    r: &str,
+) -> Option<Value> {
     let r = r.trim();
     if let Some(rest) = r.strip_prefix('#') {
         let (ctx, param) = rest.split_once('.')?;
@@ -25,7 +29,10 @@ fn reference(state: &SessionState, event: Option<(&str, &Map<String, Value>)>, r
                 return params.get(param).cloned();
             }
         }
-        let c = state.contexts.iter().find(|c| c.name.eq_ignore_ascii_case(ctx))?;
+        let c = state
+            .contexts
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(ctx))?;
         return c.parameters.get(param).cloned();
     }
     if r.starts_with('$') || r.is_empty() {
@@ -51,8 +58,13 @@ pub fn apply_defaults(
                 continue;
             }
         }
-        let from_value = reference(state, event, &p.value).filter(|_| p.value.trim_start().starts_with('#'));
-        let v = from_value.or_else(|| p.default_value.as_deref().and_then(|d| reference(state, event, d)));
+        let from_value =
+            reference(state, event, &p.value).filter(|_| p.value.trim_start().starts_with('#'));
+        let v = from_value.or_else(|| {
+            p.default_value
+                .as_deref()
+                .and_then(|d| reference(state, event, d))
+        });
         if let Some(v) = v.filter(|v| !is_empty(Some(v))) {
             values.insert(p.name.clone(), v);
         }
@@ -61,30 +73,44 @@ pub fn apply_defaults(
 
 /// The first required parameter without a value.
 pub fn first_missing<'a>(intent: &'a Intent, values: &Map<String, Value>) -> Option<&'a Parameter> {
-    intent.parameters.iter().find(|p| p.required && is_empty(values.get(&p.name)))
+    intent
+        .parameters
+        .iter()
+        .find(|p| p.required && is_empty(values.get(&p.name)))
 }
 
 /// DF's `parameters` of a query result: every intent parameter, unfilled ones empty.
 pub fn report(intent: &Intent, values: &Map<String, Value>) -> Map<String, Value> {
     let mut out = Map::new();
     for p in &intent.parameters {
-        let v = values.get(&p.name).cloned().filter(|v| !v.is_null()).unwrap_or_else(|| {
-            if p.is_list {
-                Value::Array(vec![])
-            } else {
-                Value::String(String::new())
-            }
-        });
+        let v = values
+            .get(&p.name)
+            .cloned()
+            .filter(|v| !v.is_null())
+            .unwrap_or_else(|| {
+                if p.is_list {
+                    Value::Array(vec![])
+                } else {
+                    Value::String(String::new())
+                }
+            });
         out.insert(p.name.clone(), v);
     }
     out
 }
 
 /// Parameters stored in output contexts: values plus `name.original`.
-pub fn context_params(intent: &Intent, values: &Map<String, Value>, originals: &Map<String, Value>) -> Map<String, Value> {
+pub fn context_params(
+    intent: &Intent,
+    values: &Map<String, Value>,
+    originals: &Map<String, Value>,
+) -> Map<String, Value> {
     let mut out = report(intent, values);
     for p in &intent.parameters {
-        let orig = originals.get(&p.name).cloned().unwrap_or_else(|| Value::String(String::new()));
+        let orig = originals
+            .get(&p.name)
+            .cloned()
+            .unwrap_or_else(|| Value::String(String::new()));
         out.insert(format!("{}.original", p.name), orig);
     }
     out

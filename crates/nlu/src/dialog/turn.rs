@@ -13,7 +13,15 @@ use serde_json::{json, Map, Value};
 /// Follow-up events a webhook may chain in one request.
 const MAX_EVENT_HOPS: u8 = 3;
 /// Utterances that abandon slot filling.
-const CANCEL: &[&str] = &["cancel", "stop", "never mind", "nevermind", "forget it", "exit", "quit"];
+const CANCEL: &[&str] = &[
+    "cancel",
+    "stop",
+    "never mind",
+    "nevermind",
+    "forget it",
+    "exit",
+    "quit",
+];
 
 pub enum TurnStep {
     Done(TurnResult),
@@ -45,7 +53,12 @@ struct Draft {
 
 enum Decision {
     None,
-    Intent { idx: usize, confidence: f32, ex: Extracted, continuing: bool },
+    Intent {
+        idx: usize,
+        confidence: f32,
+        ex: Extracted,
+        continuing: bool,
+    },
 }
 
 impl Engine {
@@ -55,8 +68,18 @@ impl Engine {
     }
 
     /// Finishes a turn with the outcome of its webhook call.
-    pub fn resume(&self, state: &mut SessionState, pending: PendingTurn, outcome: WebhookOutcome) -> TurnStep {
-        let PendingTurn { mut draft, req, hops, .. } = pending;
+    pub fn resume(
+        &self,
+        state: &mut SessionState,
+        pending: PendingTurn,
+        outcome: WebhookOutcome,
+    ) -> TurnStep {
+        let PendingTurn {
+            mut draft,
+            req,
+            hops,
+            ..
+        } = pending;
         let status = match outcome {
             WebhookOutcome::Ok(resp) => {
                 if let Some(ctxs) = &resp.output_contexts {
@@ -64,16 +87,29 @@ impl Engine {
                 }
                 if let Some(ev) = resp.followup_event_input.filter(|e| !e.name.is_empty()) {
                     if hops < MAX_EVENT_HOPS {
-                        let lang = ev.language_code.clone().unwrap_or_else(|| draft.language.clone());
+                        let lang = ev
+                            .language_code
+                            .clone()
+                            .unwrap_or_else(|| draft.language.clone());
                         let next = TurnRequest {
-                            input: QueryInput::Event { name: ev.name, parameters: ev.parameters.unwrap_or_default(), language_code: lang },
-                            params: QueryParams { time_zone: req.params.time_zone.clone(), ..Default::default() },
+                            input: QueryInput::Event {
+                                name: ev.name,
+                                parameters: ev.parameters.unwrap_or_default(),
+                                language_code: lang,
+                            },
+                            params: QueryParams {
+                                time_zone: req.params.time_zone.clone(),
+                                ..Default::default()
+                            },
                             ..req
                         };
                         return self.run(state, next, hops + 1);
                     }
                 }
-                match (resp.fulfillment_messages.filter(|m| !m.is_empty()), resp.fulfillment_text) {
+                match (
+                    resp.fulfillment_messages.filter(|m| !m.is_empty()),
+                    resp.fulfillment_text,
+                ) {
                     (Some(msgs), text) => {
                         draft.text = text.unwrap_or_else(|| render::text_of_messages(&msgs));
                         draft.messages = msgs;
@@ -95,7 +131,12 @@ impl Engine {
 
     fn run(&self, state: &mut SessionState, req: TurnRequest, hops: u8) -> TurnStep {
         state.turns = state.turns.saturating_add(1);
-        let tz = req.params.time_zone.as_deref().and_then(|t| t.parse().ok()).unwrap_or(self.tz);
+        let tz = req
+            .params
+            .time_zone
+            .as_deref()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(self.tz);
         let ctx = SysContext { now: req.now, tz };
         if req.params.reset_contexts {
             state.contexts.clear();
@@ -108,15 +149,31 @@ impl Engine {
             state.session_params.insert(k.clone(), v.clone());
         }
         let (query_text, language, event) = match &req.input {
-            QueryInput::Text { text, language_code } => (text.trim().to_string(), language_code.clone(), None),
-            QueryInput::Event { name, parameters, language_code } => (name.clone(), language_code.clone(), Some((name.as_str(), parameters))),
+            QueryInput::Text {
+                text,
+                language_code,
+            } => (text.trim().to_string(), language_code.clone(), None),
+            QueryInput::Event {
+                name,
+                parameters,
+                language_code,
+            } => (
+                name.clone(),
+                language_code.clone(),
+                Some((name.as_str(), parameters)),
+            ),
         };
         let decision = match event {
             Some((name, _)) => {
                 state.slot_filling = None;
                 let active = contexts::active_names(state);
                 match self.intent_for_event(name, &active) {
-                    Some(idx) => Decision::Intent { idx, confidence: 1.0, ex: Extracted::default(), continuing: false },
+                    Some(idx) => Decision::Intent {
+                        idx,
+                        confidence: 1.0,
+                        ex: Extracted::default(),
+                        continuing: false,
+                    },
                     None => Decision::None,
                 }
             }
@@ -135,14 +192,23 @@ impl Engine {
             webhook_source: None,
             webhook_payload: None,
         };
-        let Decision::Intent { idx, confidence, ex, continuing } = decision else {
+        let Decision::Intent {
+            idx,
+            confidence,
+            ex,
+            continuing,
+        } = decision
+        else {
             contexts::age(state);
             return TurnStep::Done(self.finish(state, draft, &req, None));
         };
         let intent = self.intent(idx);
         draft.intent = Some(idx);
         draft.confidence = confidence;
-        let Extracted { mut values, originals } = ex;
+        let Extracted {
+            mut values,
+            originals,
+        } = ex;
         slots::apply_defaults(intent, state, event, &mut values);
         let call_webhook;
         if let Some(p) = slots::first_missing(intent, &values).filter(|_| !intent.is_fallback) {
@@ -155,8 +221,17 @@ impl Engine {
             } else {
                 p.prompts[(attempts as usize - 1) % p.prompts.len()].clone()
             };
-            let ctx_view: Vec<(&str, &Map<String, Value>)> = state.contexts.iter().map(|c| (c.name.as_str(), &c.parameters)).collect();
-            let env = TemplateEnv { params: &values, originals: &originals, contexts: &ctx_view, session_params: &state.session_params };
+            let ctx_view: Vec<(&str, &Map<String, Value>)> = state
+                .contexts
+                .iter()
+                .map(|c| (c.name.as_str(), &c.parameters))
+                .collect();
+            let env = TemplateEnv {
+                params: &values,
+                originals: &originals,
+                contexts: &ctx_view,
+                session_params: &state.session_params,
+            };
             draft.text = crate::template::render(&prompt, &env);
             draft.messages = vec![json!({"text": {"text": [draft.text]}})];
             draft.all_present = false;
@@ -181,8 +256,17 @@ impl Engine {
                 p.extend(oc.parameters.clone());
                 contexts::set(state, &oc.name, oc.lifespan, p);
             }
-            let ctx_view: Vec<(&str, &Map<String, Value>)> = state.contexts.iter().map(|c| (c.name.as_str(), &c.parameters)).collect();
-            let env = TemplateEnv { params: &values, originals: &originals, contexts: &ctx_view, session_params: &state.session_params };
+            let ctx_view: Vec<(&str, &Map<String, Value>)> = state
+                .contexts
+                .iter()
+                .map(|c| (c.name.as_str(), &c.parameters))
+                .collect();
+            let env = TemplateEnv {
+                params: &values,
+                originals: &originals,
+                contexts: &ctx_view,
+                session_params: &state.session_params,
+            };
             let r = render::render_messages(&intent.messages, &env, state.turns);
             draft.text = r.text;
             draft.messages = r.messages;
@@ -200,7 +284,13 @@ impl Engine {
                         "payload": req.params.payload.clone().unwrap_or_else(|| json!({})),
                     }),
                 };
-                TurnStep::Webhook(Box::new(PendingTurn { request, webhook: wh.clone(), draft, req, hops }))
+                TurnStep::Webhook(Box::new(PendingTurn {
+                    request,
+                    webhook: wh.clone(),
+                    draft,
+                    req,
+                    hops,
+                }))
             }
             _ => TurnStep::Done(self.finish(state, draft, &req, None)),
         }
@@ -211,16 +301,23 @@ impl Engine {
         if let Some(sf) = state.slot_filling.clone() {
             let sf_idx = self.agent.intents.iter().position(|i| i.id == sf.intent_id);
             let lower = text.to_lowercase();
-            let cancel = CANCEL.iter().any(|c| lower.trim_matches(|ch: char| !ch.is_alphanumeric()) == *c);
+            let cancel = CANCEL
+                .iter()
+                .any(|c| lower.trim_matches(|ch: char| !ch.is_alphanumeric()) == *c);
             if let (Some(idx), false) = (sf_idx, cancel) {
                 let mut ex = self.extract(idx, text, ctx);
                 let intent = self.intent(idx);
                 if !ex.values.contains_key(&sf.asking) {
                     if let Some(p) = intent.parameters.iter().find(|p| p.name == sf.asking) {
                         if let Some(m) = self.resolve_answer(text, &p.data_type, ctx) {
-                            let v = if p.is_list { Value::Array(vec![m.value]) } else { m.value };
+                            let v = if p.is_list {
+                                Value::Array(vec![m.value])
+                            } else {
+                                m.value
+                            };
                             ex.values.insert(p.name.clone(), v);
-                            ex.originals.insert(p.name.clone(), Value::String(m.original));
+                            ex.originals
+                                .insert(p.name.clone(), Value::String(m.original));
                         }
                     }
                 }
@@ -239,21 +336,36 @@ impl Engine {
                             }
                         }
                     }
-                    return Decision::Intent { idx, confidence: 1.0, ex: Extracted { values, originals }, continuing: true };
+                    return Decision::Intent {
+                        idx,
+                        confidence: 1.0,
+                        ex: Extracted { values, originals },
+                        continuing: true,
+                    };
                 }
             }
             state.slot_filling = None;
         }
         let ranked = self.rank(text, &active);
         match ranked.first() {
-            Some(s) if s.confidence >= self.agent.ml_min_confidence && !self.intent(s.intent).is_fallback => Decision::Intent {
-                idx: s.intent,
-                confidence: s.confidence,
-                ex: self.extract(s.intent, text, ctx),
-                continuing: false,
-            },
+            Some(s)
+                if s.confidence >= self.agent.ml_min_confidence
+                    && !self.intent(s.intent).is_fallback =>
+            {
+                Decision::Intent {
+                    idx: s.intent,
+                    confidence: s.confidence,
+                    ex: self.extract(s.intent, text, ctx),
+                    continuing: false,
+                }
+            }
             _ => match self.fallback_intent(&active) {
-                Some(idx) => Decision::Intent { idx, confidence: 1.0, ex: Extracted::default(), continuing: false },
+                Some(idx) => Decision::Intent {
+                    idx,
+                    confidence: 1.0,
+                    ex: Extracted::default(),
+                    continuing: false,
+                },
                 None => Decision::None,
             },
         }
@@ -273,7 +385,10 @@ impl Engine {
         q.insert("parameters".into(), Value::Object(d.parameters.clone()));
         q.insert("allRequiredParamsPresent".into(), json!(d.all_present));
         q.insert("fulfillmentText".into(), json!(d.text));
-        q.insert("fulfillmentMessages".into(), Value::Array(d.messages.clone()));
+        q.insert(
+            "fulfillmentMessages".into(),
+            Value::Array(d.messages.clone()),
+        );
         if let Some(s) = &d.webhook_source {
             q.insert("webhookSource".into(), json!(s));
         }
@@ -286,7 +401,14 @@ impl Engine {
         }
         if let Some(i) = intent {
             let mut o = Map::new();
-            o.insert("name".into(), json!(format!("projects/{}/agent/intents/{}", project_of(&req.session), i.id)));
+            o.insert(
+                "name".into(),
+                json!(format!(
+                    "projects/{}/agent/intents/{}",
+                    project_of(&req.session),
+                    i.id
+                )),
+            );
             o.insert("displayName".into(), json!(i.name));
             if i.end_interaction {
                 o.insert("endInteraction".into(), json!(true));
@@ -309,7 +431,13 @@ impl Engine {
         Value::Object(q)
     }
 
-    fn finish(&self, state: &SessionState, d: Draft, req: &TurnRequest, webhook_status: Option<Value>) -> TurnResult {
+    fn finish(
+        &self,
+        state: &SessionState,
+        d: Draft,
+        req: &TurnRequest,
+        webhook_status: Option<Value>,
+    ) -> TurnResult {
         let intent = d.intent.map(|i| self.intent(i));
         let end = intent.is_some_and(|i| i.end_interaction) && d.all_present;
         let control = render::control_of(&d.messages, d.webhook_payload.as_ref(), end);

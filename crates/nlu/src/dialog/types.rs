@@ -42,8 +42,15 @@ pub struct SessionState {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum QueryInput {
-    Text { text: String, language_code: String },
-    Event { name: String, parameters: Map<String, Value>, language_code: String },
+    Text {
+        text: String,
+        language_code: String,
+    },
+    Event {
+        name: String,
+        parameters: Map<String, Value>,
+        language_code: String,
+    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

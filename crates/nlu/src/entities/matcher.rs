@@ -1,7 +1,7 @@
 //! [`EntityMatcher`]: developer entities (map, list, regexp) with synonyms, fuzzy matching and
 //! list templates that reference other entities (`@sys.number:n`).
 
-use super::phrase::{self, longest_first, Piece, PhraseIndex};
+use super::phrase::{self, longest_first, PhraseIndex, Piece};
 use super::template::Template;
 use super::EntityMatch;
 use crate::agent::{EntityKind, EntityType};
@@ -24,7 +24,6 @@ pub struct EntityMatcher {
 struct TypeMatcher {
     /// `@Name`.
     tag: String,
-    kind: EntityKind,
     exact: PhraseIndex<usize>,
     /// (normalised synonym, value index) for fuzzy matching; empty unless fuzzy is allowed.
     fuzzy: Vec<(String, usize)>,
@@ -49,7 +48,11 @@ impl EntityMatcher {
             by_name.insert(et.name.clone(), types.len());
             types.push(TypeMatcher::build(et)?);
         }
-        Ok(EntityMatcher { types, by_name, sys: SysExtractor::new() })
+        Ok(EntityMatcher {
+            types,
+            by_name,
+            sys: SysExtractor::new(),
+        })
     }
 
     /// Matches of the named developer entities (names with or without `@`; `None` = all) in
@@ -71,10 +74,15 @@ impl EntityMatcher {
         let ps = phrase::pieces(text);
         let (first, last) = (ps.first()?, ps.last()?);
         let whole = tm.extract(self, text, &ps);
-        if let Some(m) = whole.iter().find(|m| m.start <= first.start && m.end >= last.end) {
+        if let Some(m) = whole
+            .iter()
+            .find(|m| m.start <= first.start && m.end >= last.end)
+        {
             return Some(m.clone());
         }
-        whole.into_iter().max_by_key(|m| (m.end - m.start, std::cmp::Reverse(m.start)))
+        whole
+            .into_iter()
+            .max_by_key(|m| (m.end - m.start, std::cmp::Reverse(m.start)))
     }
 
     /// Entity names (without `@`) this matcher knows.
@@ -83,10 +91,15 @@ impl EntityMatcher {
     }
 
     fn get(&self, name: &str) -> Option<&TypeMatcher> {
-        self.by_name.get(name.trim_start_matches('@')).and_then(|&i| self.types.get(i))
+        self.by_name
+            .get(name.trim_start_matches('@'))
+            .and_then(|&i| self.types.get(i))
     }
 
-    fn selected<'a>(&'a self, only: Option<&'a [&'a str]>) -> Box<dyn Iterator<Item = &'a TypeMatcher> + 'a> {
+    fn selected<'a>(
+        &'a self,
+        only: Option<&'a [&'a str]>,
+    ) -> Box<dyn Iterator<Item = &'a TypeMatcher> + 'a> {
         match only {
             None => Box::new(self.types.iter()),
             Some(names) => Box::new(names.iter().filter_map(|n| self.get(n))),
@@ -95,7 +108,9 @@ impl EntityMatcher {
 
     /// Matches of one developer entity, used by templates (`@Other:alias`).
     pub(super) fn extract_one(&self, name: &str, text: &str, ps: &[Piece]) -> Vec<EntityMatch> {
-        self.get(name).map(|tm| tm.extract(self, text, ps)).unwrap_or_default()
+        self.get(name)
+            .map(|tm| tm.extract(self, text, ps))
+            .unwrap_or_default()
     }
 }
 
@@ -103,7 +118,6 @@ impl TypeMatcher {
     fn build(et: &EntityType) -> Result<Self, NluError> {
         let mut tm = TypeMatcher {
             tag: format!("@{}", et.name),
-            kind: et.kind,
             exact: PhraseIndex::default(),
             fuzzy: Vec::new(),
             fuzzy_max_pieces: 0,
@@ -118,9 +132,14 @@ impl TypeMatcher {
                         if pat.trim().is_empty() || tm.regexes.iter().any(|r| r.as_str() == pat) {
                             continue;
                         }
-                        let re = RegexBuilder::new(pat).case_insensitive(true).size_limit(1 << 22).build().map_err(|e| {
-                            NluError::Entity { entity: et.name.clone(), message: format!("bad regexp `{pat}`: {e}") }
-                        })?;
+                        let re = RegexBuilder::new(pat)
+                            .case_insensitive(true)
+                            .size_limit(1 << 22)
+                            .build()
+                            .map_err(|e| NluError::Entity {
+                                entity: et.name.clone(),
+                                message: format!("bad regexp `{pat}`: {e}"),
+                            })?;
                         tm.regexes.push(re);
                     }
                 }
@@ -132,8 +151,11 @@ impl TypeMatcher {
                     }
                 }
                 EntityKind::List => {
-                    let syns: Vec<&String> =
-                        if entry.synonyms.is_empty() { vec![&entry.value] } else { entry.synonyms.iter().collect() };
+                    let syns: Vec<&String> = if entry.synonyms.is_empty() {
+                        vec![&entry.value]
+                    } else {
+                        entry.synonyms.iter().collect()
+                    };
                     for syn in syns {
                         if syn.contains('@') {
                             if let Some(t) = Template::parse(syn) {
@@ -169,13 +191,23 @@ impl TypeMatcher {
         let value_of = |i: usize| Value::String(self.values.get(i).cloned().unwrap_or_default());
         for hit in self.exact.find_all(ps) {
             if let (Some(a), Some(b)) = (ps.get(hit.first), ps.get(hit.last.wrapping_sub(1))) {
-                cands.push(Cand { start: a.start, end: b.end, value: value_of(*hit.payload) });
+                cands.push(Cand {
+                    start: a.start,
+                    end: b.end,
+                    value: value_of(*hit.payload),
+                });
             }
         }
         for re in &self.regexes {
             for mt in re.find_iter(text) {
-                if !mt.as_str().trim().is_empty() && crate::text::on_word_boundaries(text, mt.start(), mt.end()) {
-                    cands.push(Cand { start: mt.start(), end: mt.end(), value: Value::String(mt.as_str().to_string()) });
+                if !mt.as_str().trim().is_empty()
+                    && crate::text::on_word_boundaries(text, mt.start(), mt.end())
+                {
+                    cands.push(Cand {
+                        start: mt.start(),
+                        end: mt.end(),
+                        value: Value::String(mt.as_str().to_string()),
+                    });
                 }
             }
         }
@@ -185,7 +217,12 @@ impl TypeMatcher {
             }
         }
         if !self.fuzzy.is_empty() {
-            self.fuzzy_candidates(ps, &cands.iter().map(|c| (c.start, c.end)).collect::<Vec<_>>(), &mut cands, value_of);
+            self.fuzzy_candidates(
+                ps,
+                &cands.iter().map(|c| (c.start, c.end)).collect::<Vec<_>>(),
+                &mut cands,
+                value_of,
+            );
         }
         let spans: Vec<(usize, usize)> = cands.iter().map(|c| (c.start, c.end)).collect();
         longest_first(&spans)
@@ -214,7 +251,9 @@ impl TypeMatcher {
         let mut window = String::new();
         for first in 0..ps.len() {
             for n in 1..=self.fuzzy_max_pieces {
-                let Some(win) = ps.get(first..first + n) else { break };
+                let Some(win) = ps.get(first..first + n) else {
+                    break;
+                };
                 if !win.iter().all(Piece::is_word) {
                     break;
                 }
@@ -243,7 +282,11 @@ impl TypeMatcher {
                     })
                     .min();
                 if let Some((_, idx)) = best {
-                    out.push(Cand { start, end, value: value_of(idx) });
+                    out.push(Cand {
+                        start,
+                        end,
+                        value: value_of(idx),
+                    });
                 }
             }
         }

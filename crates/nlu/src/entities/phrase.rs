@@ -40,7 +40,11 @@ pub(crate) fn pieces(s: &str) -> Vec<Piece> {
 fn push_piece(out: &mut Vec<Piece>, s: &str, start: usize, end: usize) {
     if let Some(raw) = s.get(start..end) {
         if !raw.is_empty() {
-            out.push(Piece { start, end, norm: normalize(raw) });
+            out.push(Piece {
+                start,
+                end,
+                norm: normalize(raw),
+            });
         }
     }
 }
@@ -80,7 +84,11 @@ pub(crate) struct PhraseIndex<T> {
 
 impl<T> Default for PhraseIndex<T> {
     fn default() -> Self {
-        PhraseIndex { map: HashMap::new(), first_pieces: HashSet::new(), max_len: 0 }
+        PhraseIndex {
+            map: HashMap::new(),
+            first_pieces: HashSet::new(),
+            max_len: 0,
+        }
     }
 }
 
@@ -89,7 +97,9 @@ impl<T: PartialEq> PhraseIndex<T> {
     /// when the phrase has no pieces.
     pub fn insert(&mut self, phrase: &str, payload: T) -> bool {
         let ps = pieces(phrase);
-        let Some(first) = ps.first() else { return false };
+        let Some(first) = ps.first() else {
+            return false;
+        };
         self.first_pieces.insert(first.norm.clone());
         self.max_len = self.max_len.max(ps.len());
         let slot = self.map.entry(key_of(&ps)).or_default();
@@ -99,13 +109,13 @@ impl<T: PartialEq> PhraseIndex<T> {
         true
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-
+    #[cfg(test)]
     /// Payloads of exactly this phrase.
     pub fn get(&self, phrase: &str) -> &[T] {
-        self.map.get(&key_of(&pieces(phrase))).map(Vec::as_slice).unwrap_or(&[])
+        self.map
+            .get(&key_of(&pieces(phrase)))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     /// Every occurrence (all starts, all lengths) of indexed phrases in `ps`.
@@ -123,7 +133,11 @@ impl<T: PartialEq> PhraseIndex<T> {
                 }
                 key.push_str(&ps[last].norm);
                 if let Some(payloads) = self.map.get(&key) {
-                    hits.extend(payloads.iter().map(|payload| PhraseHit { first, last: last + 1, payload }));
+                    hits.extend(payloads.iter().map(|payload| PhraseHit {
+                        first,
+                        last: last + 1,
+                        payload,
+                    }));
                 }
             }
         }
@@ -159,7 +173,10 @@ mod tests {
 
     #[test]
     fn hyphens_split_and_apostrophes_fold() {
-        let n: Vec<String> = pieces("My tune-up, Kid’s").into_iter().map(|p| p.norm).collect();
+        let n: Vec<String> = pieces("My tune-up, Kid’s")
+            .into_iter()
+            .map(|p| p.norm)
+            .collect();
         assert_eq!(n, ["my", "tune", "up", ",", "kid's"]);
     }
 
@@ -169,7 +186,11 @@ mod tests {
         ix.insert("tune up", 1);
         ix.insert("Flat Tire", 2);
         let ps = pieces("a tune-up and a flat tire");
-        let hits: Vec<(usize, usize, i32)> = ix.find_all(&ps).iter().map(|h| (h.first, h.last, *h.payload)).collect();
+        let hits: Vec<(usize, usize, i32)> = ix
+            .find_all(&ps)
+            .iter()
+            .map(|h| (h.first, h.last, *h.payload))
+            .collect();
         assert_eq!(hits, [(1, 3, 1), (5, 7, 2)]);
         assert_eq!(ix.get("TUNE-UP"), &[1]);
     }

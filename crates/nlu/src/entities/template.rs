@@ -33,23 +33,40 @@ impl Template {
                 if entity.is_empty() || alias.is_empty() {
                     return None;
                 }
-                parts.push(Part::Slot { entity: format!("@{entity}"), alias: alias.to_string() });
+                parts.push(Part::Slot {
+                    entity: format!("@{entity}"),
+                    alias: alias.to_string(),
+                });
             } else {
                 parts.extend(phrase::pieces(word).into_iter().map(|p| Part::Word(p.norm)));
             }
         }
-        parts.iter().any(|p| matches!(p, Part::Slot { .. })).then_some(Template { parts })
+        parts
+            .iter()
+            .any(|p| matches!(p, Part::Slot { .. }))
+            .then_some(Template { parts })
     }
 
     /// All matches `(start, end, value)` of this template in the text.
-    pub fn find(&self, m: &EntityMatcher, sys: &SysExtractor, text: &str, ps: &[Piece]) -> Vec<(usize, usize, Value)> {
+    pub fn find(
+        &self,
+        m: &EntityMatcher,
+        sys: &SysExtractor,
+        text: &str,
+        ps: &[Piece],
+    ) -> Vec<(usize, usize, Value)> {
         // Candidate matches per slot, computed once.
-        let ctx = SysContext { now: chrono::Utc::now(), tz: chrono_tz::UTC };
+        let ctx = SysContext {
+            now: chrono::Utc::now(),
+            tz: chrono_tz::UTC,
+        };
         let slot_matches: Vec<Vec<EntityMatch>> = self
             .parts
             .iter()
             .map(|p| match p {
-                Part::Slot { entity, .. } if entity.starts_with("@sys.") => sys.extract(text, &[entity.as_str()], &ctx),
+                Part::Slot { entity, .. } if entity.starts_with("@sys.") => {
+                    sys.extract(text, &[entity.as_str()], &ctx)
+                }
                 Part::Slot { entity, .. } => m.extract_one(entity, text, ps),
                 Part::Word(_) => Vec::new(),
             })
@@ -73,7 +90,11 @@ impl Template {
                         at += 1;
                     }
                     Part::Slot { alias, .. } => {
-                        let Some(hit) = cands.iter().filter(|c| c.start == piece.start).max_by_key(|c| c.end) else {
+                        let Some(hit) = cands
+                            .iter()
+                            .filter(|c| c.start == piece.start)
+                            .max_by_key(|c| c.end)
+                        else {
                             ok = false;
                             break;
                         };
@@ -104,9 +125,15 @@ mod tests {
         assert_eq!(
             t.parts,
             [
-                Part::Slot { entity: "@sys.number".into(), alias: "count".into() },
+                Part::Slot {
+                    entity: "@sys.number".into(),
+                    alias: "count".into()
+                },
                 Part::Word("big".into()),
-                Part::Slot { entity: "@Fruit".into(), alias: "fruit".into() },
+                Part::Slot {
+                    entity: "@Fruit".into(),
+                    alias: "fruit".into()
+                },
             ]
         );
         assert!(Template::parse("no refs here").is_none());

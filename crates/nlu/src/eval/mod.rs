@@ -1,1 +1,168 @@
-//! eval placeholder
+//! Snips-2017 NLU benchmark: intent accuracy and slot F1.
+//!
+//! One joint intent classifier over all intents, trained on the first `train_per_intent` queries
+//! of each `train_<Intent>.json`; one slot tagger per intent on the same queries (with the slot
+//! values annotated in the *other* intents' training queries as gazetteers, as an agent's entity
+//! types are shared by its intents). Every `validate_<Intent>.json` query is parsed: the tagger
+//! of the predicted intent produces the slots, scored by exact span and slot name.
+
+mod dataset;
+mod report;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Instant;
+
+pub use dataset::{load, parse_file, Dataset, Query};
+use report::{quantile, SlotCounts};
+pub use report::{EvalReport, IntentScore, SlotScore};
+
+use crate::classifier::IntentClassifier;
+use crate::tagger::{SlotTagger, TaggedExample};
+use crate::NluError;
+
+#[derive(Debug, Clone)]
+pub struct EvalConfig {
+    pub dataset_dir: PathBuf,
+    pub train_per_intent: usize,
+}
+
+/// Gazetteers for intent `skip`'s tagger: slot name → values annotated in the other intents.
+fn cross_gazetteers(data: &Dataset, n: usize, skip: usize) -> Vec<(String, Vec<String>)> {
+    let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (i, (_, train, _)) in data.intents.iter().enumerate() {
+        if i == skip {
+            continue;
+        }
+        for q in train.iter().take(n) {
+            for s in &q.spans {
+                if let Some(v) = q.text.get(s.start..s.end) {
+                    map.entry(s.slot.clone()).or_default().push(v.to_string());
+                }
+            }
+        }
+    }
+    map.into_iter().collect()
+}
+
+/// Trains on the benchmark's training files and scores on all validation files.
+pub fn run_snips(cfg: &EvalConfig) -> Result<EvalReport, NluError> {
+    let data = load(&cfg.dataset_dir)?;
+    let n = cfg.train_per_intent;
+    let t0 = Instant::now();
+    let mut cls_examples = Vec::new();
+    for (i, (_, train, _)) in data.intents.iter().enumerate() {
+        cls_examples.extend(train.iter().take(n).map(|q| (q.text.clone(), i)));
+    }
+    let n_intents = data.intents.len();
+    // Taggers train on the two cores while this thread trains the classifier.
+    let slots: Vec<Mutex<Option<Result<SlotTagger, NluError>>>> =
+        (0..n_intents).map(|_| Mutex::new(None)).collect();
+    let next = Mutex::new(0usize);
+    let classifier = std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| loop {
+                let i = {
+                    let Ok(mut g) = next.lock() else { return };
+                    let i = *g;
+                    *g += 1;
+                    i
+                };
+                let Some((_, train, _)) = data.intents.get(i) else {
+                    return;
+                };
+                let examples: Vec<TaggedExample> = train
+                    .iter()
+                    .take(n)
+                    .map(|q| TaggedExample {
+                        text: q.text.clone(),
+                        spans: q.spans.clone(),
+                        hints: Vec::new(),
+                    })
+                    .collect();
+                let tagger = SlotTagger::train(&examples, &cross_gazetteers(&data, n, i));
+                if let Some(slot) = slots.get(i) {
+                    if let Ok(mut s) = slot.lock() {
+                        *s = Some(tagger);
+                    }
+                }
+            });
+        }
+        IntentClassifier::train(&cls_examples, n_intents)
+    })?;
+    let mut taggers = Vec::with_capacity(n_intents);
+    for s in slots {
+        let t = s
+            .into_inner()
+            .ok()
+            .flatten()
+            .ok_or_else(|| NluError::Other("tagger training thread failed".into()))?;
+        taggers.push(t?);
+    }
+    let train_time = t0.elapsed();
+
+    let mut counts = SlotCounts::default();
+    let mut per_intent = Vec::new();
+    let mut latencies = Vec::new();
+    let (mut correct, mut n_test) = (0usize, 0usize);
+    for (gold_intent, (name, _, val)) in data.intents.iter().enumerate() {
+        let mut score = IntentScore {
+            intent: name.clone(),
+            n: 0,
+            correct: 0,
+        };
+        for q in val {
+            let t = Instant::now();
+            let probs = classifier.predict(&q.text);
+            let pred = probs
+                .iter()
+                .enumerate()
+                .fold((0usize, f32::NEG_INFINITY), |b, (i, p)| {
+                    if *p > b.1 {
+                        (i, *p)
+                    } else {
+                        b
+                    }
+                })
+                .0;
+            let spans = taggers
+                .get(pred)
+                .map(|t| t.tag(&q.text, &[]))
+                .unwrap_or_default();
+            latencies.push(t.elapsed().as_secs_f64() * 1e6);
+            counts.add(&q.spans, &spans);
+            score.n += 1;
+            if pred == gold_intent {
+                score.correct += 1;
+            }
+        }
+        correct += score.correct;
+        n_test += score.n;
+        per_intent.push(score);
+    }
+    latencies.sort_by(f64::total_cmp);
+    let (per_slot, (slot_precision, slot_recall, slot_f1), slot_f1_macro) = counts.scores();
+    Ok(EvalReport {
+        train_per_intent: n,
+        n_train: cls_examples.len(),
+        n_test,
+        intent_accuracy: if n_test == 0 {
+            0.0
+        } else {
+            correct as f64 / n_test as f64
+        },
+        slot_precision,
+        slot_recall,
+        slot_f1,
+        slot_f1_macro,
+        per_slot,
+        per_intent,
+        train_time,
+        parse_p50_us: quantile(&latencies, 0.5),
+        parse_p99_us: quantile(&latencies, 0.99),
+    })
+}
+
+#[cfg(test)]
+mod tests;

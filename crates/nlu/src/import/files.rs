@@ -29,7 +29,12 @@ impl Files {
             .filter(|k| k.rsplit('/').next() == Some("agent.json"))
             .min_by_key(|k| k.len())
             .map(|k| k.trim_end_matches("agent.json").to_string())
-            .ok_or_else(|| NluError::import(path.display().to_string(), "no agent.json found: not a Dialogflow ES export"))?;
+            .ok_or_else(|| {
+                NluError::import(
+                    path.display().to_string(),
+                    "no agent.json found: not a Dialogflow ES export",
+                )
+            })?;
         let files = all
             .into_iter()
             .filter_map(|(k, v)| k.strip_prefix(&root).map(|rel| (rel.to_string(), v)))
@@ -74,7 +79,10 @@ impl Files {
 }
 
 fn io(path: &Path, e: std::io::Error) -> NluError {
-    NluError::Io { path: path.display().to_string(), source: e }
+    NluError::Io {
+        path: path.display().to_string(),
+        source: e,
+    }
 }
 
 fn read_dir(root: &Path) -> Result<BTreeMap<String, Vec<u8>>, NluError> {
@@ -95,13 +103,22 @@ fn read_dir(root: &Path) -> Result<BTreeMap<String, Vec<u8>>, NluError> {
             } else if ft.is_file() && name.ends_with(".json") {
                 let len = entry.metadata().map_err(|e| io(&p, e))?.len();
                 if len > MAX_FILE_BYTES as u64 {
-                    return Err(NluError::import(format!("{prefix}{name}"), format!("file too large ({len} bytes)")));
+                    return Err(NluError::import(
+                        format!("{prefix}{name}"),
+                        format!("file too large ({len} bytes)"),
+                    ));
                 }
                 total += len;
                 if total > MAX_TOTAL_BYTES || out.len() >= MAX_FILES {
-                    return Err(NluError::import(root.display().to_string(), "export too large"));
+                    return Err(NluError::import(
+                        root.display().to_string(),
+                        "export too large",
+                    ));
                 }
-                out.insert(format!("{prefix}{name}"), std::fs::read(&p).map_err(|e| io(&p, e))?);
+                out.insert(
+                    format!("{prefix}{name}"),
+                    std::fs::read(&p).map_err(|e| io(&p, e))?,
+                );
             }
         }
     }
@@ -110,17 +127,24 @@ fn read_dir(root: &Path) -> Result<BTreeMap<String, Vec<u8>>, NluError> {
 
 fn read_zip(path: &Path) -> Result<BTreeMap<String, Vec<u8>>, NluError> {
     let file = std::fs::File::open(path).map_err(|e| io(path, e))?;
-    let mut zip = zip::ZipArchive::new(file)
-        .map_err(|e| NluError::import(path.display().to_string(), format!("not a folder or a readable ZIP: {e}")))?;
+    let mut zip = zip::ZipArchive::new(file).map_err(|e| {
+        NluError::import(
+            path.display().to_string(),
+            format!("not a folder or a readable ZIP: {e}"),
+        )
+    })?;
     if zip.len() > MAX_FILES {
-        return Err(NluError::import(path.display().to_string(), "ZIP has too many entries"));
+        return Err(NluError::import(
+            path.display().to_string(),
+            "ZIP has too many entries",
+        ));
     }
     let mut out = BTreeMap::new();
     let mut total = 0u64;
     for i in 0..zip.len() {
-        let mut f = zip
-            .by_index(i)
-            .map_err(|e| NluError::import(path.display().to_string(), format!("ZIP entry {i}: {e}")))?;
+        let mut f = zip.by_index(i).map_err(|e| {
+            NluError::import(path.display().to_string(), format!("ZIP entry {i}: {e}"))
+        })?;
         if !f.is_file() {
             continue;
         }
@@ -138,7 +162,10 @@ fn read_zip(path: &Path) -> Result<BTreeMap<String, Vec<u8>>, NluError> {
         }
         total += n as u64;
         if total > MAX_TOTAL_BYTES {
-            return Err(NluError::import(path.display().to_string(), "export too large"));
+            return Err(NluError::import(
+                path.display().to_string(),
+                "export too large",
+            ));
         }
         out.insert(name, buf);
     }

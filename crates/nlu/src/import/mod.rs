@@ -29,9 +29,16 @@ pub fn load(path: &Path) -> Result<Agent, NluError> {
 fn from_files(files: &Files, fallback_name: &str) -> Result<Agent, NluError> {
     let raw_agent: RawAgent = files.json("agent.json")?;
     let language = raw_agent.language.clone().unwrap_or_else(|| "en".into());
-    let time_zone = raw_agent.default_timezone.clone().unwrap_or_else(|| "UTC".into());
+    let time_zone = raw_agent
+        .default_timezone
+        .clone()
+        .unwrap_or_else(|| "UTC".into());
     if time_zone.parse::<chrono_tz::Tz>().is_err() {
-        return Err(NluError::field("agent.json", "defaultTimezone", format!("unknown time zone `{time_zone}`")));
+        return Err(NluError::field(
+            "agent.json",
+            "defaultTimezone",
+            format!("unknown time zone `{time_zone}`"),
+        ));
     }
     let webhook = raw_agent.webhook_config();
     let end_ids = raw_agent.end_intent_ids();
@@ -42,7 +49,9 @@ fn from_files(files: &Files, fallback_name: &str) -> Result<Agent, NluError> {
             continue;
         }
         let raw: RawIntent = files.json(&name)?;
-        let stem = name.trim_start_matches("intents/").trim_end_matches(".json");
+        let stem = name
+            .trim_start_matches("intents/")
+            .trim_end_matches(".json");
         let usersays_name = format!("intents/{stem}_usersays_{language}.json");
         let phrases: Vec<RawPhrase> = if files.exists(&usersays_name) {
             files.json(&usersays_name)?
@@ -61,7 +70,9 @@ fn from_files(files: &Files, fallback_name: &str) -> Result<Agent, NluError> {
             continue;
         }
         let raw: RawEntity = files.json(&name)?;
-        let stem = name.trim_start_matches("entities/").trim_end_matches(".json");
+        let stem = name
+            .trim_start_matches("entities/")
+            .trim_end_matches(".json");
         let entries_name = format!("entities/{stem}_entries_{language}.json");
         let entries: Vec<RawEntry> = if files.exists(&entries_name) {
             files.json(&entries_name)?
@@ -72,7 +83,10 @@ fn from_files(files: &Files, fallback_name: &str) -> Result<Agent, NluError> {
     }
 
     let agent = Agent {
-        name: raw_agent.display_name.clone().unwrap_or_else(|| fallback_name.to_string()),
+        name: raw_agent
+            .display_name
+            .clone()
+            .unwrap_or_else(|| fallback_name.to_string()),
         project: raw_agent.project(),
         language,
         time_zone,
@@ -87,7 +101,9 @@ fn from_files(files: &Files, fallback_name: &str) -> Result<Agent, NluError> {
 }
 
 fn is_lang_file(name: &str, marker: &str) -> bool {
-    name.rsplit('/').next().is_some_and(|base| base.contains(marker))
+    name.rsplit('/')
+        .next()
+        .is_some_and(|base| base.contains(marker))
 }
 
 /// Cross-file checks: parameters naming developer entities that don't exist, duplicate ids.

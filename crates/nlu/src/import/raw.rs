@@ -54,10 +54,15 @@ impl RawAgent {
         })
     }
     pub fn end_intent_ids(&self) -> Vec<String> {
-        self.google_assistant.as_ref().map(|g| g.end_intent_ids.clone()).unwrap_or_default()
+        self.google_assistant
+            .as_ref()
+            .map(|g| g.end_intent_ids.clone())
+            .unwrap_or_default()
     }
     pub fn project(&self) -> Option<String> {
-        self.google_assistant.as_ref().and_then(|g| g.project.clone())
+        self.google_assistant
+            .as_ref()
+            .and_then(|g| g.project.clone())
     }
 }
 
@@ -184,18 +189,27 @@ impl RawIntent {
         if self.name.trim().is_empty() {
             return Err(NluError::field(file, "name", "intent name is empty"));
         }
-        let id = self.id.clone().unwrap_or_else(|| format!("intent-{}", self.name));
+        let id = self
+            .id
+            .clone()
+            .unwrap_or_else(|| format!("intent-{}", self.name));
         let response = self.responses.into_iter().next().unwrap_or_default();
         let mut messages = Vec::new();
         for (i, m) in response.messages.iter().enumerate() {
-            if let Some(msg) = parse_message(m, lang).map_err(|e| NluError::field(file, format!("responses[0].messages[{i}]"), e))? {
+            if let Some(msg) = parse_message(m, lang)
+                .map_err(|e| NluError::field(file, format!("responses[0].messages[{i}]"), e))?
+            {
                 messages.push(msg);
             }
         }
         let mut parameters = Vec::new();
         for p in response.parameters {
             if p.name.trim().is_empty() {
-                return Err(NluError::field(file, "responses[0].parameters[].name", "parameter name is empty"));
+                return Err(NluError::field(
+                    file,
+                    "responses[0].parameters[].name",
+                    "parameter name is empty",
+                ));
             }
             let prompts = p
                 .prompts
@@ -229,7 +243,10 @@ impl RawIntent {
                     .data
                     .into_iter()
                     .map(|d| {
-                        let slot = d.meta.as_deref().is_some_and(|m| m.starts_with('@') && m != "@sys.ignore");
+                        let slot = d
+                            .meta
+                            .as_deref()
+                            .is_some_and(|m| m.starts_with('@') && m != "@sys.ignore");
                         PhrasePart {
                             text: d.text,
                             entity: if slot { d.meta } else { None },
@@ -241,11 +258,18 @@ impl RawIntent {
             .filter(|p| !p.text().trim().is_empty())
             .collect();
         Ok(Intent {
-            end_interaction: self.end_interaction || response.end_conversation || end_ids.contains(&id),
+            end_interaction: self.end_interaction
+                || response.end_conversation
+                || end_ids.contains(&id),
             id,
             name: self.name,
             input_contexts: self.contexts.iter().map(|c| c.to_lowercase()).collect(),
-            events: self.events.into_iter().map(|e| e.name).filter(|n| !n.is_empty()).collect(),
+            events: self
+                .events
+                .into_iter()
+                .map(|e| e.name)
+                .filter(|n| !n.is_empty())
+                .collect(),
             priority: self.priority.unwrap_or(500_000),
             is_fallback: self.fallback_intent,
             webhook_used: self.webhook_used,
@@ -270,10 +294,14 @@ fn parse_message(m: &Value, lang: &str) -> Result<Option<Message>, String> {
             return Ok(None);
         }
     }
-    let platform = obj.get("platform").and_then(Value::as_str).map(str::to_string);
+    let platform = obj
+        .get("platform")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let kind = match obj.get("type") {
         Some(Value::Number(n)) => n.as_i64().ok_or("`type` must be an integer")?,
-        Some(Value::String(s)) => s.parse::<i64>().map_err(|_| format!("unknown message type `{s}`"))?,
+        // Newer exports name rich types ("suggestion_chips", "card"…): kept as they are.
+        Some(Value::String(s)) => s.parse::<i64>().unwrap_or(-1),
         None => 0,
         _ => return Err("`type` must be a number".into()),
     };
@@ -282,17 +310,38 @@ fn parse_message(m: &Value, lang: &str) -> Result<Option<Message>, String> {
         0 => {
             let variants = match obj.get("speech") {
                 Some(Value::String(s)) => vec![s.clone()],
-                Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect(),
                 None => Vec::new(),
                 _ => return Err("`speech` must be a string or a list of strings".into()),
             };
             Message::Text { variants, platform }
         }
-        4 => Message::Payload { payload: obj.get("payload").cloned().unwrap_or(Value::Null), platform },
-        13 => Message::PlayAudio { audio_uri: s("audioUri").unwrap_or_default(), platform },
-        14 => Message::SynthesizeSpeech { text: s("textToSpeech").or_else(|| s("text")), ssml: s("ssml"), platform },
-        15 => Message::TransferCall { phone_number: s("phoneNumber").unwrap_or_default(), platform },
-        other => Message::Other { kind: other, raw: m.clone(), platform },
+        4 => Message::Payload {
+            payload: obj.get("payload").cloned().unwrap_or(Value::Null),
+            platform,
+        },
+        13 => Message::PlayAudio {
+            audio_uri: s("audioUri").unwrap_or_default(),
+            platform,
+        },
+        14 => Message::SynthesizeSpeech {
+            text: s("textToSpeech").or_else(|| s("text")),
+            ssml: s("ssml"),
+            platform,
+        },
+        15 => Message::TransferCall {
+            phone_number: s("phoneNumber").unwrap_or_default(),
+            platform,
+        },
+        other => Message::Other {
+            kind: other,
+            raw: m.clone(),
+            platform,
+        },
     }))
 }
 
@@ -315,7 +364,10 @@ impl RawEntity {
             allow_fuzzy_extraction: self.allow_fuzzy_extraction,
             entries: entries
                 .into_iter()
-                .map(|e| EntityEntry { value: e.value, synonyms: e.synonyms })
+                .map(|e| EntityEntry {
+                    value: e.value,
+                    synonyms: e.synonyms,
+                })
                 .collect(),
         })
     }

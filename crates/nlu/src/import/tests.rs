@@ -2,7 +2,9 @@ use super::*;
 use std::path::PathBuf;
 
 fn shared(name: &str) -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/agents").join(name);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/agents")
+        .join(name);
     p.exists().then_some(p)
 }
 
@@ -14,21 +16,33 @@ fn write(dir: &Path, rel: &str, body: &str) {
 
 #[test]
 fn loads_telephony_agent() {
-    let Some(dir) = shared("telephony") else { return eprintln!("skipped: shared agents missing") };
+    let Some(dir) = shared("telephony") else {
+        return eprintln!("skipped: shared agents missing");
+    };
     let a = load(&dir).unwrap();
     assert_eq!(a.time_zone, "America/Los_Angeles");
     assert!((a.ml_min_confidence - 0.3).abs() < 1e-6);
     let make = a.intent_by_name("makeRes").unwrap();
     assert_eq!(make.parameters.len(), 5);
     assert_eq!(make.parameters[2].data_type, "@sys.date");
-    assert_eq!(make.parameters[4].prompts, vec!["What number can we reach you at?".to_string()]);
+    assert_eq!(
+        make.parameters[4].prompts,
+        vec!["What number can we reach you at?".to_string()]
+    );
     assert!(make.webhook_used);
     assert!(make.end_interaction, "listed in endIntentIds");
-    let ph = make.training_phrases.iter().find(|p| p.text() == "david is my first name").unwrap();
+    let ph = make
+        .training_phrases
+        .iter()
+        .find(|p| p.text() == "david is my first name")
+        .unwrap();
     assert_eq!(ph.parts[0].alias.as_deref(), Some("name"));
     assert_eq!(ph.parts[2].entity, None, "@sys.ignore is not a slot");
     let yes = a.intent_by_name("Default Welcome Intent - yes").unwrap();
-    assert_eq!(yes.input_contexts, vec!["defaultwelcomeintent-followup".to_string()]);
+    assert_eq!(
+        yes.input_contexts,
+        vec!["defaultwelcomeintent-followup".to_string()]
+    );
     let tr = a.intent_by_name("transfercall").unwrap();
     assert!(tr.messages.iter().any(|m| matches!(m, Message::TransferCall { phone_number, .. } if phone_number == "+12023334444")));
     assert_eq!(tr.events, vec!["call_transfer_event".to_string()]);
@@ -37,20 +51,27 @@ fn loads_telephony_agent() {
 
 #[test]
 fn loads_bike_shop_entities() {
-    let Some(dir) = shared("bike-shop") else { return eprintln!("skipped: shared agents missing") };
+    let Some(dir) = shared("bike-shop") else {
+        return eprintln!("skipped: shared agents missing");
+    };
     let a = load(&dir).unwrap();
     let e = a.entity("@AppointmentType").unwrap();
     assert_eq!(e.kind, EntityKind::Map);
     assert_eq!(e.entries.len(), 2);
     assert!(e.entries[0].synonyms.contains(&"tune-up".to_string()));
     let custom = a.intent_by_name("Make Appointment - custom").unwrap();
-    assert_eq!(custom.parent_id.as_deref(), Some("81dfa908-da80-43fc-8c70-e71299d1dcc2"));
+    assert_eq!(
+        custom.parent_id.as_deref(),
+        Some("81dfa908-da80-43fc-8c70-e71299d1dcc2")
+    );
 }
 
 #[test]
 fn loads_all_shared_agents() {
     for name in ["telephony", "slot-filling", "bike-shop"] {
-        let Some(dir) = shared(name) else { return eprintln!("skipped: shared agents missing") };
+        let Some(dir) = shared(name) else {
+            return eprintln!("skipped: shared agents missing");
+        };
         let a = load(&dir).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(!a.intents.is_empty());
     }
@@ -65,25 +86,40 @@ fn loads_zip_with_top_folder_and_embedded_layout() {
     let opts = zip::write::SimpleFileOptions::default();
     use std::io::Write;
     z.start_file("MyAgent/agent.json", opts).unwrap();
-    z.write_all(br#"{"language":"en","defaultTimezone":"Europe/Paris"}"#).unwrap();
+    z.write_all(br#"{"language":"en","defaultTimezone":"Europe/Paris"}"#)
+        .unwrap();
     z.start_file("MyAgent/intents/Hello.json", opts).unwrap();
     z.write_all(br#"{"name":"Hello","userSays":[{"data":[{"text":"hi there"}]}],"responses":[{"messages":[{"type":0,"speech":["Hello!","Hi!"]}]}]}"#).unwrap();
     z.start_file("MyAgent/entities/Color.json", opts).unwrap();
-    z.write_all(br#"{"name":"Color","entries":[{"value":"red","synonyms":["red","crimson"]}]}"#).unwrap();
+    z.write_all(br#"{"name":"Color","entries":[{"value":"red","synonyms":["red","crimson"]}]}"#)
+        .unwrap();
     z.finish().unwrap();
     let a = load(&zpath).unwrap();
     assert_eq!(a.time_zone, "Europe/Paris");
     let hello = a.intent_by_name("Hello").unwrap();
     assert_eq!(hello.training_phrases[0].text(), "hi there");
-    assert_eq!(hello.messages, vec![Message::Text { variants: vec!["Hello!".into(), "Hi!".into()], platform: None }]);
-    assert_eq!(a.entity("Color").unwrap().entries[0].synonyms, vec!["red", "crimson"]);
+    assert_eq!(
+        hello.messages,
+        vec![Message::Text {
+            variants: vec!["Hello!".into(), "Hi!".into()],
+            platform: None
+        }]
+    );
+    assert_eq!(
+        a.entity("Color").unwrap().entries[0].synonyms,
+        vec!["red", "crimson"]
+    );
 }
 
 #[test]
 fn errors_name_file_and_field() {
     let tmp = tempfile::tempdir().unwrap();
     write(tmp.path(), "agent.json", r#"{"language":"en"}"#);
-    write(tmp.path(), "intents/Bad.json", r#"{"name":"Bad","responses":[{"parameters":[{"name":"x","required":"yes"}]}]}"#);
+    write(
+        tmp.path(),
+        "intents/Bad.json",
+        r#"{"name":"Bad","responses":[{"parameters":[{"name":"x","required":"yes"}]}]}"#,
+    );
     let err = load(tmp.path()).unwrap_err().to_string();
     assert!(err.contains("intents/Bad.json"), "{err}");
     assert!(err.contains("responses[0].parameters[0].required"), "{err}");
@@ -92,13 +128,24 @@ fn errors_name_file_and_field() {
     let err = load(tmp.path()).unwrap_err().to_string();
     assert!(err.starts_with("intents/Bad.json"), "{err}");
 
-    write(tmp.path(), "intents/Bad.json", r#"{"name":"Bad","responses":[{"parameters":[{"name":"c","dataType":"@Nope"}]}]}"#);
+    write(
+        tmp.path(),
+        "intents/Bad.json",
+        r#"{"name":"Bad","responses":[{"parameters":[{"name":"c","dataType":"@Nope"}]}]}"#,
+    );
     let err = load(tmp.path()).unwrap_err().to_string();
     assert!(err.contains("@Nope"), "{err}");
 
-    write(tmp.path(), "agent.json", r#"{"defaultTimezone":"Mars/Olympus"}"#);
+    write(
+        tmp.path(),
+        "agent.json",
+        r#"{"defaultTimezone":"Mars/Olympus"}"#,
+    );
     let err = load(tmp.path()).unwrap_err().to_string();
-    assert!(err.contains("agent.json") && err.contains("defaultTimezone"), "{err}");
+    assert!(
+        err.contains("agent.json") && err.contains("defaultTimezone"),
+        "{err}"
+    );
 
     let err = load(&tmp.path().join("missing")).unwrap_err().to_string();
     assert!(err.contains("missing"), "{err}");

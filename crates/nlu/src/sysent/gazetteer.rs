@@ -17,15 +17,6 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
-    pub fn entity(self) -> &'static str {
-        match self {
-            Kind::Country => "@sys.geo-country",
-            Kind::State => "@sys.geo-state",
-            Kind::City => "@sys.geo-city",
-            Kind::Language => "@sys.language",
-            Kind::Color => "@sys.color",
-        }
-    }
     pub fn from_entity(e: &str) -> Option<Kind> {
         Some(match e {
             "@sys.geo-country" => Kind::Country,
@@ -70,7 +61,10 @@ impl Gazetteer {
 
     fn load() -> Gazetteer {
         let words = Words::get();
-        let mut g = Gazetteer { index: PhraseIndex::default(), values: Vec::new() };
+        let mut g = Gazetteer {
+            index: PhraseIndex::default(),
+            values: Vec::new(),
+        };
         let mut kind = None;
         for line in DATA.lines().map(str::trim) {
             if line.is_empty() || line.starts_with('#') {
@@ -85,15 +79,26 @@ impl Gazetteer {
                 _ => {
                     let Some(k) = kind else { continue };
                     let mut names = line.split('|');
-                    let Some(canonical) = names.next() else { continue };
+                    let Some(canonical) = names.next() else {
+                        continue;
+                    };
                     let value = g.values.len();
                     g.values.push(canonical);
                     for alias in std::iter::once(canonical).chain(names) {
-                        let short_code = alias.len() <= 3 && alias.chars().all(|c| c.is_ascii_uppercase() || c == '.');
+                        let short_code = alias.len() <= 3
+                            && alias.chars().all(|c| c.is_ascii_uppercase() || c == '.');
                         let lower = alias.to_lowercase();
                         let needs_capital = k != Kind::Color && words.is_common(&lower);
                         let exact_case = short_code.then_some(alias);
-                        g.index.insert(alias, Entry { kind: k, value, exact_case, needs_capital });
+                        g.index.insert(
+                            alias,
+                            Entry {
+                                kind: k,
+                                value,
+                                exact_case,
+                                needs_capital,
+                            },
+                        );
                     }
                     Some(k)
                 }
@@ -107,7 +112,9 @@ impl Gazetteer {
         let mut hits = Vec::new();
         for h in self.index.find_all(ps) {
             let e = h.payload;
-            let (Some(a), Some(b)) = (ps.get(h.first), ps.get(h.last.wrapping_sub(1))) else { continue };
+            let (Some(a), Some(b)) = (ps.get(h.first), ps.get(h.last.wrapping_sub(1))) else {
+                continue;
+            };
             let raw = text.get(a.start..b.end).unwrap_or_default();
             if e.kind != kind
                 || e.exact_case.is_some_and(|c| c != raw)
@@ -116,11 +123,18 @@ impl Gazetteer {
                 continue;
             }
             if let Some(v) = self.values.get(e.value) {
-                hits.push(GeoHit { start: a.start, end: b.end, value: v });
+                hits.push(GeoHit {
+                    start: a.start,
+                    end: b.end,
+                    value: v,
+                });
             }
         }
         let spans: Vec<(usize, usize)> = hits.iter().map(|h| (h.start, h.end)).collect();
-        longest_first(&spans).into_iter().filter_map(|i| hits.get(i).cloned()).collect()
+        longest_first(&spans)
+            .into_iter()
+            .filter_map(|i| hits.get(i).cloned())
+            .collect()
     }
 
     pub fn find_text(&self, text: &str, kind: Kind) -> Vec<GeoHit> {

@@ -56,10 +56,16 @@ enum Cue {
 }
 
 fn cue_before(toks: &[Token], i: usize) -> Cue {
-    let w = |back: usize| -> &str { i.checked_sub(back).and_then(|j| toks.get(j)).map_or("", |t| t.norm.as_str()) };
+    let w = |back: usize| -> &str {
+        i.checked_sub(back)
+            .and_then(|j| toks.get(j))
+            .map_or("", |t| t.norm.as_str())
+    };
     let (p1, p2, p3) = (w(1), w(2), w(3));
-    let strong = matches!(p1, "named" | "called" | "name's" | "i'm" | "im" | "mr" | "mrs" | "ms" | "dr" | "miss")
-        || (p1 == "is" && matches!(p2, "name" | "this" | "it" | "here"))
+    let strong = matches!(
+        p1,
+        "named" | "called" | "name's" | "i'm" | "im" | "mr" | "mrs" | "ms" | "dr" | "miss"
+    ) || (p1 == "is" && matches!(p2, "name" | "this" | "it" | "here"))
         || (p1 == "me" && p2 == "call")
         || (p1 == "am" && p2 == "i")
         || (p1 == "." && matches!(p2, "mr" | "mrs" | "ms" | "dr"))
@@ -67,7 +73,21 @@ fn cue_before(toks: &[Token], i: usize) -> Cue {
     if strong {
         return Cue::Strong;
     }
-    if matches!(p1, "for" | "with" | "under" | "hi" | "hello" | "hey" | "dear" | "thanks" | "and" | "it's" | "its" | "meet") {
+    if matches!(
+        p1,
+        "for"
+            | "with"
+            | "under"
+            | "hi"
+            | "hello"
+            | "hey"
+            | "dear"
+            | "thanks"
+            | "and"
+            | "it's"
+            | "its"
+            | "meet"
+    ) {
         return Cue::Weak;
     }
     Cue::None
@@ -78,11 +98,17 @@ fn is_capitalised(s: &str) -> bool {
 }
 
 fn is_word(t: &Token) -> bool {
-    t.norm.chars().all(|c| c.is_alphabetic() || c == '\'' || c == '-') && t.norm.chars().next().is_some_and(char::is_alphabetic)
+    t.norm
+        .chars()
+        .all(|c| c.is_alphabetic() || c == '\'' || c == '-')
+        && t.norm.chars().next().is_some_and(char::is_alphabetic)
 }
 
 fn sentence_initial(toks: &[Token], i: usize) -> bool {
-    i == 0 || toks.get(i - 1).is_some_and(|t| matches!(t.norm.as_str(), "." | "!" | "?" | ":" | "\""))
+    i == 0
+        || toks
+            .get(i - 1)
+            .is_some_and(|t| matches!(t.norm.as_str(), "." | "!" | "?" | ":" | "\""))
 }
 
 /// Whether token `i` (a known given name) reads as a name here.
@@ -112,7 +138,12 @@ pub(crate) fn find(text: &str) -> Vec<NameHit> {
     let mut i = 0;
     while let Some(t) = toks.get(i) {
         if l.given.contains(t.norm.as_str()) && accept_given(text, &toks, i, lowercase_text) {
-            let mut hit = NameHit { start: t.start, end: t.end, given: Some((t.start, t.end)), last: None };
+            let mut hit = NameHit {
+                start: t.start,
+                end: t.end,
+                given: Some((t.start, t.end)),
+                last: None,
+            };
             if let Some(n) = toks.get(i + 1) {
                 let raw = text.get(n.start..n.end).unwrap_or_default();
                 let given_cap = is_capitalised(text.get(t.start..t.end).unwrap_or_default());
@@ -126,12 +157,21 @@ pub(crate) fn find(text: &str) -> Vec<NameHit> {
             }
             out.push(hit);
         } else if cue_before(&toks, i) == Cue::Strong
-            && matches!(toks.get(i.wrapping_sub(1)).map(|p| p.norm.as_str()), Some("mr" | "mrs" | "ms" | "dr" | "miss" | "."))
+            && matches!(
+                toks.get(i.wrapping_sub(1)).map(|p| p.norm.as_str()),
+                Some("mr" | "mrs" | "ms" | "dr" | "miss" | ".")
+            )
             && is_word(t)
             && !words.is_never_name(&t.norm)
-            && (l.last.contains(t.norm.as_str()) || is_capitalised(text.get(t.start..t.end).unwrap_or_default()))
+            && (l.last.contains(t.norm.as_str())
+                || is_capitalised(text.get(t.start..t.end).unwrap_or_default()))
         {
-            out.push(NameHit { start: t.start, end: t.end, given: None, last: Some((t.start, t.end)) });
+            out.push(NameHit {
+                start: t.start,
+                end: t.end,
+                given: None,
+                last: Some((t.start, t.end)),
+            });
         }
         i += 1;
     }
@@ -148,20 +188,63 @@ pub(crate) fn answer(text: &str) -> Option<NameHit> {
     let words = Words::get();
     let mut i = 0;
     while let Some(t) = toks.get(i) {
-        let lead = matches!(t.norm.as_str(), "it's" | "its" | "it" | "is" | "my" | "name" | "name's" | "i'm" | "im" | "i"
-            | "am" | "this" | "call" | "me" | "the" | "under" | "for" | "just" | "yes" | "sure" | "ok" | "okay" | "," | "." | "mr" | "mrs" | "ms" | "dr");
+        let lead = matches!(
+            t.norm.as_str(),
+            "it's"
+                | "its"
+                | "it"
+                | "is"
+                | "my"
+                | "name"
+                | "name's"
+                | "i'm"
+                | "im"
+                | "i"
+                | "am"
+                | "this"
+                | "call"
+                | "me"
+                | "the"
+                | "under"
+                | "for"
+                | "just"
+                | "yes"
+                | "sure"
+                | "ok"
+                | "okay"
+                | ","
+                | "."
+                | "mr"
+                | "mrs"
+                | "ms"
+                | "dr"
+        );
         if !lead {
             break;
         }
         i += 1;
     }
-    let rest: Vec<&Token> = toks.iter().skip(i).filter(|t| !matches!(t.norm.as_str(), "." | "!" | "," | "please")).collect();
-    if rest.is_empty() || rest.len() > 3 || !rest.iter().all(|t| is_word(t) && !words.is_never_name(&t.norm)) {
+    let rest: Vec<&Token> = toks
+        .iter()
+        .skip(i)
+        .filter(|t| !matches!(t.norm.as_str(), "." | "!" | "," | "please"))
+        .collect();
+    if rest.is_empty()
+        || rest.len() > 3
+        || !rest
+            .iter()
+            .all(|t| is_word(t) && !words.is_never_name(&t.norm))
+    {
         return None;
     }
     let (first, last) = (rest.first()?, rest.last()?);
     let last_part = (rest.len() > 1).then_some((last.start, last.end));
-    Some(NameHit { start: first.start, end: last.end, given: Some((first.start, first.end)), last: last_part })
+    Some(NameHit {
+        start: first.start,
+        end: last.end,
+        given: Some((first.start, first.end)),
+        last: last_part,
+    })
 }
 
 /// Title-cases a name as written in lower case ("nicole" → "Nicole"); keeps other casings.

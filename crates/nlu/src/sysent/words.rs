@@ -10,7 +10,7 @@ const NEVER: &str = "a an the and or but if of in on at to for from by with with
 down out off as is are was were be been am do does did done have has had having i me my mine you your yours he him \
 his she her hers it its we us our they them their this that these those there here what which who whom whose when \
 where why how all any some no not yes yeah yep nope ok okay please thanks thank hi hello hey bye goodbye sorry can \
-could would should shall will may might must need want like get got give go going come make take book reserve \
+could would should shall might must need want like get got give go going come make take book reserve \
 reservation table seat seats people person persons guest guests party tonight today tomorrow yesterday now later \
 soon morning afternoon evening night noon midnight day days week weeks weekend month months year years hour hours \
 minute minutes second seconds time date monday tuesday wednesday thursday friday saturday sunday january february \
@@ -48,7 +48,10 @@ pub(crate) struct Words {
 impl Words {
     pub fn get() -> &'static Words {
         static W: OnceLock<Words> = OnceLock::new();
-        W.get_or_init(|| Words { never: NEVER.split_whitespace().collect(), soft: SOFT.split_whitespace().collect() })
+        W.get_or_init(|| Words {
+            never: NEVER.split_whitespace().collect(),
+            soft: SOFT.split_whitespace().collect(),
+        })
     }
     /// `w` lower-cased.
     pub fn is_never_name(&self, w: &str) -> bool {

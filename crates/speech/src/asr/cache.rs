@@ -22,9 +22,8 @@ pub const CONVERTER_VERSION: u32 = 1;
 /// `model_dir`, converting it into `cache_dir` first if needed.
 pub fn ensure_ggml(model_dir: &Path, cache_dir: &Path) -> Result<PathBuf, SpeechError> {
     let bin_path = model_dir.join("model.bin");
-    let model_bin = fs::read(&bin_path).map_err(|e| {
-        SpeechError::Model(format!("cannot read {}: {e}", bin_path.display()))
-    })?;
+    let model_bin = fs::read(&bin_path)
+        .map_err(|e| SpeechError::Model(format!("cannot read {}: {e}", bin_path.display())))?;
     let digest = Sha256::digest(&model_bin);
     let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
     let name = format!(
@@ -36,23 +35,21 @@ pub fn ensure_ggml(model_dir: &Path, cache_dir: &Path) -> Result<PathBuf, Speech
         return Ok(target);
     }
     let vocab_path = model_dir.join("vocabulary.txt");
-    let vocab = fs::read_to_string(&vocab_path).map_err(|e| {
-        SpeechError::Model(format!("cannot read {}: {e}", vocab_path.display()))
-    })?;
+    let vocab = fs::read_to_string(&vocab_path)
+        .map_err(|e| SpeechError::Model(format!("cannot read {}: {e}", vocab_path.display())))?;
     fs::create_dir_all(cache_dir)?;
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    let tmp = cache_dir.join(format!(
-        ".whisper-{hex}.{}.{nanos}.tmp",
-        std::process::id()
-    ));
+    let tmp = cache_dir.join(format!(".whisper-{hex}.{}.{nanos}.tmp", std::process::id()));
     let result = (|| {
         let file = fs::File::create(&tmp)?;
         let mut w = BufWriter::with_capacity(1 << 20, file);
         let n = ggml::convert(&model_bin, &vocab, &mut w)?;
-        let file = w.into_inner().map_err(|e| SpeechError::Io(e.into_error()))?;
+        let file = w
+            .into_inner()
+            .map_err(|e| SpeechError::Io(e.into_error()))?;
         file.sync_all()?;
         fs::rename(&tmp, &target)?;
         tracing::info!(path = %target.display(), tensors = n, "converted whisper model to ggml");

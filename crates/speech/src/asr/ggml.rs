@@ -110,7 +110,10 @@ impl Hparams {
 
 /// GPT-2 byte-level BPE: the printable character that stands for each byte.
 fn byte_decoder() -> std::collections::HashMap<char, u8> {
-    let mut printable: Vec<u8> = (b'!'..=b'~').chain(0xA1..=0xAC).chain(0xAE..=0xFF).collect();
+    let mut printable: Vec<u8> = (b'!'..=b'~')
+        .chain(0xA1..=0xAC)
+        .chain(0xAE..=0xFF)
+        .collect();
     let mut chars: Vec<u32> = printable.iter().map(|&b| b as u32).collect();
     let mut n = 0;
     for b in 0..=255u8 {
@@ -207,7 +210,9 @@ fn rows(m: &Ct2Model, name: &str, start: usize, end: usize) -> Result<Vec<f32>, 
     let v = m.var(name)?;
     let n_rows = v.shape.first().copied().unwrap_or(1);
     if end > n_rows || start >= end {
-        return Err(model_err(format!("{name}: rows {start}..{end} of {n_rows}")));
+        return Err(model_err(format!(
+            "{name}: rows {start}..{end} of {n_rows}"
+        )));
     }
     let cols = v.numel() / n_rows;
     Ok(m.f32_values(name)?[start * cols..end * cols].to_vec())
@@ -250,7 +255,10 @@ impl<W: Write> Conv<'_, '_, W> {
     }
 
     fn self_attention(&mut self, dst: &str, src: &str) -> Result<(), SpeechError> {
-        let (w, b) = (format!("{src}/linear_0/weight"), format!("{src}/linear_0/bias"));
+        let (w, b) = (
+            format!("{src}/linear_0/weight"),
+            format!("{src}/linear_0/bias"),
+        );
         self.part(&format!("{dst}.query.weight"), &w, 0)?;
         self.part(&format!("{dst}.query.bias"), &b, 0)?;
         self.part(&format!("{dst}.key.weight"), &w, 1)?;
@@ -261,7 +269,10 @@ impl<W: Write> Conv<'_, '_, W> {
 
     fn cross_attention(&mut self, dst: &str, src: &str) -> Result<(), SpeechError> {
         self.linear(&format!("{dst}.query"), &format!("{src}/linear_0"))?;
-        let (w, b) = (format!("{src}/linear_1/weight"), format!("{src}/linear_1/bias"));
+        let (w, b) = (
+            format!("{src}/linear_1/weight"),
+            format!("{src}/linear_1/bias"),
+        );
         self.part(&format!("{dst}.key.weight"), &w, 0)?;
         self.part(&format!("{dst}.value.weight"), &w, 1)?;
         self.part(&format!("{dst}.value.bias"), &b, 1)?;
@@ -304,7 +315,10 @@ pub fn convert(
     if vocab.len() > hp.n_vocab {
         return Err(model_err("vocabulary larger than the embedding table"));
     }
-    let mut w = Writer { w: out, n_tensors: 0 };
+    let mut w = Writer {
+        w: out,
+        n_tensors: 0,
+    };
     w.w.write_all(&GGML_MAGIC.to_le_bytes())?;
     for v in [
         hp.n_vocab,

@@ -6,6 +6,7 @@
 //! uses its own decoder state (pooled), so one `WhisperAsr` serves many
 //! threads without a global lock.
 
+pub mod bench;
 pub mod cache;
 pub mod ct2;
 pub mod ggml;
@@ -13,6 +14,7 @@ pub mod mel;
 mod repeat;
 mod whisper;
 
+pub use bench::{bench_asr, BenchReport};
 pub use repeat::{collapse_repeats, kept_word_indices};
 pub use whisper::WhisperAsr;
 

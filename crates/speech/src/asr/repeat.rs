@@ -104,7 +104,10 @@ mod tests {
     #[test]
     fn keeps_natural_repetition() {
         assert_eq!(collapse_repeats("no no, not that"), "no no, not that");
-        assert_eq!(collapse_repeats("thank you thank you"), "thank you thank you");
+        assert_eq!(
+            collapse_repeats("thank you thank you"),
+            "thank you thank you"
+        );
         assert_eq!(
             collapse_repeats("very very very good"),
             "very very very good"

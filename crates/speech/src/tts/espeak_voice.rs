@@ -23,7 +23,10 @@ impl EspeakTts {
         let espeak = Espeak::load(&paths.espeak_lib, &paths.espeak_data)?;
         // Fail early on an unknown voice.
         espeak.clauses(voice, "")?;
-        Ok(EspeakTts { espeak, voice: voice.to_string() })
+        Ok(EspeakTts {
+            espeak,
+            voice: voice.to_string(),
+        })
     }
 }
 
@@ -60,7 +63,11 @@ impl Tts for EspeakTts {
                 samples.extend_from_slice(s);
                 true
             })?;
-            let chunk = AudioChunk { samples, sample_rate: self.espeak.sample_rate(), text: sentence };
+            let chunk = AudioChunk {
+                samples,
+                sample_rate: self.espeak.sample_rate(),
+                text: sentence,
+            };
             if !sink(chunk) {
                 break;
             }

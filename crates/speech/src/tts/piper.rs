@@ -25,6 +25,10 @@ pub struct PiperOptions {
     pub sentence_silence_ms: u32,
     /// Peak level of the normalised output (0..=1), like Piper's volume.
     pub volume: f32,
+    /// Emit the first clause of the first sentence (up to its `,` `;` `:`) as its own chunk
+    /// when it is long enough (≥ 12 phonemes), to cut time to first audio. The chunk's `text`
+    /// is then that clause. Off by default: chunks are whole sentences, like Piper.
+    pub split_first_clause: bool,
 }
 
 impl Default for PiperOptions {
@@ -35,6 +39,7 @@ impl Default for PiperOptions {
             length_scale: None,
             sentence_silence_ms: 200,
             volume: 1.0,
+            split_first_clause: false,
         }
     }
 }
@@ -113,6 +118,17 @@ impl PiperTts {
 
     /// Piper-compatible phonemes of `text`, grouped by sentence.
     pub fn phonemize(&self, text: &str) -> Result<Vec<Sentence>, SpeechError> {
+        Ok(self
+            .plan(text, false)?
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect())
+    }
+
+    /// Synthesis units: sentences (true) or, with `split_first`, a leading clause (false).
+    fn plan(&self, text: &str, split_first: bool) -> Result<Vec<(Sentence, bool)>, SpeechError> {
+        // LEAD: wire `crate::normalize::normalize_for_speech(text, locale, tz)` in through
+        // `with_normalizer` (it needs the agent's locale and time zone).
         let text = match &self.normalizer {
             Some(f) => f(text),
             None => text.to_string(),
@@ -121,14 +137,29 @@ impl PiperTts {
             return Ok(Vec::new());
         }
         let clauses = self.espeak.clauses(&self.voice.espeak_voice, &text)?;
-        Ok(sentences_from_clauses(&clauses, &self.voice.clusters))
+        let clusters = &self.voice.clusters;
+        if split_first && clauses.len() > 1 && !clauses[0].end_of_sentence {
+            let head = sentences_from_clauses(&clauses[..1], clusters);
+            if head.first().is_some_and(|h| h.phonemes.len() >= 12) {
+                let mut units: Vec<(Sentence, bool)> =
+                    head.into_iter().map(|s| (s, false)).collect();
+                let rest = sentences_from_clauses(&clauses[1..], clusters);
+                units.extend(rest.into_iter().map(|s| (s, true)));
+                return Ok(units);
+            }
+        }
+        let sentences = sentences_from_clauses(&clauses, clusters);
+        Ok(sentences.into_iter().map(|s| (s, true)).collect())
     }
 
     /// Model input ids for one sentence.
     pub fn phoneme_ids(&self, sentence: &Sentence) -> Vec<i64> {
         let (ids, missing) = self.voice.phoneme_ids(&sentence.phonemes);
         if missing > 0 {
-            tracing::debug!(missing, "phonemes missing from the voice's id map were skipped");
+            tracing::debug!(
+                missing,
+                "phonemes missing from the voice's id map were skipped"
+            );
         }
         ids
     }
@@ -138,10 +169,9 @@ impl PiperTts {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut session = self.checkout();
-        let result = self.run(&mut session, ids);
-        self.checkin(session);
-        let audio = result?;
+        let mut lease = self.checkout();
+        let audio = self.run(lease.session(), ids)?;
+        drop(lease);
         Ok(to_i16(&audio, self.opts.volume))
     }
 
@@ -172,19 +202,45 @@ impl PiperTts {
         Ok(audio.to_vec())
     }
 
-    fn checkout(&self) -> Session {
+    /// Take a session from the pool, waiting if all are busy. The lock is held only to pop.
+    fn checkout(&self) -> Lease<'_> {
         let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             if let Some(s) = pool.pop() {
-                return s;
+                return Lease {
+                    owner: self,
+                    session: Some(s),
+                };
             }
             pool = self.available.wait(pool).unwrap_or_else(|p| p.into_inner());
         }
     }
+}
 
-    fn checkin(&self, s: Session) {
-        self.pool.lock().unwrap_or_else(|p| p.into_inner()).push(s);
-        self.available.notify_one();
+/// A borrowed session, returned to the pool on drop (also on unwind).
+struct Lease<'a> {
+    owner: &'a PiperTts,
+    session: Option<Session>,
+}
+
+impl Lease<'_> {
+    fn session(&mut self) -> &mut Session {
+        self.session
+            .as_mut()
+            .expect("lease holds a session until drop")
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(s) = self.session.take() {
+            self.owner
+                .pool
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(s);
+            self.owner.available.notify_one();
+        }
     }
 }
 
@@ -194,13 +250,16 @@ impl Tts for PiperTts {
         text: &str,
         sink: &mut dyn FnMut(AudioChunk) -> bool,
     ) -> Result<(), SpeechError> {
-        let sentences = self.phonemize(text)?;
-        let last = sentences.len().saturating_sub(1);
-        for (i, sentence) in sentences.into_iter().enumerate() {
+        let units = self.plan(text, self.opts.split_first_clause)?;
+        let last = units.len().saturating_sub(1);
+        for (i, (sentence, ends_sentence)) in units.into_iter().enumerate() {
             let ids = self.phoneme_ids(&sentence);
             let mut samples = self.infer(&ids)?;
-            if i < last {
-                samples.extend(silence(self.voice.sample_rate, self.opts.sentence_silence_ms));
+            if i < last && ends_sentence {
+                samples.extend(silence(
+                    self.voice.sample_rate,
+                    self.opts.sentence_silence_ms,
+                ));
             }
             let chunk = AudioChunk {
                 samples,

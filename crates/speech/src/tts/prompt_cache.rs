@@ -33,7 +33,10 @@ impl PromptCache {
             let samples = tts.synthesize_all(&k)?;
             audio.insert(k, Arc::from(samples));
         }
-        Ok(PromptCache { sample_rate: tts.sample_rate(), audio })
+        Ok(PromptCache {
+            sample_rate: tts.sample_rate(),
+            audio,
+        })
     }
 
     /// The cached audio for `text` (matched after collapsing whitespace).

@@ -1,0 +1,1 @@
+//! Text normalisation for TTS (in progress).

@@ -13,7 +13,7 @@ pub fn l16be_to_i16(bytes: &[u8]) -> Result<Vec<i16>> {
 }
 
 fn l16_to_i16(bytes: &[u8], conv: fn([u8; 2]) -> i16) -> Result<Vec<i16>> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err(AudioError::OddLength(bytes.len()));
     }
     check_len(bytes.len() / 2)?;
@@ -56,7 +56,7 @@ pub fn sample_f32_to_i16(s: f32) -> i16 {
 /// Number of samples in a frame of `ms` milliseconds at `rate` Hz; error unless exact.
 pub fn frame_len(rate: u32, ms: u32) -> Result<usize> {
     let total = u64::from(rate) * u64::from(ms);
-    if rate == 0 || ms == 0 || total % 1000 != 0 {
+    if rate == 0 || ms == 0 || !total.is_multiple_of(1000) {
         return Err(AudioError::UnsupportedRate(rate));
     }
     usize::try_from(total / 1000).map_err(|_| AudioError::UnsupportedRate(rate))

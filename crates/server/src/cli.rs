@@ -138,8 +138,9 @@ pub async fn execute(cli: Cli, shutdown: impl Future<Output = ()> + Send + 'stat
     match cli.command {
         Command::Serve(a) => serve(a, shutdown).await,
         Command::Chat(a) => crate::chat::run(a).await,
-        Command::Eval(a) => eval(a),
-        Command::Bench { which: BenchCommand::Nlu(a) } => crate::bench::nlu(a),
+        // CPU-bound commands run off the async workers.
+        Command::Eval(a) => tokio::task::spawn_blocking(move || eval(a)).await?,
+        Command::Bench { which: BenchCommand::Nlu(a) } => tokio::task::spawn_blocking(move || crate::bench::nlu(a)).await?,
         Command::Bench { which: BenchCommand::Http(a) } => crate::bench::http(a).await,
     }
 }
@@ -169,5 +170,9 @@ async fn serve(a: ServeArgs, shutdown: impl Future<Output = ()> + Send + 'static
 
 fn eval(a: EvalArgs) -> anyhow::Result<()> {
     anyhow::ensure!(a.dataset.is_dir(), "dataset folder {} not found", a.dataset.display());
-    anyhow::bail!("`eval` is not available yet: sb_nlu::eval::run_snips is not implemented in this build")
+    anyhow::ensure!(a.train_per_intent > 0, "--train-per-intent must be at least 1");
+    let cfg = sb_nlu::eval::EvalConfig { dataset_dir: a.dataset.clone(), train_per_intent: a.train_per_intent };
+    let report = sb_nlu::eval::run_snips(&cfg).with_context(|| format!("evaluation on {} failed", a.dataset.display()))?;
+    println!("{report}");
+    Ok(())
 }

@@ -44,6 +44,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let model_dir = args
         .next()
+        .filter(|a| !a.is_empty())
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("SB_WHISPER_DIR").map(PathBuf::from))
         .unwrap_or_else(|| ModelStore::from_env().layout().whisper_dir);

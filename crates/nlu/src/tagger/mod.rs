@@ -54,10 +54,13 @@ pub struct SlotTagger {
     crf: Option<Crf>,
 }
 
+/// A training phrase's tokens, labels and own (list, phrase) occurrences to leave out.
+type Prepared = (Vec<Tok>, Vec<usize>, Vec<(u32, u64)>);
+
 /// Label ids: 0 = O, 1 + 2k = B-slot k, 2 + 2k = I-slot k.
 fn constraints(n_slots: usize) -> Constraints {
     let n = 1 + 2 * n_slots;
-    let is_inside = |l: usize| l > 0 && l % 2 == 0;
+    let is_inside = |l: usize| l > 0 && l.is_multiple_of(2);
     let mut allowed = vec![true; n * n];
     for prev in 0..n {
         for cur in (0..n).filter(|&c| is_inside(c)) {
@@ -138,8 +141,7 @@ impl SlotTagger {
         let n_original = examples.len();
         // Tokenise, label, and collect the training values of each slot (original phrases only;
         // an augmented phrase leaves its inserted values out of the lists like an original one).
-        let mut prepared: Vec<(Vec<Tok>, Vec<usize>, Vec<(u32, u64)>)> =
-            Vec::with_capacity(examples.len());
+        let mut prepared: Vec<Prepared> = Vec::with_capacity(examples.len());
         for (idx, ex) in examples.iter().chain(&augmented).enumerate() {
             let toks = tag_tokens(&ex.text);
             let mut labels = vec![0usize; toks.len()];
@@ -258,7 +260,7 @@ impl SlotTagger {
                 continue;
             };
             match out.last_mut() {
-                Some(last) if l % 2 == 0 && last.slot == *slot => last.end = tok.end,
+                Some(last) if l.is_multiple_of(2) && last.slot == *slot => last.end = tok.end,
                 _ => out.push(SlotSpan {
                     start: tok.start,
                     end: tok.end,

@@ -353,10 +353,11 @@ impl VaderSentiment {
             }
         }
         // "least" as a negator (but not "at least" / "very least").
-        if before(lower, i, 1) == "least" && !self.in_lex("least") {
-            if i == 1 || !matches!(before(lower, i, 2), "at" | "very") {
-                v *= N_SCALAR;
-            }
+        if before(lower, i, 1) == "least"
+            && !self.in_lex("least")
+            && (i == 1 || !matches!(before(lower, i, 2), "at" | "very"))
+        {
+            v *= N_SCALAR;
         }
         v
     }

@@ -1,1 +1,0 @@
-//! Text normalisation for TTS (in progress).

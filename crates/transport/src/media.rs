@@ -1,0 +1,114 @@
+//! Audio plumbing shared by the codecs: streaming rate conversion on 20 ms frames.
+
+use sb_audio::Resampler;
+
+use crate::{Result, TransportError};
+
+/// The rate every codec hands to (and takes from) the call core.
+pub const CORE_RATE: u32 = 16_000;
+
+/// Largest outbound audio accepted in one `Outbound::Audio` (5 minutes at 16 kHz).
+pub const MAX_OUTBOUND_SAMPLES: usize = CORE_RATE as usize * 300;
+
+/// A streaming resampler fed with arbitrary-length input.
+///
+/// Input is cut into 20 ms frames; an incomplete tail waits for the next push. Output lags
+/// input by the resampler delay (10 ms when the rates differ, none when they are equal).
+pub(crate) struct FrameResampler {
+    rs: Resampler,
+    pending: Vec<i16>,
+    out: Vec<i16>,
+}
+
+impl FrameResampler {
+    pub(crate) fn new(from: u32, to: u32) -> Result<Self> {
+        let rs = Resampler::new(from, to)?;
+        let out = vec![0; rs.output_frame_len()];
+        Ok(Self {
+            pending: Vec::with_capacity(rs.input_frame_len()),
+            rs,
+            out,
+        })
+    }
+
+    /// Samples per 20 ms input frame.
+    pub(crate) fn input_frame_len(&self) -> usize {
+        self.rs.input_frame_len()
+    }
+
+    /// Feeds samples; returns the resampled output of every frame completed so far.
+    pub(crate) fn push(&mut self, mut input: &[i16]) -> Result<Vec<i16>> {
+        let n = self.rs.input_frame_len();
+        let mut result = Vec::with_capacity((self.pending.len() + input.len()) / n.max(1) * self.out.len());
+        if !self.pending.is_empty() {
+            let take = (n - self.pending.len()).min(input.len());
+            let (head, rest) = input.split_at(take);
+            self.pending.extend_from_slice(head);
+            input = rest;
+            if self.pending.len() < n {
+                return Ok(result);
+            }
+            let frame = std::mem::take(&mut self.pending);
+            let res = self.process_into(&frame, &mut result);
+            self.pending = frame;
+            self.pending.clear();
+            res?;
+        }
+        let chunks = input.chunks_exact(n);
+        let rest = chunks.remainder();
+        for frame in chunks {
+            self.process_into(frame, &mut result)?;
+        }
+        self.pending.extend_from_slice(rest);
+        Ok(result)
+    }
+
+    /// Cuts `input` into 20 ms frames (the last padded with silence) and resamples each;
+    /// one output vector per frame. Nothing is kept back except the resampler delay.
+    pub(crate) fn frames_padded(&mut self, input: &[i16]) -> Result<Vec<Vec<i16>>> {
+        let n = self.rs.input_frame_len();
+        let mut frames = Vec::with_capacity(input.len().div_ceil(n.max(1)));
+        let mut padded = Vec::new();
+        for chunk in input.chunks(n.max(1)) {
+            let frame = if chunk.len() == n {
+                chunk
+            } else {
+                padded.clear();
+                padded.extend_from_slice(chunk);
+                padded.resize(n, 0);
+                &padded[..]
+            };
+            let written = self.rs.process_i16(frame, &mut self.out)?;
+            frames.push(self.out.get(..written).unwrap_or(&self.out[..]).to_vec());
+        }
+        Ok(frames)
+    }
+
+    /// Drops buffered input and the resampler history (after a barge-in clear).
+    pub(crate) fn reset(&mut self) {
+        self.pending.clear();
+        self.rs.reset();
+    }
+
+    fn process_into(&mut self, frame: &[i16], result: &mut Vec<i16>) -> Result<()> {
+        let written = self.rs.process_i16(frame, &mut self.out)?;
+        result.extend_from_slice(self.out.get(..written).unwrap_or(&self.out[..]));
+        Ok(())
+    }
+}
+
+/// Rejects outbound audio above [`MAX_OUTBOUND_SAMPLES`].
+pub(crate) fn check_outbound_len(pcm: &[i16]) -> Result<()> {
+    if pcm.len() > MAX_OUTBOUND_SAMPLES {
+        return Err(TransportError::TooLarge {
+            len: pcm.len() * 2,
+            max: MAX_OUTBOUND_SAMPLES * 2,
+        });
+    }
+    Ok(())
+}
+
+/// Milliseconds of 16 kHz audio in `samples` samples.
+pub(crate) fn core_ms(samples: u64) -> u64 {
+    samples / u64::from(CORE_RATE / 1000)
+}

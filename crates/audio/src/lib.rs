@@ -50,3 +50,22 @@ pub(crate) fn check_len(len: usize) -> Result<()> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_and_rates() {
+        assert_eq!(check_len(MAX_SAMPLES), Ok(()));
+        assert_eq!(
+            check_len(MAX_SAMPLES + 1),
+            Err(AudioError::TooLarge {
+                len: MAX_SAMPLES + 1,
+                max: MAX_SAMPLES
+            })
+        );
+        assert_eq!(check_rate(22050), Ok(()));
+        assert_eq!(check_rate(7999), Err(AudioError::UnsupportedRate(7999)));
+    }
+}

@@ -2,7 +2,8 @@
 //! buffer that keeps the current utterance (with pre-roll) for the recogniser.
 //!
 //! Audio time counts samples since the first frame; it maps to the driver's clock through an
-//! anchor that jumps forward over gaps in the stream (lost or late frames).
+//! anchor: the smallest (arrival time − audio time) seen, so network jitter doesn't move it, except
+//! that a frame later than that by over [`GAP_MS`] re-anchors (audio was missing).
 
 use sb_speech::vad::{EndpointConfig, EndpointEvent, Endpointer, Vad, VAD_RATE};
 use std::collections::VecDeque;
@@ -53,11 +54,7 @@ pub(crate) struct Listener {
 }
 
 impl Listener {
-    pub fn new(
-        vad: Box<dyn Vad>,
-        cfg: &EndpointConfig,
-        barge_min_ms: u32,
-    ) -> Result<Self, String> {
+    pub fn new(vad: Box<dyn Vad>, cfg: &EndpointConfig, barge_min_ms: u32) -> Result<Self, String> {
         let n = vad.frame_len();
         if n == 0 || n > VAD_RATE as usize {
             return Err(format!("VAD frame length {n} is unusable"));
@@ -102,13 +99,13 @@ impl Listener {
 
     /// Feeds caller audio starting at driver time `at_ms`; appends what was heard to `out`.
     pub fn push(&mut self, at_ms: u64, pcm: &[i16], out: &mut Vec<Heard>) {
-        match self.audio_end_ms() {
-            None => self.anchor = Some(at_ms),
-            Some(expected) if at_ms > expected + GAP_MS => {
-                self.anchor = self.anchor.map(|a| a + (at_ms - expected));
-            }
-            _ => {}
-        }
+        // Frames arrive late, never early: the smallest offset seen is the true one. A frame
+        // later than that by more than GAP_MS means audio was missing: jump over the gap.
+        let offset = at_ms.saturating_sub(self.total / SAMPLES_PER_MS);
+        self.anchor = Some(match self.anchor {
+            Some(a) if offset <= a.saturating_add(GAP_MS) => a.min(offset),
+            _ => offset,
+        });
         let n = self.frame.capacity();
         for &s in pcm {
             self.buf.push_back(s);
@@ -210,5 +207,117 @@ impl Listener {
         while self.buf_start < keep_from && self.buf.pop_front().is_some() {
             self.buf_start += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sb_speech::SpeechError;
+
+    /// 10 ms frames; speech when the first sample is loud.
+    struct Loud;
+    impl Vad for Loud {
+        fn speech_probability(&mut self, f: &[i16]) -> Result<f32, SpeechError> {
+            if f[0] == 42 {
+                return Err(SpeechError::Model("boom".into()));
+            }
+            Ok(if f[0] > 100 { 0.9 } else { 0.0 })
+        }
+        fn frame_len(&self) -> usize {
+            160
+        }
+        fn reset(&mut self) {}
+    }
+
+    fn listener() -> Listener {
+        Listener::new(Box::new(Loud), &EndpointConfig::default(), 300).unwrap()
+    }
+
+    fn push(l: &mut Listener, at: u64, ms: u64, v: i16) -> Vec<Heard> {
+        let mut out = Vec::new();
+        l.push(at, &vec![v; (ms * 16) as usize], &mut out);
+        out
+    }
+
+    #[test]
+    fn odd_sized_pushes_rechunk_and_jitter_does_not_move_the_clock() {
+        let mut l = listener();
+        assert!(push(&mut l, 1000, 7, 0).is_empty());
+        assert_eq!(l.audio_end_ms(), Some(1007));
+        // Late by 150 ms (jitter): clock stays; then a burst catches up.
+        push(&mut l, 1157, 13, 0);
+        assert_eq!(l.audio_end_ms(), Some(1020));
+        // Speech 1020..1520 delivered in uneven pieces with jitter.
+        let mut heard = Vec::new();
+        let mut t = 1020;
+        for ms in [33, 67, 100, 150, 150] {
+            heard.extend(push(&mut l, t + 40, ms, 1000));
+            t += ms;
+        }
+        heard.extend(push(&mut l, t + 10, 700, 0));
+        assert_eq!(
+            heard[0],
+            Heard::Started {
+                start_ms: 1020,
+                at_ms: 1120
+            }
+        );
+        assert_eq!(heard[1], Heard::Sustained { at_ms: 1320 });
+        let Heard::Ended {
+            start_ms,
+            end_ms,
+            pcm,
+        } = &heard[2]
+        else {
+            panic!("{heard:?}")
+        };
+        assert_eq!((*start_ms, *end_ms), (1020, 1520));
+        // Pre-roll floored at the stream's start (1000), 300 ms post-roll: 1000..1820.
+        assert_eq!(pcm.len(), 820 * 16);
+        assert_eq!(heard.len(), 3);
+    }
+
+    #[test]
+    fn a_real_gap_re_anchors_and_vad_errors_are_silence() {
+        let mut l = listener();
+        push(&mut l, 0, 100, 0);
+        push(&mut l, 5000, 20, 0);
+        assert_eq!(l.audio_end_ms(), Some(5020));
+        assert!(
+            push(&mut l, 5020, 1000, 42).is_empty(),
+            "failing VAD hears nothing"
+        );
+        let heard = push(&mut l, 6020, 200, 1000);
+        assert_eq!(
+            heard[0],
+            Heard::Started {
+                start_ms: 6020,
+                at_ms: 6120
+            }
+        );
+        let mut out = Vec::new();
+        l.flush(&mut out);
+        assert!(
+            matches!(
+                out[..],
+                [Heard::Ended {
+                    start_ms: 6020,
+                    end_ms: 6220,
+                    ..
+                }]
+            ),
+            "{out:?}"
+        );
+        assert!(!l.in_utterance());
+    }
+
+    #[test]
+    fn buffer_stays_bounded_without_speech() {
+        let mut l = listener();
+        for i in 0..500 {
+            push(&mut l, i * 100, 100, 0);
+        }
+        assert!(l.buf.len() as u64 <= l.keep);
     }
 }

@@ -144,7 +144,9 @@ impl CallSession {
                 match input {
                     Input::Start { at_ms, utc } => self.on_start(at_ms, utc),
                     Input::Hangup { at_ms } => self.end(at_ms, EndStatus::Completed, None),
-                    Input::Abort { at_ms, error } => self.end(at_ms, EndStatus::Failed { error }, None),
+                    Input::Abort { at_ms, error } => {
+                        self.end(at_ms, EndStatus::Failed { error }, None)
+                    }
                     _ => {} // nothing to do before the stream starts
                 }
                 return;
@@ -159,7 +161,11 @@ impl CallSession {
             Input::Start { .. } => {} // already started
             Input::Audio { at_ms, pcm16k } => self.on_audio(at_ms, &pcm16k),
             Input::Dtmf { at_ms, digit } => self.on_dtmf(at_ms, digit),
-            Input::AsrResult { at_ms, turn, result } => self.on_asr(at_ms, turn, result),
+            Input::AsrResult {
+                at_ms,
+                turn,
+                result,
+            } => self.on_asr(at_ms, turn, result),
             Input::WebhookResult {
                 at_ms,
                 turn,
@@ -175,9 +181,11 @@ impl CallSession {
             Input::PlaybackMark { at_ms, name } => self.on_mark(at_ms, &name),
             Input::Tick { .. } => {}
             Input::Hangup { at_ms } => self.on_caller_hangup(at_ms),
-            Input::Abort { at_ms, error } => {
-                self.end(at_ms, EndStatus::Failed { error }, Some(HangupReason::Failed))
-            }
+            Input::Abort { at_ms, error } => self.end(
+                at_ms,
+                EndStatus::Failed { error },
+                Some(HangupReason::Failed),
+            ),
         }
     }
 
@@ -239,7 +247,8 @@ impl CallSession {
                     self.speech_turn(at, end_ms, pcm);
                 } else if self.turn.is_none() && self.no_input_at.is_none() {
                     // A discarded sound (cough during the prompt) while listening: keep waiting.
-                    self.no_input_at = Some(at.saturating_add(u64::from(self.cfg.no_input_timeout_ms)));
+                    self.no_input_at =
+                        Some(at.saturating_add(u64::from(self.cfg.no_input_timeout_ms)));
                 }
             }
         }

@@ -78,11 +78,6 @@ impl CallSession {
         Some(at.saturating_add(u64::from(self.cfg.work_timeout_ms)))
     }
 
-    /// The current turn, if it is `id` (inputs for other turns are stale).
-    fn current(&mut self, id: u64) -> Option<&mut Turn> {
-        self.turn.as_mut().filter(|t| t.id == id)
-    }
-
     // ---- starting turns ----------------------------------------------------------------------
 
     /// An utterance ended at `speech_end` (true end of speech): recognise it.
@@ -130,7 +125,9 @@ impl CallSession {
     }
 
     pub(crate) fn on_asr(&mut self, at: u64, id: u64, result: Result<Transcript, String>) {
-        let Some(t) = self.current(id) else { return };
+        let Some(t) = self.turn.as_mut().filter(|t| t.id == id) else {
+            return;
+        };
         if !matches!(t.stage, Stage::Asr) {
             return;
         }
@@ -215,7 +212,9 @@ impl CallSession {
     }
 
     pub(crate) fn on_webhook(&mut self, at: u64, id: u64, outcome: WebhookOutcome) {
-        let Some(t) = self.current(id) else { return };
+        let Some(t) = self.turn.as_mut().filter(|t| t.id == id) else {
+            return;
+        };
         let Stage::Webhook(_) = t.stage else { return };
         let Stage::Webhook(pending) = std::mem::replace(&mut t.stage, Stage::Speaking) else {
             return;
@@ -250,7 +249,12 @@ impl CallSession {
     // ---- speaking ----------------------------------------------------------------------------
 
     /// A prompt that is not an engine turn (no-input re-prompt or goodbye).
-    pub(crate) fn prompt_turn(&mut self, at: u64, text: String, ending: Option<(EndStatus, HangupReason)>) {
+    pub(crate) fn prompt_turn(
+        &mut self,
+        at: u64,
+        text: String,
+        ending: Option<(EndStatus, HangupReason)>,
+    ) {
         let id = self.new_turn_id();
         let mut t = Turn::new(id, Stage::Speaking, at);
         t.interruptible = ending.is_none();
@@ -274,7 +278,9 @@ impl CallSession {
     pub(crate) fn on_tts(&mut self, at: u64, id: u64, pcm: Vec<i16>, last: bool) {
         let work = self.work_deadline(at);
         let grace = u64::from(self.cfg.mark_grace_ms);
-        let Some(t) = self.current(id) else { return }; // late chunk of a cancelled turn
+        let Some(t) = self.turn.as_mut().filter(|t| t.id == id) else {
+            return;
+        }; // late chunk of a cancelled turn
         if !matches!(t.stage, Stage::Speaking) || t.mark_sent {
             return;
         }
@@ -284,8 +290,11 @@ impl CallSession {
                 t.timings.tts_first_audio_ms = Some(at.saturating_sub(t.nlu_done_at));
                 t.timings.reply_latency_ms = t.timings.speech_end_ms.map(|e| at.saturating_sub(e));
             }
-            t.play_end_ms = t.play_end_ms.max(at) + pcm.len() as u64 / 16;
-            self.out.push_back(Output::PlayAudio { turn: id, pcm16k: pcm });
+            t.play_end_ms = t.play_end_ms.max(at).saturating_add(pcm.len() as u64 / 16);
+            self.out.push_back(Output::PlayAudio {
+                turn: id,
+                pcm16k: pcm,
+            });
         }
         if !last {
             t.deadline = work;
@@ -299,7 +308,9 @@ impl CallSession {
     }
 
     pub(crate) fn on_tts_failed(&mut self, at: u64, id: u64, error: String) {
-        let Some(t) = self.current(id) else { return };
+        let Some(t) = self.turn.as_mut().filter(|t| t.id == id) else {
+            return;
+        };
         if !matches!(t.stage, Stage::Speaking) || t.mark_sent {
             return;
         }
@@ -322,7 +333,9 @@ impl CallSession {
 
     /// The turn's reply has played (or there was none): end the call or listen.
     fn bot_done(&mut self, at: u64) {
-        let Some(mut t) = self.turn.take() else { return };
+        let Some(mut t) = self.turn.take() else {
+            return;
+        };
         let ending = t.ending.take();
         self.emit_record(t, false);
         match ending {
@@ -337,7 +350,10 @@ impl CallSession {
         if t.audio_sent {
             self.out.push_back(Output::ClearPlayback);
         }
-        self.out.push_back(Output::Event(CallEvent::BargeIn { turn: t.id, at_ms: at }));
+        self.out.push_back(Output::Event(CallEvent::BargeIn {
+            turn: t.id,
+            at_ms: at,
+        }));
         self.emit_record(t, true);
         self.no_input_at = None;
     }
@@ -391,7 +407,9 @@ impl CallSession {
 
     /// `TurnCompleted` for engine turns (prompts that are not engine turns have no record).
     pub(crate) fn emit_record(&mut self, t: Turn, interrupted: bool) {
-        let (Some(input), Some(r)) = (t.input, t.result) else { return };
+        let (Some(input), Some(r)) = (t.input, t.result) else {
+            return;
+        };
         let rec = TurnRecord {
             turn: t.id,
             input,

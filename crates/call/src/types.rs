@@ -73,10 +73,13 @@ impl Input {
 }
 
 /// Work for the driver.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Output {
     /// Send bot audio (16 kHz mono) to the caller.
-    PlayAudio { turn: u64, pcm16k: Vec<i16> },
+    PlayAudio {
+        turn: u64,
+        pcm16k: Vec<i16>,
+    },
     /// Send a playback mark; the platform echoes it ([`Input::PlaybackMark`]) once played.
     Mark(String),
     /// Drop audio queued on the platform (barge-in).
@@ -88,7 +91,10 @@ pub enum Output {
         prompt: Option<String>,
     },
     /// Synthesise `text`; answer with [`Input::TtsChunk`]s (sentence by sentence, last one flagged).
-    Synthesize { turn: u64, text: String },
+    Synthesize {
+        turn: u64,
+        text: String,
+    },
     /// Call the fulfillment webhook; answer with [`Input::WebhookResult`].
     Webhook {
         turn: u64,
@@ -98,7 +104,55 @@ pub enum Output {
     Event(CallEvent),
     /// End the media leg. For `LiveAgentHandoff` the driver moves the call (REST redirect)
     /// instead of hanging it up.
-    Hangup { reason: HangupReason },
+    Hangup {
+        reason: HangupReason,
+    },
+}
+
+impl PartialEq for Output {
+    /// Webhook requests compare by turn, JSON body and URL.
+    fn eq(&self, other: &Self) -> bool {
+        use Output::*;
+        match (self, other) {
+            (PlayAudio { turn: a, pcm16k: x }, PlayAudio { turn: b, pcm16k: y }) => {
+                a == b && x == y
+            }
+            (Mark(a), Mark(b)) => a == b,
+            (ClearPlayback, ClearPlayback) => true,
+            (
+                Asr {
+                    turn: a,
+                    pcm16k: x,
+                    prompt: p,
+                },
+                Asr {
+                    turn: b,
+                    pcm16k: y,
+                    prompt: q,
+                },
+            ) => a == b && x == y && p == q,
+            (Synthesize { turn: a, text: x }, Synthesize { turn: b, text: y }) => a == b && x == y,
+            (
+                Webhook {
+                    turn: a,
+                    request: x,
+                    webhook: w,
+                },
+                Webhook {
+                    turn: b,
+                    request: y,
+                    webhook: v,
+                },
+            ) => {
+                a == b
+                    && w.url == v.url
+                    && serde_json::to_value(&**x).ok() == serde_json::to_value(&**y).ok()
+            }
+            (Event(a), Event(b)) => a == b,
+            (Hangup { reason: a }, Hangup { reason: b }) => a == b,
+            _ => false,
+        }
+    }
 }
 
 /// Why the session ends the call.
@@ -156,7 +210,9 @@ pub enum EndStatus {
         /// `PauseParameters`: the pause payload without `TWILIO_ACTION`.
         params: Map<String, Value>,
     },
-    Failed { error: String },
+    Failed {
+        error: String,
+    },
 }
 
 /// What the caller gave in a turn.

@@ -53,15 +53,27 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
 /// Queries for a bench: the restaurant sentences plus up to 100 of the agent's training phrases.
 fn sentences(engine: &sb_nlu::engine::Engine) -> Vec<String> {
     let mut out: Vec<String> = RESTAURANT_SENTENCES.iter().map(|s| s.to_string()).collect();
-    let phrases = engine.agent.intents.iter().flat_map(|i| i.training_phrases.iter().map(|p| p.text()));
-    out.extend(phrases.filter(|t| !t.trim().is_empty() && t.chars().count() <= 256).take(100));
+    let phrases = engine
+        .agent
+        .intents
+        .iter()
+        .flat_map(|i| i.training_phrases.iter().map(|p| p.text()));
+    out.extend(
+        phrases
+            .filter(|t| !t.trim().is_empty() && t.chars().count() <= 256)
+            .take(100),
+    );
     out
 }
 
 pub fn nlu(a: BenchNluArgs) -> anyhow::Result<()> {
     let t0 = Instant::now();
     let engine = load_engine(&a.agent, None)?;
-    println!("agent {} loaded and trained in {:.0} ms", engine.agent.name, t0.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "agent {} loaded and trained in {:.0} ms",
+        engine.agent.name,
+        t0.elapsed().as_secs_f64() * 1e3
+    );
     let sentences = sentences(&engine);
     let n = a.queries.max(1);
     let mut lat = Vec::with_capacity(n);
@@ -70,7 +82,10 @@ pub fn nlu(a: BenchNluArgs) -> anyhow::Result<()> {
     for i in 0..n + warmup {
         let req = TurnRequest {
             session: "projects/bench/agent/sessions/nlu".into(),
-            input: QueryInput::Text { text: sentences[i % sentences.len()].clone(), language_code: engine.agent.language.clone() },
+            input: QueryInput::Text {
+                text: sentences[i % sentences.len()].clone(),
+                language_code: engine.agent.language.clone(),
+            },
             params: QueryParams::default(),
             now: chrono::Utc::now(),
             sentiment: None,
@@ -106,17 +121,35 @@ pub fn nlu(a: BenchNluArgs) -> anyhow::Result<()> {
 }
 
 pub async fn http(a: BenchHttpArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(a.seconds > 0 && a.seconds <= 3600, "--seconds must be 1..=3600");
-    anyhow::ensure!(a.connections > 0 && a.connections <= 1024, "--connections must be 1..=1024");
+    anyhow::ensure!(
+        a.seconds > 0 && a.seconds <= 3600,
+        "--seconds must be 1..=3600"
+    );
+    anyhow::ensure!(
+        a.connections > 0 && a.connections <= 1024,
+        "--connections must be 1..=1024"
+    );
     let engine = load_engine(&a.agent, None)?;
     let sentences = Arc::new(sentences(&engine));
     let (dir, temporary) = match &a.data_dir {
         Some(d) => (d.clone(), false),
-        None => (std::env::temp_dir().join(format!("switchboard-bench-{}", uuid::Uuid::new_v4())), true),
+        None => (
+            std::env::temp_dir().join(format!("switchboard-bench-{}", uuid::Uuid::new_v4())),
+            true,
+        ),
     };
-    let config = ServerConfig { data_dir: Some(dir.clone()), ..ServerConfig::default() };
-    let state = Arc::new(AppState::new(engine, config, Arc::new(crate::clock::SystemClock))?);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("bind")?;
+    let config = ServerConfig {
+        data_dir: Some(dir.clone()),
+        ..ServerConfig::default()
+    };
+    let state = Arc::new(AppState::new(
+        engine,
+        config,
+        Arc::new(crate::clock::SystemClock),
+    )?);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("bind")?;
     let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(crate::run(listener, state, async move {
@@ -128,7 +161,11 @@ pub async fn http(a: BenchHttpArgs) -> anyhow::Result<()> {
     let mut tasks = Vec::new();
     for c in 0..a.connections {
         let sentences = sentences.clone();
-        let client = reqwest::Client::builder().http1_only().pool_max_idle_per_host(1).tcp_nodelay(true).build()?;
+        let client = reqwest::Client::builder()
+            .http1_only()
+            .pool_max_idle_per_host(1)
+            .tcp_nodelay(true)
+            .build()?;
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut errors = 0u64;

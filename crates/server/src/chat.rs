@@ -16,21 +16,46 @@ use tokio::io::AsyncBufReadExt;
 pub async fn run(a: ChatArgs) -> anyhow::Result<()> {
     let engine = load_engine(&a.agent.agent, a.agent.webhook_url.as_deref())?;
     if let Some(tz) = &a.time_zone {
-        anyhow::ensure!(tz.parse::<chrono_tz::Tz>().is_ok(), "unknown time zone `{tz}`");
+        anyhow::ensure!(
+            tz.parse::<chrono_tz::Tz>().is_ok(),
+            "unknown time zone `{tz}`"
+        );
     }
-    let session_id = a.session.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    check_segment("session", &session_id, MAX_SESSION_ID_CHARS).map_err(|e| anyhow::anyhow!(e.message))?;
-    let project = engine.agent.project.clone().unwrap_or_else(|| "switchboard".into());
+    let session_id = a
+        .session
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    check_segment("session", &session_id, MAX_SESSION_ID_CHARS)
+        .map_err(|e| anyhow::anyhow!(e.message))?;
+    let project = engine
+        .agent
+        .project
+        .clone()
+        .unwrap_or_else(|| "switchboard".into());
     let session = format!("projects/{project}/agent/sessions/{session_id}");
     let language = engine.agent.language.clone();
-    let config = ServerConfig { webhook_timeout: a.agent.webhook_timeout, ..ServerConfig::default() };
-    let app = Arc::new(AppState::new(engine, config, Arc::new(crate::clock::SystemClock))?);
+    let config = ServerConfig {
+        webhook_timeout: a.agent.webhook_timeout,
+        ..ServerConfig::default()
+    };
+    let app = Arc::new(AppState::new(
+        engine,
+        config,
+        Arc::new(crate::clock::SystemClock),
+    )?);
     let interactive = std::io::stdin().is_terminal();
 
-    let params = || QueryParams { time_zone: a.time_zone.clone(), ..QueryParams::default() };
+    let params = || QueryParams {
+        time_zone: a.time_zone.clone(),
+        ..QueryParams::default()
+    };
     let welcome = TurnInput {
         session: session.clone(),
-        input: QueryInput::Event { name: a.welcome_event.clone(), parameters: Default::default(), language_code: language.clone() },
+        input: QueryInput::Event {
+            name: a.welcome_event.clone(),
+            parameters: Default::default(),
+            language_code: language.clone(),
+        },
         params: params(),
         analyze_sentiment: false,
         source: "switchboard-chat".into(),
@@ -43,7 +68,9 @@ pub async fn run(a: ChatArgs) -> anyhow::Result<()> {
             print!("you> ");
             std::io::stdout().flush().context("stdout")?;
         }
-        let Some(line) = lines.next_line().await.context("reading stdin")? else { break };
+        let Some(line) = lines.next_line().await.context("reading stdin")? else {
+            break;
+        };
         let text = line.trim();
         if text.is_empty() {
             continue;
@@ -54,7 +81,10 @@ pub async fn run(a: ChatArgs) -> anyhow::Result<()> {
         }
         let input = TurnInput {
             session: session.clone(),
-            input: QueryInput::Text { text: text.to_string(), language_code: language.clone() },
+            input: QueryInput::Text {
+                text: text.to_string(),
+                language_code: language.clone(),
+            },
             params: params(),
             analyze_sentiment: false,
             source: "switchboard-chat".into(),
@@ -66,7 +96,9 @@ pub async fn run(a: ChatArgs) -> anyhow::Result<()> {
 }
 
 async fn say(app: &AppState, input: TurnInput, json: bool) -> anyhow::Result<()> {
-    let out = detect_intent(app, input).await.map_err(|e| anyhow::anyhow!("turn failed: {}", e.message))?;
+    let out = detect_intent(app, input)
+        .await
+        .map_err(|e| anyhow::anyhow!("turn failed: {}", e.message))?;
     let mut stdout = std::io::stdout().lock();
     if json {
         writeln!(stdout, "{}", out.response_json)?;

@@ -12,7 +12,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Parser)]
-#[command(name = "switchboard", version, about = "Self-hosted Dialogflow-ES-compatible virtual agent server")]
+#[command(
+    name = "switchboard",
+    version,
+    about = "Self-hosted Dialogflow-ES-compatible virtual agent server"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -121,31 +125,46 @@ pub struct BenchHttpArgs {
 
 /// Loads and trains an agent, optionally replacing its webhook URL.
 pub fn load_engine(path: &Path, webhook_url: Option<&str>) -> anyhow::Result<Arc<Engine>> {
-    let mut agent = sb_nlu::import::load(path).with_context(|| format!("cannot load agent {}", path.display()))?;
+    let mut agent = sb_nlu::import::load(path)
+        .with_context(|| format!("cannot load agent {}", path.display()))?;
     if let Some(url) = webhook_url {
         let parsed = reqwest::Url::parse(url).with_context(|| "invalid --webhook-url")?;
-        anyhow::ensure!(matches!(parsed.scheme(), "http" | "https"), "--webhook-url must be http or https");
+        anyhow::ensure!(
+            matches!(parsed.scheme(), "http" | "https"),
+            "--webhook-url must be http or https"
+        );
         let mut cfg = agent.webhook.take().unwrap_or_default();
         cfg.url = url.to_string();
         agent.webhook = Some(cfg);
     }
-    let engine = Engine::new(agent).with_context(|| format!("cannot train agent {}", path.display()))?;
+    let engine =
+        Engine::new(agent).with_context(|| format!("cannot train agent {}", path.display()))?;
     Ok(Arc::new(engine))
 }
 
 /// Runs a parsed command line. `shutdown` resolves on Ctrl-C/SIGTERM (used by `serve`).
-pub async fn execute(cli: Cli, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn execute(
+    cli: Cli,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(a) => serve(a, shutdown).await,
         Command::Chat(a) => crate::chat::run(a).await,
         // CPU-bound commands run off the async workers.
         Command::Eval(a) => tokio::task::spawn_blocking(move || eval(a)).await?,
-        Command::Bench { which: BenchCommand::Nlu(a) } => tokio::task::spawn_blocking(move || crate::bench::nlu(a)).await?,
-        Command::Bench { which: BenchCommand::Http(a) } => crate::bench::http(a).await,
+        Command::Bench {
+            which: BenchCommand::Nlu(a),
+        } => tokio::task::spawn_blocking(move || crate::bench::nlu(a)).await?,
+        Command::Bench {
+            which: BenchCommand::Http(a),
+        } => crate::bench::http(a).await,
     }
 }
 
-async fn serve(a: ServeArgs, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+async fn serve(
+    a: ServeArgs,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let engine = load_engine(&a.agent.agent, a.agent.webhook_url.as_deref())?;
     let config = ServerConfig {
         data_dir: Some(a.data_dir.clone()),
@@ -154,8 +173,14 @@ async fn serve(a: ServeArgs, shutdown: impl Future<Output = ()> + Send + 'static
         max_sessions: a.max_sessions,
         ..ServerConfig::default()
     };
-    let state = Arc::new(crate::AppState::new(engine.clone(), config, Arc::new(crate::clock::SystemClock))?);
-    let listener = tokio::net::TcpListener::bind(a.listen).await.with_context(|| format!("cannot listen on {}", a.listen))?;
+    let state = Arc::new(crate::AppState::new(
+        engine.clone(),
+        config,
+        Arc::new(crate::clock::SystemClock),
+    )?);
+    let listener = tokio::net::TcpListener::bind(a.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", a.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(
         agent = %engine.agent.name,
@@ -169,10 +194,21 @@ async fn serve(a: ServeArgs, shutdown: impl Future<Output = ()> + Send + 'static
 }
 
 fn eval(a: EvalArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(a.dataset.is_dir(), "dataset folder {} not found", a.dataset.display());
-    anyhow::ensure!(a.train_per_intent > 0, "--train-per-intent must be at least 1");
-    let cfg = sb_nlu::eval::EvalConfig { dataset_dir: a.dataset.clone(), train_per_intent: a.train_per_intent };
-    let report = sb_nlu::eval::run_snips(&cfg).with_context(|| format!("evaluation on {} failed", a.dataset.display()))?;
+    anyhow::ensure!(
+        a.dataset.is_dir(),
+        "dataset folder {} not found",
+        a.dataset.display()
+    );
+    anyhow::ensure!(
+        a.train_per_intent > 0,
+        "--train-per-intent must be at least 1"
+    );
+    let cfg = sb_nlu::eval::EvalConfig {
+        dataset_dir: a.dataset.clone(),
+        train_per_intent: a.train_per_intent,
+    };
+    let report = sb_nlu::eval::run_snips(&cfg)
+        .with_context(|| format!("evaluation on {} failed", a.dataset.display()))?;
     println!("{report}");
     Ok(())
 }

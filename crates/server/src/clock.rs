@@ -26,7 +26,9 @@ pub struct ManualClock {
 
 impl ManualClock {
     pub fn new(start: DateTime<Utc>) -> Self {
-        ManualClock { now: Mutex::new(start) }
+        ManualClock {
+            now: Mutex::new(start),
+        }
     }
 
     pub fn advance(&self, by: Duration) {
@@ -51,7 +53,8 @@ mod tests {
 
     #[test]
     fn manual_clock_moves_only_when_advanced() {
-        let start = DateTime::parse_from_rfc3339("2024-05-01T10:00:00Z").map(|d| d.with_timezone(&Utc));
+        let start =
+            DateTime::parse_from_rfc3339("2024-05-01T10:00:00Z").map(|d| d.with_timezone(&Utc));
         let start = start.unwrap_or_else(|_| Utc::now());
         let c = ManualClock::new(start);
         assert_eq!(c.now(), start);

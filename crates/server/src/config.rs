@@ -23,6 +23,8 @@ pub struct ServerConfig {
     pub store_queue: usize,
     /// How often expired sessions are deleted.
     pub sweep_interval: Duration,
+    /// Most detectIntent requests processed at once; beyond that requests get 429 RESOURCE_EXHAUSTED.
+    pub max_inflight: usize,
 }
 
 impl Default for ServerConfig {
@@ -34,6 +36,7 @@ impl Default for ServerConfig {
             max_sessions: 50_000,
             store_queue: 8_192,
             sweep_interval: Duration::from_secs(60),
+            max_inflight: 1_024,
         }
     }
 }
@@ -43,7 +46,9 @@ impl ServerConfig {
         if self.session_ttl.is_zero() {
             return Err("session TTL must be greater than zero".into());
         }
-        if chrono::Duration::from_std(self.session_ttl).is_err() || self.session_ttl > Duration::from_secs(365 * 86_400) {
+        if chrono::Duration::from_std(self.session_ttl).is_err()
+            || self.session_ttl > Duration::from_secs(365 * 86_400)
+        {
             return Err("session TTL must be at most 365 days".into());
         }
         if self.webhook_timeout.is_zero() || self.webhook_timeout > Duration::from_secs(300) {
@@ -54,6 +59,9 @@ impl ServerConfig {
         }
         if self.store_queue == 0 {
             return Err("store queue must be at least 1".into());
+        }
+        if self.max_inflight == 0 {
+            return Err("max in-flight requests must be at least 1".into());
         }
         if self.sweep_interval.is_zero() {
             return Err("sweep interval must be greater than zero".into());
@@ -67,16 +75,24 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let n: u64 = num.parse().map_err(|_| format!("invalid duration `{s}` (expected e.g. 500ms, 5s, 30m, 2h)"))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration `{s}` (expected e.g. 500ms, 5s, 30m, 2h)"))?;
     let mul_ms: u64 = match unit.trim() {
         "ms" => 1,
         "" | "s" => 1_000,
         "m" | "min" => 60_000,
         "h" => 3_600_000,
         "d" => 86_400_000,
-        other => return Err(format!("invalid duration unit `{other}` in `{s}` (use ms, s, m, h or d)")),
+        other => {
+            return Err(format!(
+                "invalid duration unit `{other}` in `{s}` (use ms, s, m, h or d)"
+            ))
+        }
     };
-    n.checked_mul(mul_ms).map(Duration::from_millis).ok_or_else(|| format!("duration `{s}` is too large"))
+    n.checked_mul(mul_ms)
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("duration `{s}` is too large"))
 }
 
 #[cfg(test)]
@@ -99,7 +115,10 @@ mod tests {
     #[test]
     fn validation() {
         assert!(ServerConfig::default().validate().is_ok());
-        let c = ServerConfig { session_ttl: Duration::ZERO, ..Default::default() };
+        let c = ServerConfig {
+            session_ttl: Duration::ZERO,
+            ..Default::default()
+        };
         assert!(c.validate().is_err());
     }
 }

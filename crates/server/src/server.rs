@@ -8,7 +8,11 @@ use tokio::net::TcpListener;
 
 /// Serves the API on `listener` until `shutdown` resolves, then drains in-flight requests, stops the
 /// expiry sweeper and flushes and closes the store. The state's store cannot be used afterwards.
-pub async fn run(listener: TcpListener, state: Arc<AppState>, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn run(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let sweeper = {
         let state = state.clone();
@@ -29,7 +33,9 @@ pub async fn run(listener: TcpListener, state: Arc<AppState>, shutdown: impl Fut
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
     let _ = stop_tx.send(true);
     let _ = sweeper.await;
     state.store.close().await;

@@ -32,7 +32,10 @@ pub struct Sessions {
 
 impl Sessions {
     pub fn new(max: usize) -> Self {
-        Sessions { map: Mutex::new(HashMap::new()), max: max.max(1) }
+        Sessions {
+            map: Mutex::new(HashMap::new()),
+            max: max.max(1),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -109,7 +112,12 @@ mod tests {
     use chrono::Duration;
 
     fn stored(exp: DateTime<Utc>) -> StoredSession {
-        StoredSession { state: Default::default(), created_at: exp, updated_at: exp, expires_at: exp }
+        StoredSession {
+            state: Default::default(),
+            created_at: exp,
+            updated_at: exp,
+            expires_at: exp,
+        }
     }
 
     #[test]
@@ -126,7 +134,10 @@ mod tests {
     fn full_map_evicts_idle_and_refuses_when_all_busy() {
         let s = Sessions::new(2);
         let now = Utc::now();
-        let held: Vec<_> = ["a", "b"].iter().filter_map(|id| s.slot(id, now).ok()).collect();
+        let held: Vec<_> = ["a", "b"]
+            .iter()
+            .filter_map(|id| s.slot(id, now).ok())
+            .collect();
         assert_eq!(held.len(), 2);
         assert!(s.slot("c", now).is_err(), "all busy: refused");
         drop(held);
@@ -138,7 +149,10 @@ mod tests {
     fn evict_expired_keeps_live_sessions() {
         let s = Sessions::new(10);
         let now = Utc::now();
-        for (id, exp) in [("old", now - Duration::minutes(1)), ("live", now + Duration::minutes(5))] {
+        for (id, exp) in [
+            ("old", now - Duration::minutes(1)),
+            ("live", now + Duration::minutes(5)),
+        ] {
             if let Ok(slot) = s.slot(id, now) {
                 if let Ok(mut g) = slot.try_lock() {
                     g.cached = Some(stored(exp));

@@ -9,8 +9,8 @@ use anyhow::Context;
 use sb_nlu::engine::Engine;
 use std::sync::Arc;
 
-/// Text sentiment: `(score in [-1, 1], magnitude >= 0)`.
-pub type SentimentFn = Arc<dyn Fn(&str) -> (f32, f32) + Send + Sync>;
+/// Text sentiment analyser (`score` in [-1, 1], `magnitude` >= 0).
+pub type SentimentFn = Arc<dyn sb_speech::sentiment::Sentiment>;
 
 pub struct AppState {
     pub engine: Arc<Engine>,
@@ -20,15 +20,25 @@ pub struct AppState {
     pub webhook: WebhookClient,
     pub config: ServerConfig,
     pub sentiment: Option<SentimentFn>,
+    /// Permits for in-flight detectIntent requests (`config.max_inflight`).
+    pub inflight: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
     /// Validates the configuration, opens the store and builds the webhook client.
     /// The sentiment analyser is the default one; the field is public to swap it.
-    pub fn new(engine: Arc<Engine>, config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
-        config.validate().map_err(anyhow::Error::msg).context("invalid configuration")?;
+    pub fn new(
+        engine: Arc<Engine>,
+        config: ServerConfig,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<AppState> {
+        config
+            .validate()
+            .map_err(anyhow::Error::msg)
+            .context("invalid configuration")?;
         let store = Store::open(config.data_dir.as_deref(), config.store_queue)?;
-        let webhook = WebhookClient::new(config.webhook_timeout).context("cannot build the webhook HTTP client")?;
+        let webhook = WebhookClient::new(config.webhook_timeout)
+            .context("cannot build the webhook HTTP client")?;
         Ok(AppState {
             engine,
             store,
@@ -36,6 +46,7 @@ impl AppState {
             clock,
             webhook,
             sentiment: crate::sentiment::default_analyzer(),
+            inflight: Arc::new(tokio::sync::Semaphore::new(config.max_inflight)),
             config,
         })
     }

@@ -31,7 +31,10 @@ const MAX_WEBHOOK_CALLS: usize = 8;
 
 pub async fn detect_intent(app: &AppState, input: TurnInput) -> Result<TurnOutput, ApiError> {
     let now = app.clock.now();
-    let slot = app.sessions.slot(&input.session, now).map_err(|e| ApiError::unavailable(e.to_string()))?;
+    let slot = app
+        .sessions
+        .slot(&input.session, now)
+        .map_err(|e| ApiError::unavailable(e.to_string()))?;
     let mut guard = slot.lock().await;
     if !guard.loaded {
         guard.cached = app.store.load(&input.session).await.map_err(|e| {
@@ -51,7 +54,11 @@ pub async fn detect_intent(app: &AppState, input: TurnInput) -> Result<TurnOutpu
         QueryInput::Event { name, .. } => (None, Some(name.clone())),
     };
     let sentiment = match (&query, &app.sentiment) {
-        (Some(text), Some(f)) if input.analyze_sentiment || app.engine.agent.analyze_query_text_sentiment => Some(f(text)),
+        (Some(text), Some(f))
+            if input.analyze_sentiment || app.engine.agent.analyze_query_text_sentiment =>
+        {
+            Some(crate::sentiment::analyze(f, text))
+        }
         _ => None,
     };
     let request = TurnRequest {
@@ -87,8 +94,14 @@ pub async fn detect_intent(app: &AppState, input: TurnInput) -> Result<TurnOutpu
     let response = result.to_detect_intent_response();
     let response_json = serde_json::to_string(&response).map_err(|_| ApiError::internal())?;
     let updated_at = app.clock.now();
-    let ttl = chrono::Duration::from_std(app.config.session_ttl).map_err(|_| ApiError::internal())?;
-    let stored = StoredSession { state, created_at, updated_at, expires_at: updated_at + ttl };
+    let ttl =
+        chrono::Duration::from_std(app.config.session_ttl).map_err(|_| ApiError::internal())?;
+    let stored = StoredSession {
+        state,
+        created_at,
+        updated_at,
+        expires_at: updated_at + ttl,
+    };
     let record = TurnRecord {
         session_id: input.session.clone(),
         at: updated_at,
@@ -101,10 +114,16 @@ pub async fn detect_intent(app: &AppState, input: TurnInput) -> Result<TurnOutpu
         webhook_status: result.webhook_status.as_ref().map(|v| v.to_string()),
         response: response_json.clone(),
     };
-    app.store.save_turn(&stored, &input.session, record).await.map_err(|e| {
-        tracing::error!(error = %e, "persisting turn failed");
-        ApiError::unavailable("The service is shutting down.")
-    })?;
+    app.store
+        .save_turn(&stored, &input.session, record)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "persisting turn failed");
+            ApiError::unavailable("The service is shutting down.")
+        })?;
     guard.cached = Some(stored);
-    Ok(TurnOutput { result, response_json })
+    Ok(TurnOutput {
+        result,
+        response_json,
+    })
 }

@@ -20,7 +20,10 @@ pub struct WebhookClient {
 }
 
 fn failed(code: i32, message: impl Into<String>) -> WebhookOutcome {
-    WebhookOutcome::Failed { code, message: message.into() }
+    WebhookOutcome::Failed {
+        code,
+        message: message.into(),
+    }
 }
 
 fn deadline() -> WebhookOutcome {
@@ -35,7 +38,11 @@ impl WebhookClient {
             .pool_idle_timeout(Duration::from_secs(60))
             .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(WebhookClient { http, timeout, max_body: MAX_RESPONSE_BYTES })
+        Ok(WebhookClient {
+            http,
+            timeout,
+            max_body: MAX_RESPONSE_BYTES,
+        })
     }
 
     pub fn timeout(&self) -> Duration {
@@ -57,19 +64,37 @@ impl WebhookClient {
         let cfg = &pending.webhook;
         let url = match reqwest::Url::parse(&cfg.url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => u,
-            _ => return failed(14, "Webhook call failed. Error: UNAVAILABLE, State: URL_ERROR, Reason: invalid URL."),
+            _ => return failed(
+                14,
+                "Webhook call failed. Error: UNAVAILABLE, State: URL_ERROR, Reason: invalid URL.",
+            ),
         };
         let body = match serde_json::to_vec(&pending.request) {
             Ok(b) => b,
-            Err(_) => return failed(13, "Webhook call failed. Error: INTERNAL, cannot encode request."),
+            Err(_) => {
+                return failed(
+                    13,
+                    "Webhook call failed. Error: INTERNAL, cannot encode request.",
+                )
+            }
         };
-        let mut req = self.http.post(url).timeout(self.timeout).header(CONTENT_TYPE, "application/json");
+        let mut req = self
+            .http
+            .post(url)
+            .timeout(self.timeout)
+            .header(CONTENT_TYPE, "application/json");
         if let Some(user) = &cfg.username {
             req = req.basic_auth(user, cfg.password.as_ref());
         }
         for (k, v) in &cfg.headers {
-            let (Ok(name), Ok(mut value)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) else {
-                return failed(14, format!("Webhook call failed. Error: UNAVAILABLE, invalid header `{k}`."));
+            let (Ok(name), Ok(mut value)) = (
+                HeaderName::from_bytes(k.as_bytes()),
+                HeaderValue::from_str(v),
+            ) else {
+                return failed(
+                    14,
+                    format!("Webhook call failed. Error: UNAVAILABLE, invalid header `{k}`."),
+                );
             };
             value.set_sensitive(true);
             req = req.header(name, value);
@@ -112,6 +137,15 @@ fn transport_error(e: reqwest::Error) -> WebhookOutcome {
     // `without_url` keeps any credentials embedded in the URL out of messages and logs.
     let e = e.without_url();
     tracing::warn!(error = %e, "webhook call failed");
-    let reason = if e.is_connect() { "connection failed" } else { "request failed" };
-    failed(14, format!("Webhook call failed. Error: UNAVAILABLE, State: URL_UNREACHABLE, Reason: {reason}."))
+    let reason = if e.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    failed(
+        14,
+        format!(
+            "Webhook call failed. Error: UNAVAILABLE, State: URL_UNREACHABLE, Reason: {reason}."
+        ),
+    )
 }

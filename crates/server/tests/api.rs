@@ -18,9 +18,16 @@ fn err(v: &Value) -> (i64, &str, &str) {
 
 #[tokio::test]
 async fn healthz_and_not_found() {
-    let Some(agent) = shared_agent("bike-shop") else { return };
+    let Some(agent) = shared_agent("bike-shop") else {
+        return;
+    };
     let s = TestServer::simple(engine(&agent, None)).await;
-    let r = s.client.get(format!("{}/healthz", s.base)).send().await.expect("healthz");
+    let r = s
+        .client
+        .get(format!("{}/healthz", s.base))
+        .send()
+        .await
+        .expect("healthz");
     assert_eq!(r.status().as_u16(), 200);
     assert_eq!(r.text().await.expect("text"), "ok");
 
@@ -29,7 +36,15 @@ async fn healthz_and_not_found() {
     assert_eq!(err(&v).0, 404);
     assert_eq!(err(&v).1, "NOT_FOUND");
 
-    let (status, v) = s.post_raw(&format!("{}/v2/projects/p/agent/sessions/abc:streamingDetectIntent", s.base), "{}").await;
+    let (status, v) = s
+        .post_raw(
+            &format!(
+                "{}/v2/projects/p/agent/sessions/abc:streamingDetectIntent",
+                s.base
+            ),
+            "{}",
+        )
+        .await;
     assert_eq!(status, 404);
     assert_eq!(err(&v).1, "NOT_FOUND");
     s.stop().await;
@@ -37,18 +52,33 @@ async fn healthz_and_not_found() {
 
 #[tokio::test]
 async fn text_query_returns_df_shaped_response() {
-    let Some(agent) = shared_agent("bike-shop") else { return };
+    let Some(agent) = shared_agent("bike-shop") else {
+        return;
+    };
     let s = TestServer::simple(engine(&agent, None)).await;
     let (status, v) = s.text("s-1", "What are your hours?").await;
     assert_eq!(status, 200, "{v}");
-    assert!(v["responseId"].as_str().is_some_and(|r| !r.is_empty()), "{v}");
+    assert!(
+        v["responseId"].as_str().is_some_and(|r| !r.is_empty()),
+        "{v}"
+    );
     let q = &v["queryResult"];
     assert_eq!(q["queryText"], "What are your hours?");
     assert_eq!(q["languageCode"], "en");
     assert_eq!(q["fulfillmentText"], HOURS);
     assert_eq!(q["intent"]["displayName"], "Hours");
-    assert!(q["intent"]["name"].as_str().is_some_and(|n| n.starts_with("projects/")), "{q}");
-    assert!(q["intentDetectionConfidence"].as_f64().is_some_and(|c| c > 0.5), "{q}");
+    assert!(
+        q["intent"]["name"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("projects/")),
+        "{q}"
+    );
+    assert!(
+        q["intentDetectionConfidence"]
+            .as_f64()
+            .is_some_and(|c| c > 0.5),
+        "{q}"
+    );
     assert_eq!(q["allRequiredParamsPresent"], true);
     assert_eq!(q["fulfillmentMessages"][0]["text"]["text"][0], HOURS);
     s.stop().await;
@@ -56,14 +86,19 @@ async fn text_query_returns_df_shaped_response() {
 
 #[tokio::test]
 async fn event_query_and_environment_path() {
-    let Some(agent) = shared_agent("bike-shop") else { return };
+    let Some(agent) = shared_agent("bike-shop") else {
+        return;
+    };
     let s = TestServer::simple(engine(&agent, None)).await;
     let (status, v) = s.event("s-2", "WELCOME").await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(intent_name(&v), "Welcome Intent");
     assert_eq!(fulfillment(&v), WELCOME);
 
-    let url = format!("{}/v2/projects/p1/agent/environments/draft/users/u1/sessions/s-3:detectIntent", s.base);
+    let url = format!(
+        "{}/v2/projects/p1/agent/environments/draft/users/u1/sessions/s-3:detectIntent",
+        s.base
+    );
     let body = json!({"queryInput": {"event": {"name": "welcome", "languageCode": "en"}}, "unknownField": {"x": 1}});
     let (status, v) = s.post_raw(&url, body.to_string()).await;
     assert_eq!(status, 200, "{v}");
@@ -73,7 +108,9 @@ async fn event_query_and_environment_path() {
 
 #[tokio::test]
 async fn request_errors_are_google_style() {
-    let Some(agent) = shared_agent("bike-shop") else { return };
+    let Some(agent) = shared_agent("bike-shop") else {
+        return;
+    };
     let s = TestServer::simple(engine(&agent, None)).await;
     let url = s.detect_url("s-err");
 
@@ -81,32 +118,72 @@ async fn request_errors_are_google_style() {
     assert_eq!(status, 400);
     assert_eq!(err(&v).0, 400);
     assert_eq!(err(&v).1, "INVALID_ARGUMENT");
-    assert!(err(&v).2.starts_with("Invalid JSON payload received."), "{v}");
+    assert!(
+        err(&v).2.starts_with("Invalid JSON payload received."),
+        "{v}"
+    );
 
     let (status, v) = s.post_raw(&url, "{\"queryParams\":{}}").await;
-    assert_eq!((status, err(&v)), (400, (400, "INVALID_ARGUMENT", "Field 'queryInput' is required.")));
+    assert_eq!(
+        (status, err(&v)),
+        (
+            400,
+            (400, "INVALID_ARGUMENT", "Field 'queryInput' is required.")
+        )
+    );
 
-    let (status, v) = s.post_raw(&url, json!({"queryInput":{"text":{"text":"","languageCode":"en"}}}).to_string()).await;
-    assert_eq!((status, err(&v)), (400, (400, "INVALID_ARGUMENT", "Input text not set.")));
+    let (status, v) = s
+        .post_raw(
+            &url,
+            json!({"queryInput":{"text":{"text":"","languageCode":"en"}}}).to_string(),
+        )
+        .await;
+    assert_eq!(
+        (status, err(&v)),
+        (400, (400, "INVALID_ARGUMENT", "Input text not set."))
+    );
 
     let long = "a".repeat(257);
-    let (status, v) = s.post_raw(&url, json!({"queryInput":{"text":{"text":long,"languageCode":"en"}}}).to_string()).await;
+    let (status, v) = s
+        .post_raw(
+            &url,
+            json!({"queryInput":{"text":{"text":long,"languageCode":"en"}}}).to_string(),
+        )
+        .await;
     assert_eq!(status, 400);
-    assert_eq!(err(&v).2, "Input text exceeds the maximum length of 256 characters (got 257).");
+    assert_eq!(
+        err(&v).2,
+        "Input text exceeds the maximum length of 256 characters (got 257)."
+    );
 
-    let huge = format!("{{\"queryInput\":{{\"text\":{{\"text\":\"hi\"}}}},\"pad\":\"{}\"}}", "x".repeat(70 * 1024));
+    let huge = format!(
+        "{{\"queryInput\":{{\"text\":{{\"text\":\"hi\"}}}},\"pad\":\"{}\"}}",
+        "x".repeat(70 * 1024)
+    );
     let (status, v) = s.post_raw(&url, huge).await;
     assert_eq!(status, 413);
-    assert_eq!(err(&v), (413, "INVALID_ARGUMENT", "Request payload size exceeds the limit: 65536 bytes."));
+    assert_eq!(
+        err(&v),
+        (
+            413,
+            "INVALID_ARGUMENT",
+            "Request payload size exceeds the limit: 65536 bytes."
+        )
+    );
 
     let ok_body = json!({"queryInput":{"text":{"text":"hi","languageCode":"en"}}}).to_string();
     let (status, v) = s.post_raw(&s.detect_url("bad%01id"), ok_body.clone()).await;
     assert_eq!(status, 400);
     assert_eq!(err(&v).2, "The session id contains invalid characters.");
 
-    let (status, v) = s.post_raw(&s.detect_url(&"x".repeat(513)), ok_body.clone()).await;
+    let (status, v) = s
+        .post_raw(&s.detect_url(&"x".repeat(513)), ok_body.clone())
+        .await;
     assert_eq!(status, 400);
-    assert_eq!(err(&v).2, "The session id exceeds the maximum length of 512 characters.");
+    assert_eq!(
+        err(&v).2,
+        "The session id exceeds the maximum length of 512 characters."
+    );
 
     // Long ids seen in the wild (47+ characters) are fine.
     let (status, v) = s.post_raw(&s.detect_url(&"v".repeat(200)), ok_body).await;
@@ -119,7 +196,9 @@ async fn request_errors_are_google_style() {
 
 #[tokio::test]
 async fn concurrent_requests_on_one_session_are_serialised() {
-    let Some(agent) = shared_agent("bike-shop") else { return };
+    let Some(agent) = shared_agent("bike-shop") else {
+        return;
+    };
     let s = TestServer::simple(engine(&agent, None)).await;
     let n = 40;
     let mut tasks = Vec::new();
@@ -127,18 +206,125 @@ async fn concurrent_requests_on_one_session_are_serialised() {
         let client = s.client.clone();
         let url = s.detect_url("shared");
         tasks.push(tokio::spawn(async move {
-            let body = json!({"queryInput":{"text":{"text":"What are your hours?","languageCode":"en"}}});
-            client.post(url).body(body.to_string()).send().await.map(|r| r.status().as_u16())
+            let body =
+                json!({"queryInput":{"text":{"text":"What are your hours?","languageCode":"en"}}});
+            client
+                .post(url)
+                .body(body.to_string())
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
         }));
     }
     for t in tasks {
         assert_eq!(t.await.expect("join").expect("request"), 200);
     }
     s.state.store.flush().await.expect("flush");
-    let stored = s.state.store.load("projects/test-project/agent/sessions/shared").await.expect("load");
+    let stored = s
+        .state
+        .store
+        .load("projects/test-project/agent/sessions/shared")
+        .await
+        .expect("load");
     let stored = stored.expect("session stored");
-    assert_eq!(stored.state.turns, n, "every turn counted once: no lost update");
-    let turns = s.state.store.turns("projects/test-project/agent/sessions/shared").await.expect("turns");
+    assert_eq!(
+        stored.state.turns, n,
+        "every turn counted once: no lost update"
+    );
+    let turns = s
+        .state
+        .store
+        .turns("projects/test-project/agent/sessions/shared")
+        .await
+        .expect("turns");
     assert_eq!(turns.len() as u64, n);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn sentiment_is_analysed_when_requested() {
+    let Some(agent) = shared_agent("bike-shop") else {
+        return;
+    };
+    let s = TestServer::simple(engine(&agent, None)).await;
+    let url = s.detect_url("s-sent");
+    let body = |text: &str, on: bool| {
+        json!({"queryInput":{"text":{"text":text,"languageCode":"en"}},
+               "queryParams":{"sentimentAnalysisRequestConfig":{"analyzeQueryTextSentiment":on}}})
+        .to_string()
+    };
+    let (status, v) = s
+        .post_raw(&url, body("I love your shop, it is great!", true))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let qs = &v["queryResult"]["sentimentAnalysisResult"]["queryTextSentiment"];
+    assert!(qs["score"].as_f64().is_some_and(|x| x > 0.5), "{v}");
+    assert!(qs["magnitude"].as_f64().is_some_and(|x| x > 0.5), "{v}");
+
+    let (_, v) = s
+        .post_raw(
+            &url,
+            body("This is terrible, my bike is broken and I hate it", true),
+        )
+        .await;
+    let qs = &v["queryResult"]["sentimentAnalysisResult"]["queryTextSentiment"];
+    assert!(qs["score"].as_f64().is_some_and(|x| x < -0.3), "{v}");
+
+    let (_, v) = s
+        .post_raw(&url, body("I love your shop, it is great!", false))
+        .await;
+    assert!(
+        v["queryResult"].get("sentimentAnalysisResult").is_none(),
+        "not requested: {v}"
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn restaurant_booking_over_http_uses_the_request_time_zone() {
+    use chrono::TimeZone;
+    let Some(agent) = example_agent("restaurant") else {
+        return;
+    };
+    let start = chrono::Utc
+        .with_ymd_and_hms(2024, 5, 1, 10, 0, 0)
+        .single()
+        .expect("date");
+    let clock = std::sync::Arc::new(switchboard::clock::ManualClock::new(start));
+    let s = TestServer::start(
+        engine(&agent, None),
+        switchboard::config::ServerConfig::default(),
+        clock,
+    )
+    .await;
+    let url = s.detect_url("booking-1");
+    let body = |text: &str| {
+        json!({"queryInput":{"text":{"text":text,"languageCode":"en"}},"queryParams":{"timeZone":"Europe/Paris"}})
+            .to_string()
+    };
+    let (status, v) = s
+        .post_raw(&url, body("I'd like to book a table tomorrow at 7pm"))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(intent_name(&v), "Table Booker");
+    assert_eq!(fulfillment(&v), "For whom should I book the table?");
+    assert_eq!(v["queryResult"]["allRequiredParamsPresent"], false);
+
+    let (status, v) = s.post_raw(&url, body("Tanya")).await;
+    assert_eq!(status, 200, "{v}");
+    let q = &v["queryResult"];
+    assert_eq!(q["allRequiredParamsPresent"], true);
+    assert_eq!(q["parameters"]["person"], json!({"name": "Tanya"}));
+    assert_eq!(q["parameters"]["date"], "2024-05-02T12:00:00+02:00");
+    assert_eq!(q["parameters"]["time"], "2024-05-02T19:00:00+02:00");
+    assert_eq!(
+        q["fulfillmentText"],
+        "Table booked for Tanya at 2024-05-02T19:00:00+02:00 on 2024-05-02T12:00:00+02:00. Thank you!"
+    );
+    // The agent enables analyzeQueryTextSentiment: every text query carries a sentiment.
+    assert!(
+        q["sentimentAnalysisResult"]["queryTextSentiment"]["score"].is_number(),
+        "{q}"
+    );
     s.stop().await;
 }

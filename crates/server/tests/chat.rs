@@ -20,14 +20,23 @@ fn chat(args: &[&str], input: &str) -> (bool, String, String) {
     stdin.write_all(input.as_bytes()).expect("write stdin");
     drop(stdin);
     let out = child.wait_with_output().expect("wait");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
 fn piped_chat_prints_one_reply_per_turn() {
-    let Some(agent) = shared_agent("bike-shop") else { return };
+    let Some(agent) = shared_agent("bike-shop") else {
+        return;
+    };
     let agent = agent.to_string_lossy().into_owned();
-    let (ok, out, err) = chat(&["--agent", &agent], "What are your hours?\n\nI'd like to make an appointment\ntomorrow\n");
+    let (ok, out, err) = chat(
+        &["--agent", &agent],
+        "What are your hours?\n\nI'd like to make an appointment\ntomorrow\n",
+    );
     assert!(ok, "stderr: {err}");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
@@ -44,11 +53,27 @@ fn piped_chat_prints_one_reply_per_turn() {
 
 #[test]
 fn piped_chat_json_prints_df_responses() {
-    let Some(agent) = shared_agent("bike-shop") else { return };
+    let Some(agent) = shared_agent("bike-shop") else {
+        return;
+    };
     let agent = agent.to_string_lossy().into_owned();
-    let (ok, out, err) = chat(&["--agent", &agent, "--json", "--session", "cli-1", "--time-zone", "Europe/Paris"], "What are your hours?\n");
+    let (ok, out, err) = chat(
+        &[
+            "--agent",
+            &agent,
+            "--json",
+            "--session",
+            "cli-1",
+            "--time-zone",
+            "Europe/Paris",
+        ],
+        "What are your hours?\n",
+    );
     assert!(ok, "stderr: {err}");
-    let v: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
+    let v: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
     assert_eq!(v.len(), 2);
     assert_eq!(intent_name(&v[0]), "Welcome Intent");
     assert_eq!(intent_name(&v[1]), "Hours");
@@ -58,13 +83,18 @@ fn piped_chat_json_prints_df_responses() {
 
 #[test]
 fn chat_rejects_bad_arguments_cleanly() {
-    let Some(agent) = shared_agent("bike-shop") else { return };
+    let Some(agent) = shared_agent("bike-shop") else {
+        return;
+    };
     let agent = agent.to_string_lossy().into_owned();
     let (ok, _, err) = chat(&["--agent", &agent, "--time-zone", "Mars/Base"], "");
     assert!(!ok);
     assert!(err.contains("unknown time zone `Mars/Base`"), "{err}");
     let (ok, _, err) = chat(&["--agent", "/nonexistent/agent"], "");
     assert!(!ok);
-    assert!(err.contains("cannot load agent /nonexistent/agent"), "{err}");
+    assert!(
+        err.contains("cannot load agent /nonexistent/agent"),
+        "{err}"
+    );
     assert!(!err.contains("panicked"), "{err}");
 }

@@ -12,15 +12,30 @@ use switchboard::config::ServerConfig;
 const ASK_DATE: &str = "What day do you want to come in?";
 const ASK_TIME: &str = "What time works for you?";
 const BOOKED: &str = "Ok, let me see if we can fit you in. Tomorrow at 3pm is fine! Do you need a repair or just a tune-up?";
+/// query, event, intent, reply, response, parameters
+type TurnCols = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    String,
+);
+
 const SESSION: &str = "projects/test-project/agent/sessions/persist-1";
 
 fn config(dir: &TempDir) -> ServerConfig {
-    ServerConfig { data_dir: Some(dir.0.clone()), ..ServerConfig::default() }
+    ServerConfig {
+        data_dir: Some(dir.0.clone()),
+        ..ServerConfig::default()
+    }
 }
 
 #[tokio::test]
 async fn slot_filling_survives_a_restart_and_turns_are_recorded() {
-    let Some(agent) = shared_agent("bike-shop") else { return };
+    let Some(agent) = shared_agent("bike-shop") else {
+        return;
+    };
     let engine = engine(&agent, None);
     let dir = TempDir::new("restart");
 
@@ -42,9 +57,13 @@ async fn slot_filling_survives_a_restart_and_turns_are_recorded() {
     assert_eq!(intent_name(&v3), "Make Appointment");
     assert_eq!(v3["queryResult"]["allRequiredParamsPresent"], true);
     assert_eq!(fulfillment(&v3), BOOKED);
-    let ctxs = v3["queryResult"]["outputContexts"].as_array().cloned().unwrap_or_default();
+    let ctxs = v3["queryResult"]["outputContexts"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     assert!(
-        ctxs.iter().any(|c| c["name"] == format!("{SESSION}/contexts/makeappointment-followup")),
+        ctxs.iter()
+            .any(|c| c["name"] == format!("{SESSION}/contexts/makeappointment-followup")),
         "follow-up context set: {ctxs:?}"
     );
     s.stop().await;
@@ -54,25 +73,48 @@ async fn slot_filling_survives_a_restart_and_turns_are_recorded() {
     let mut stmt = conn
         .prepare("SELECT query, event, intent, reply, response, parameters FROM turns WHERE session_id = ?1 ORDER BY id")
         .expect("prepare");
-    let rows: Vec<(Option<String>, Option<String>, Option<String>, String, String, String)> = stmt
-        .query_map([SESSION], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+    let rows: Vec<TurnCols> = stmt
+        .query_map([SESSION], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })
         .expect("query")
         .collect::<Result<_, _>>()
         .expect("rows");
     assert_eq!(rows.len(), 3);
-    assert_eq!(rows[0].0.as_deref(), Some("I'd like to make an appointment"));
+    assert_eq!(
+        rows[0].0.as_deref(),
+        Some("I'd like to make an appointment")
+    );
     assert_eq!(rows[0].1, None);
     assert_eq!(rows[0].2.as_deref(), Some("Make Appointment"));
     assert_eq!(rows[0].3, ASK_DATE);
-    assert_eq!(serde_json::from_str::<Value>(&rows[0].4).expect("response json"), v1);
+    assert_eq!(
+        serde_json::from_str::<Value>(&rows[0].4).expect("response json"),
+        v1
+    );
     assert_eq!(rows[2].3, BOOKED);
-    assert_eq!(serde_json::from_str::<Value>(&rows[2].4).expect("response json"), v3);
+    assert_eq!(
+        serde_json::from_str::<Value>(&rows[2].4).expect("response json"),
+        v3
+    );
     let params: Value = serde_json::from_str(&rows[2].5).expect("params json");
-    assert!(params.get("date").is_some() && params.get("time").is_some(), "{params}");
+    assert!(
+        params.get("date").is_some() && params.get("time").is_some(),
+        "{params}"
+    );
     let (state, expires, updated): (String, i64, i64) = conn
-        .query_row("SELECT state, expires_at, updated_at FROM sessions WHERE id = ?1", [SESSION], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
+        .query_row(
+            "SELECT state, expires_at, updated_at FROM sessions WHERE id = ?1",
+            [SESSION],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
         .expect("session row");
     assert_eq!(expires - updated, 30 * 60 * 1000, "default TTL 30 min");
     let state: Value = serde_json::from_str(&state).expect("state json");
@@ -81,11 +123,19 @@ async fn slot_filling_survives_a_restart_and_turns_are_recorded() {
 
 #[tokio::test]
 async fn idle_sessions_expire_after_the_ttl() {
-    let Some(agent) = shared_agent("bike-shop") else { return };
+    let Some(agent) = shared_agent("bike-shop") else {
+        return;
+    };
     let dir = TempDir::new("ttl");
-    let start = Utc.with_ymd_and_hms(2024, 5, 1, 10, 0, 0).single().expect("date");
+    let start = Utc
+        .with_ymd_and_hms(2024, 5, 1, 10, 0, 0)
+        .single()
+        .expect("date");
     let clock = Arc::new(ManualClock::new(start));
-    let cfg = ServerConfig { session_ttl: std::time::Duration::from_secs(30 * 60), ..config(&dir) };
+    let cfg = ServerConfig {
+        session_ttl: std::time::Duration::from_secs(30 * 60),
+        ..config(&dir)
+    };
     let s = TestServer::start(engine(&agent, None), cfg, clock.clone()).await;
 
     // Within the TTL the slot filling continues.
@@ -93,7 +143,11 @@ async fn idle_sessions_expire_after_the_ttl() {
     assert_eq!(fulfillment(&v), ASK_DATE);
     clock.advance(Duration::minutes(29));
     let (_, v) = s.text("ttl-live", "tomorrow").await;
-    assert_eq!(fulfillment(&v), ASK_TIME, "29 idle minutes: still the same session");
+    assert_eq!(
+        fulfillment(&v),
+        ASK_TIME,
+        "29 idle minutes: still the same session"
+    );
 
     // After 30 idle minutes the session starts afresh: "tomorrow" is no longer an answer to a prompt.
     let (_, v) = s.text("ttl-dead", "I'd like to make an appointment").await;
@@ -108,12 +162,29 @@ async fn idle_sessions_expire_after_the_ttl() {
     s.state.store.flush().await.expect("flush");
     let deleted = switchboard::server::sweep(&s.state).await;
     assert_eq!(deleted, 1);
-    let live = s.state.store.load("projects/test-project/agent/sessions/ttl-live").await.expect("load");
+    let live = s
+        .state
+        .store
+        .load("projects/test-project/agent/sessions/ttl-live")
+        .await
+        .expect("load");
     assert!(live.is_none());
-    let dead = s.state.store.load("projects/test-project/agent/sessions/ttl-dead").await.expect("load");
+    let dead = s
+        .state
+        .store
+        .load("projects/test-project/agent/sessions/ttl-dead")
+        .await
+        .expect("load");
     let dead = dead.expect("recently used session kept");
-    assert_eq!(dead.state.turns, 1, "the expired session's state was replaced by a fresh one");
-    assert_eq!(dead.created_at, start + Duration::minutes(60), "a fresh session has a new creation time");
+    assert_eq!(
+        dead.state.turns, 1,
+        "the expired session's state was replaced by a fresh one"
+    );
+    assert_eq!(
+        dead.created_at,
+        start + Duration::minutes(60),
+        "a fresh session has a new creation time"
+    );
     assert_eq!(dead.expires_at, start + Duration::minutes(90));
     s.stop().await;
 }

@@ -53,10 +53,14 @@ async fn hook(b: Behaviour) -> Hook {
                 use axum::response::IntoResponse;
                 match b {
                     Behaviour::Json(v) => axum::Json(v).into_response(),
-                    Behaviour::Status(s) => {
-                        (axum::http::StatusCode::from_u16(s).unwrap_or_default(), "oops").into_response()
+                    Behaviour::Status(s) => (
+                        axum::http::StatusCode::from_u16(s).unwrap_or_default(),
+                        "oops",
+                    )
+                        .into_response(),
+                    Behaviour::Raw(s) => {
+                        ([("content-type", "application/json")], s).into_response()
                     }
-                    Behaviour::Raw(s) => ([("content-type", "application/json")], s).into_response(),
                     Behaviour::Big(n) => {
                         axum::Json(json!({"fulfillmentText": "x".repeat(n)})).into_response()
                     }
@@ -68,12 +72,18 @@ async fn hook(b: Behaviour) -> Hook {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind hook");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind hook");
     let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    Hook { url, received: rx, task }
+    Hook {
+        url,
+        received: rx,
+        task,
+    }
 }
 
 async fn server_with_hook(h: &Hook, timeout: Duration) -> Option<TestServer> {
@@ -86,7 +96,10 @@ async fn server_with_hook(h: &Hook, timeout: Duration) -> Option<TestServer> {
         password: Some("s3cret-pass".into()),
         headers,
     };
-    let config = ServerConfig { webhook_timeout: timeout, ..ServerConfig::default() };
+    let config = ServerConfig {
+        webhook_timeout: timeout,
+        ..ServerConfig::default()
+    };
     Some(TestServer::start(engine(&agent, Some(cfg)), config, Arc::new(SystemClock)).await)
 }
 
@@ -100,25 +113,44 @@ async fn webhook_reply_is_used_and_credentials_are_sent() {
         "unknownField": true
     })))
     .await;
-    let Some(s) = server_with_hook(&h, Duration::from_secs(5)).await else { return };
+    let Some(s) = server_with_hook(&h, Duration::from_secs(5)).await else {
+        return;
+    };
     let (status, v) = s.text("wh-ok", "What are your hours?").await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(intent_name(&v), "Hours");
     assert_eq!(fulfillment(&v), "From the webhook: open 9 to 5.");
     assert_eq!(v["webhookStatus"]["code"].as_i64().unwrap_or(0), 0, "{v}");
-    let ctx = v["queryResult"]["outputContexts"].as_array().cloned().unwrap_or_default();
-    let hours = ctx.iter().find(|c| c["name"] == format!("{session_path}/contexts/hours-asked"));
+    let ctx = v["queryResult"]["outputContexts"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let hours = ctx
+        .iter()
+        .find(|c| c["name"] == format!("{session_path}/contexts/hours-asked"));
     let hours = hours.unwrap_or_else(|| panic!("webhook context applied: {ctx:?}"));
     assert_eq!(hours["lifespanCount"], 3);
     assert_eq!(hours["parameters"]["asked"], "yes");
 
     let (headers, body) = h.received.recv().await.expect("webhook was called");
-    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     use base64::Engine as _;
-    let expected = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("hookuser:s3cret-pass"));
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("hookuser:s3cret-pass")
+    );
     assert_eq!(auth, expected);
-    assert_eq!(headers.get("x-api-key").and_then(|v| v.to_str().ok()), Some("key-123"));
-    assert_eq!(headers.get("content-type").and_then(|v| v.to_str().ok()), Some("application/json"));
+    assert_eq!(
+        headers.get("x-api-key").and_then(|v| v.to_str().ok()),
+        Some("key-123")
+    );
+    assert_eq!(
+        headers.get("content-type").and_then(|v| v.to_str().ok()),
+        Some("application/json")
+    );
     assert_eq!(body["session"], session_path);
     assert_eq!(body["queryResult"]["queryText"], "What are your hours?");
     assert_eq!(body["queryResult"]["intent"]["displayName"], "Hours");
@@ -127,8 +159,21 @@ async fn webhook_reply_is_used_and_credentials_are_sent() {
 
     // The context the webhook set is active on the next turn.
     s.state.store.flush().await.expect("flush");
-    let st = s.state.store.load(session_path).await.expect("load").expect("stored");
-    assert!(st.state.contexts.iter().any(|c| c.name == "hours-asked" && c.lifespan == 3), "{:?}", st.state.contexts);
+    let st = s
+        .state
+        .store
+        .load(session_path)
+        .await
+        .expect("load")
+        .expect("stored");
+    assert!(
+        st.state
+            .contexts
+            .iter()
+            .any(|c| c.name == "hours-asked" && c.lifespan == 3),
+        "{:?}",
+        st.state.contexts
+    );
     s.stop().await;
 }
 
@@ -147,43 +192,83 @@ async fn failing(b: Behaviour, timeout: Duration) -> Option<Value> {
 #[tokio::test]
 async fn webhook_timeout_uses_static_response() {
     let started = std::time::Instant::now();
-    let Some(ws) = failing(Behaviour::Slow(Duration::from_secs(30)), Duration::from_millis(200)).await else { return };
+    let Some(ws) = failing(
+        Behaviour::Slow(Duration::from_secs(30)),
+        Duration::from_millis(200),
+    )
+    .await
+    else {
+        return;
+    };
     assert_eq!(ws["code"], 4, "{ws}");
-    assert_eq!(ws["message"], "Webhook call failed. Error: DEADLINE_EXCEEDED.");
-    assert!(started.elapsed() < Duration::from_secs(10), "did not wait for the slow webhook");
+    assert_eq!(
+        ws["message"],
+        "Webhook call failed. Error: DEADLINE_EXCEEDED."
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "did not wait for the slow webhook"
+    );
 }
 
 #[tokio::test]
 async fn webhook_http_500_uses_static_response() {
-    let Some(ws) = failing(Behaviour::Status(500), Duration::from_secs(5)).await else { return };
+    let Some(ws) = failing(Behaviour::Status(500), Duration::from_secs(5)).await else {
+        return;
+    };
     assert_eq!(ws["code"], 14, "{ws}");
-    assert!(ws["message"].as_str().is_some_and(|m| m.contains("500")), "{ws}");
+    assert!(
+        ws["message"].as_str().is_some_and(|m| m.contains("500")),
+        "{ws}"
+    );
 }
 
 #[tokio::test]
 async fn webhook_garbage_body_uses_static_response() {
-    let Some(ws) = failing(Behaviour::Raw("this is not json"), Duration::from_secs(5)).await else { return };
+    let Some(ws) = failing(Behaviour::Raw("this is not json"), Duration::from_secs(5)).await else {
+        return;
+    };
     assert_eq!(ws["code"], 13, "{ws}");
-    assert!(ws["message"].as_str().is_some_and(|m| m.contains("parse")), "{ws}");
+    assert!(
+        ws["message"].as_str().is_some_and(|m| m.contains("parse")),
+        "{ws}"
+    );
 }
 
 #[tokio::test]
 async fn webhook_oversize_body_uses_static_response() {
-    let Some(ws) = failing(Behaviour::Big(100 * 1024), Duration::from_secs(5)).await else { return };
+    let Some(ws) = failing(Behaviour::Big(100 * 1024), Duration::from_secs(5)).await else {
+        return;
+    };
     assert_eq!(ws["code"], 13, "{ws}");
-    assert!(ws["message"].as_str().is_some_and(|m| m.contains("too large")), "{ws}");
+    assert!(
+        ws["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("too large")),
+        "{ws}"
+    );
 }
 
 #[tokio::test]
 async fn webhook_unreachable_uses_static_response() {
-    let Some(agent) = shared_agent("bike-shop") else { return };
+    let Some(agent) = shared_agent("bike-shop") else {
+        return;
+    };
     // A port that was just free: nothing listens there.
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         l.local_addr().expect("addr").port()
     };
-    let cfg = WebhookConfig { url: format!("http://127.0.0.1:{port}/hook"), ..WebhookConfig::default() };
-    let s = TestServer::start(engine(&agent, Some(cfg)), ServerConfig::default(), Arc::new(SystemClock)).await;
+    let cfg = WebhookConfig {
+        url: format!("http://127.0.0.1:{port}/hook"),
+        ..WebhookConfig::default()
+    };
+    let s = TestServer::start(
+        engine(&agent, Some(cfg)),
+        ServerConfig::default(),
+        Arc::new(SystemClock),
+    )
+    .await;
     let (status, v) = s.text("wh-down", "What are your hours?").await;
     assert_eq!(status, 200);
     assert_eq!(fulfillment(&v), HOURS);

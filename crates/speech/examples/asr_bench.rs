@@ -5,12 +5,13 @@
 //! ```
 //! MODEL_DIR defaults to `$SB_WHISPER_DIR`, else the model store's whisper dir.
 //! Prints load time (cold conversion and cached), per-utterance median/p95
-//! and RTF for 1 and 2 threads × greedy and beam 5, and peak RSS.
+//! and RTF for f16 and q8_0 weights × 1 and 2 threads × greedy and beam 5,
+//! and peak RSS.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use sb_speech::asr::{bench_asr, AsrOptions, WhisperAsr};
+use sb_speech::asr::{bench_asr, AsrOptions, WeightType, WhisperAsr};
 use sb_speech::models::ModelStore;
 
 fn fixture(name: &str) -> Vec<f32> {
@@ -79,21 +80,34 @@ fn main() {
         ("hours+account".into(), join(&[&hours, &account])),
         ("booking+cancel".into(), join(&[&booking, &cancel])),
     ];
-    for threads in [1, 2] {
-        let asr = WhisperAsr::load(&model_dir, &cold_cache, threads).expect("load");
-        for beam in [1, 5] {
-            let opts = AsrOptions {
-                beam_size: beam,
-                ..AsrOptions::default()
-            };
-            let r = bench_asr(&asr, &utts, &opts, reps).expect("bench");
-            println!("\nthreads={threads} beam={beam} reps={reps}: all median {:.0} ms, p95 {:.0} ms, RTF {:.3}", r.median_ms, r.p95_ms, r.rtf);
-            for u in &r.utterances {
-                println!(
-                    "  {:>15} {:4.2}s  median {:5.0} ms  p95 {:5.0} ms  RTF {:.3}  {:?}",
-                    u.name, u.audio_s, u.median_ms, u.p95_ms, u.rtf, u.text
-                );
-            }
+    let configs = [
+        (WeightType::F16, 1, 1),
+        (WeightType::F16, 1, 5),
+        (WeightType::F16, 2, 1),
+        (WeightType::F16, 2, 5),
+        (WeightType::Q8_0, 1, 1),
+        (WeightType::Q8_0, 1, 5),
+        (WeightType::Q8_0, 2, 5),
+    ];
+    for (wtype, threads, beam) in configs {
+        let asr = WhisperAsr::load_with(&model_dir, &cold_cache, threads, wtype).expect("load");
+        let opts = AsrOptions {
+            beam_size: beam,
+            ..AsrOptions::default()
+        };
+        let r = bench_asr(&asr, &utts, &opts, reps).expect("bench");
+        println!(
+            "\n{} threads={threads} beam={beam} reps={reps}: all median {:.0} ms, p95 {:.0} ms, RTF {:.3}",
+            wtype.tag(),
+            r.median_ms,
+            r.p95_ms,
+            r.rtf
+        );
+        for u in &r.utterances {
+            println!(
+                "  {:>15} {:4.2}s  median {:5.0} ms  p95 {:5.0} ms  RTF {:.3}  {:?}",
+                u.name, u.audio_s, u.median_ms, u.p95_ms, u.rtf, u.text
+            );
         }
     }
     println!("\npeak RSS (VmHWM): {} MB", status_kb("VmHWM:") / 1024);

@@ -207,7 +207,12 @@ impl CallerCodec for TwilioCaller {
                 };
                 Ok(vec![self.msg("dtmf", body)?])
             }
-            Inbound::Mark { name } => Ok(vec![self.msg("mark", MarkBody { mark: OutName { name } })?]),
+            Inbound::Mark { name } => Ok(vec![self.msg(
+                "mark",
+                MarkBody {
+                    mark: OutName { name },
+                },
+            )?]),
             Inbound::Stop => {
                 let body = StopBody {
                     stop: StopFields {

@@ -57,11 +57,17 @@ impl VonageCaller {
             json(&format!("audio/l16;rate={}", info.sample_rate))
         );
         if !info.call_id.is_empty() {
-            text.push_str(&format!(",{}:{}", json(VONAGE_CALL_ID_HEADER), json(&info.call_id)));
+            text.push_str(&format!(
+                ",{}:{}",
+                json(VONAGE_CALL_ID_HEADER),
+                json(&info.call_id)
+            ));
         }
         for (k, v) in &info.custom_parameters {
             if matches!(k.as_str(), "event" | "content-type" | VONAGE_CALL_ID_HEADER) {
-                return Err(TransportError::Unsupported(format!("reserved header {k:?}")));
+                return Err(TransportError::Unsupported(format!(
+                    "reserved header {k:?}"
+                )));
             }
             text.push_str(&format!(",{}:{}", json(k), json(v)));
         }

@@ -8,7 +8,7 @@
 //! * [`TwilioServer`] / [`VonageServer`]: our side of each platform's stream.
 //! * [`TwilioCaller`] / [`VonageCaller`]: the platform's side, for simulated callers and tests.
 //! * [`twiml`] / [`ncco`]: call-setup documents; [`twilio_sig`]: webhook signatures;
-//!   [`vonage_jwt`]: tokens for Vonage REST call control.
+//!   [`mod@vonage_jwt`]: tokens for Vonage REST call control.
 
 mod caller_twilio;
 mod caller_vonage;
@@ -33,7 +33,7 @@ pub use ncco::{ncco_connect, ncco_transfer};
 pub use twilio::{TwilioServer, TwilioStats};
 pub use twilio_sig::{twilio_signature, verify_twilio_signature, TwilioCredentials};
 pub use twiml::{twiml_connect_stream, twiml_redirect};
-pub use vonage::VonageServer;
+pub use vonage::{VonageServer, VONAGE_CALL_ID_HEADER};
 pub use vonage_jwt::{vonage_jwt, VonageJwtSigner};
 
 /// One WebSocket data message (control frames and close are the driver's business).
@@ -71,7 +71,10 @@ pub enum Inbound {
     /// from the audio delivered so far on this connection (a media clock, not wall time).
     Audio { pcm16k: Vec<i16>, at_ms: u64 },
     /// A keypress. Vonage reports a duration; Twilio does not.
-    Dtmf { digit: char, duration_ms: Option<u32> },
+    Dtmf {
+        digit: char,
+        duration_ms: Option<u32>,
+    },
     /// All audio sent before our mark of this name has been played.
     Mark { name: String },
     /// The stream ended (Twilio `stop`, or the socket closed: see [`Codec::on_close`]).

@@ -31,15 +31,11 @@ impl FrameResampler {
         })
     }
 
-    /// Samples per 20 ms input frame.
-    pub(crate) fn input_frame_len(&self) -> usize {
-        self.rs.input_frame_len()
-    }
-
     /// Feeds samples; returns the resampled output of every frame completed so far.
     pub(crate) fn push(&mut self, mut input: &[i16]) -> Result<Vec<i16>> {
         let n = self.rs.input_frame_len();
-        let mut result = Vec::with_capacity((self.pending.len() + input.len()) / n.max(1) * self.out.len());
+        let mut result =
+            Vec::with_capacity((self.pending.len() + input.len()) / n.max(1) * self.out.len());
         if !self.pending.is_empty() {
             let take = (n - self.pending.len()).min(input.len());
             let (head, rest) = input.split_at(take);

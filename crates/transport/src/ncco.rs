@@ -25,7 +25,9 @@ pub fn ncco_connect(
     let mut map = Map::new();
     for (k, v) in headers {
         if matches!(*k, "event" | "content-type") {
-            return Err(TransportError::Unsupported(format!("reserved header {k:?}")));
+            return Err(TransportError::Unsupported(format!(
+                "reserved header {k:?}"
+            )));
         }
         map.insert((*k).to_owned(), Value::from(*v));
     }
@@ -67,7 +69,9 @@ pub fn ncco_connect_phone(number: &str, from: Option<&str>) -> Value {
 /// Body of `PUT /v1/calls/{uuid}` that moves a live call to `ncco` (an NCCO array).
 pub fn ncco_transfer(ncco: Value) -> Result<Value> {
     if !ncco.is_array() {
-        return Err(TransportError::Malformed("an NCCO must be a JSON array".into()));
+        return Err(TransportError::Malformed(
+            "an NCCO must be a JSON array".into(),
+        ));
     }
     Ok(json!({"action": "transfer", "destination": {"type": "ncco", "ncco": ncco}}))
 }

@@ -198,16 +198,23 @@ impl TwilioServer {
         if self.stopped {
             return Err(TransportError::AfterStop("message"));
         }
+        // Stream membership first, so a stray message cannot advance our sequence.
+        let needs_stream = match event {
+            "media" => Some("media"),
+            "dtmf" => Some("dtmf"),
+            "mark" => Some("mark"),
+            "stop" => Some("stop"),
+            _ => None,
+        };
+        if let Some(what) = needs_stream {
+            self.started(&obj, what)?;
+        }
         self.check_sequence(&obj)?;
         match event {
             "connected" => Ok(vec![Inbound::Connected]),
             "start" => self.decode_start(&obj),
-            "media" => {
-                self.started(&obj, "media")?;
-                self.decode_media(&obj)
-            }
+            "media" => self.decode_media(&obj),
             "dtmf" => {
-                self.started(&obj, "dtmf")?;
                 let digit = dtmf_digit(req_str(req_obj(&obj, "dtmf")?, "digit")?)?;
                 Ok(vec![Inbound::Dtmf {
                     digit,
@@ -215,12 +222,10 @@ impl TwilioServer {
                 }])
             }
             "mark" => {
-                self.started(&obj, "mark")?;
                 let name = req_str(req_obj(&obj, "mark")?, "name")?.to_owned();
                 Ok(vec![Inbound::Mark { name }])
             }
             "stop" => {
-                self.started(&obj, "stop")?;
                 self.stopped = true;
                 Ok(vec![Inbound::Stop])
             }
@@ -289,7 +294,7 @@ impl Codec for TwilioServer {
     }
 }
 
-/// Parses `value` as the `streamSid` of a server message (shared with the caller codec).
+/// The required `streamSid` of a server message (used by the caller codec).
 pub(crate) fn stream_sid_of(obj: &Obj) -> Result<&str> {
     match obj.get("streamSid") {
         Some(Value::String(s)) => Ok(s),

@@ -1,7 +1,8 @@
 //! Twilio webhook signatures (`X-Twilio-Signature`) and Twilio credentials.
 //!
 //! The signature is base64(HMAC-SHA1(auth_token, url + k1 + v1 + k2 + v2 …)) over the full
-//! request URL and the form parameters sorted by name (and by value for repeated names).
+//! request URL and the form parameters sorted by name (and by value for repeated names;
+//! identical repeated pairs count once, as in Twilio's Python helper library).
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
@@ -28,6 +29,8 @@ impl std::fmt::Debug for TwilioCredentials {
 fn mac_for(auth_token: &str, url: &str, params: &[(&str, &str)]) -> HmacSha1 {
     let mut sorted: Vec<&(&str, &str)> = params.iter().collect();
     sorted.sort();
+    // Identical repeated pairs count once (as in Twilio's Python helper library).
+    sorted.dedup();
     // HMAC accepts keys of any length; the error branch is unreachable but handled anyway.
     let mut mac = HmacSha1::new_from_slice(auth_token.as_bytes())
         .unwrap_or_else(|_| <HmacSha1 as hmac::digest::KeyInit>::new(&Default::default()));
@@ -120,7 +123,10 @@ mod tests {
             ["https://u:p@a.example:443", "https://u:p@a.example"]
         );
         assert_eq!(url_variants("http://[::1]:8080/x"), ["http://[::1]:8080/x"]);
-        assert_eq!(url_variants("http://[::1]/x"), ["http://[::1]/x", "http://[::1]:80/x"]);
+        assert_eq!(
+            url_variants("http://[::1]/x"),
+            ["http://[::1]/x", "http://[::1]:80/x"]
+        );
         assert_eq!(url_variants("nonsense"), ["nonsense"]);
     }
 }

@@ -25,10 +25,7 @@ pub fn xml_escape(s: &str) -> String {
 /// `<Response><Connect><Stream url="…"><Parameter name="…" value="…"/>…</Stream></Connect></Response>`:
 /// a bidirectional Media Stream to `ws_url`, with `params` arriving as `customParameters`.
 pub fn twiml_connect_stream(ws_url: &str, params: &[(&str, &str)]) -> String {
-    let mut out = format!(
-        "<Response><Connect><Stream url=\"{}\">",
-        xml_escape(ws_url)
-    );
+    let mut out = format!("<Response><Connect><Stream url=\"{}\">", xml_escape(ws_url));
     for (k, v) in params {
         out.push_str(&format!(
             "<Parameter name=\"{}\" value=\"{}\"/>",
@@ -43,5 +40,8 @@ pub fn twiml_connect_stream(ws_url: &str, params: &[(&str, &str)]) -> String {
 /// `<Response><Redirect>url</Redirect></Response>` (Twilio fetches `url` with POST), e.g. as
 /// the `Twiml` of a live-call update that hands the call over.
 pub fn twiml_redirect(url: &str) -> String {
-    format!("<Response><Redirect>{}</Redirect></Response>", xml_escape(url))
+    format!(
+        "<Response><Redirect>{}</Redirect></Response>",
+        xml_escape(url)
+    )
 }

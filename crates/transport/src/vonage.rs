@@ -3,7 +3,9 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::json::{dtmf_digit, malformed, opt_str, parse_object, req_str, to_text, value_to_string, Obj};
+use crate::json::{
+    dtmf_digit, malformed, opt_str, parse_object, req_str, to_text, value_to_string, Obj,
+};
 use crate::media::{check_outbound_len, core_ms, FrameResampler, CORE_RATE};
 use crate::{Codec, Inbound, Outbound, Result, StartInfo, TransportError, WsMessage};
 
@@ -134,9 +136,9 @@ impl VonageServer {
             };
         }
         match event {
-            None | Some("websocket:connected") => {
-                Ok(vec![Inbound::Ignored("repeated websocket:connected".into())])
-            }
+            None | Some("websocket:connected") => Ok(vec![Inbound::Ignored(
+                "repeated websocket:connected".into(),
+            )]),
             Some("websocket:dtmf") => {
                 let digit = dtmf_digit(req_str(&obj, "digit")?)?;
                 let duration_ms = match obj.get("duration") {

@@ -29,8 +29,10 @@ fn silence_b64() -> String {
 
 fn started() -> TwilioServer {
     let mut s = TwilioServer::new().unwrap();
-    s.decode(text(r#"{"event":"connected","protocol":"Call","version":"1.0.0"}"#))
-        .unwrap();
+    s.decode(text(
+        r#"{"event":"connected","protocol":"Call","version":"1.0.0"}"#,
+    ))
+    .unwrap();
     s.decode(text(START)).unwrap();
     s
 }
@@ -53,10 +55,15 @@ fn start_info() -> StartInfo {
 fn decodes_the_documented_inbound_messages() {
     let mut s = TwilioServer::new().unwrap();
     assert_eq!(
-        s.decode(text(r#"{"event":"connected","protocol":"Call","version":"1.0.0"}"#)),
+        s.decode(text(
+            r#"{"event":"connected","protocol":"Call","version":"1.0.0"}"#
+        )),
         Ok(vec![Inbound::Connected])
     );
-    assert_eq!(s.decode(text(START)), Ok(vec![Inbound::Start(start_info())]));
+    assert_eq!(
+        s.decode(text(START)),
+        Ok(vec![Inbound::Start(start_info())])
+    );
     assert_eq!(s.stream_sid(), Some("MZ1"));
     let media = |seq: u32| {
         format!(
@@ -66,19 +73,29 @@ fn decodes_the_documented_inbound_messages() {
     };
     assert_eq!(
         s.decode(text(&media(2))),
-        Ok(vec![Inbound::Audio { pcm16k: vec![0; 320], at_ms: 0 }])
+        Ok(vec![Inbound::Audio {
+            pcm16k: vec![0; 320],
+            at_ms: 0
+        }])
     );
     assert_eq!(
         s.decode(text(&media(3))),
-        Ok(vec![Inbound::Audio { pcm16k: vec![0; 320], at_ms: 20 }])
+        Ok(vec![Inbound::Audio {
+            pcm16k: vec![0; 320],
+            at_ms: 20
+        }])
     );
     assert_eq!(
         s.decode(text(r#"{"event":"dtmf","sequenceNumber":"4","streamSid":"MZ1","dtmf":{"track":"inbound_track","digit":"7"}}"#)),
         Ok(vec![Inbound::Dtmf { digit: '7', duration_ms: None }])
     );
     assert_eq!(
-        s.decode(text(r#"{"event":"mark","sequenceNumber":"5","streamSid":"MZ1","mark":{"name":"turn-1"}}"#)),
-        Ok(vec![Inbound::Mark { name: "turn-1".into() }])
+        s.decode(text(
+            r#"{"event":"mark","sequenceNumber":"5","streamSid":"MZ1","mark":{"name":"turn-1"}}"#
+        )),
+        Ok(vec![Inbound::Mark {
+            name: "turn-1".into()
+        }])
     );
     assert_eq!(
         s.decode(text(r#"{"event":"stop","sequenceNumber":"6","streamSid":"MZ1","stop":{"accountSid":"AC1","callSid":"CA1"}}"#)),
@@ -100,14 +117,21 @@ fn media_is_buffered_to_20ms_frames() {
     assert_eq!(s.decode(text(&msg)), Ok(vec![]));
     assert_eq!(
         s.decode(text(&msg)),
-        Ok(vec![Inbound::Audio { pcm16k: vec![0; 320], at_ms: 0 }])
+        Ok(vec![Inbound::Audio {
+            pcm16k: vec![0; 320],
+            at_ms: 0
+        }])
     );
     // 400 bytes = 2.5 frames: two frames now, the half waits.
     let four_hundred = base64_of(&[0xFF; 400]);
-    let msg = format!(r#"{{"event":"media","streamSid":"MZ1","media":{{"payload":"{four_hundred}"}}}}"#);
+    let msg =
+        format!(r#"{{"event":"media","streamSid":"MZ1","media":{{"payload":"{four_hundred}"}}}}"#);
     assert_eq!(
         s.decode(text(&msg)),
-        Ok(vec![Inbound::Audio { pcm16k: vec![0; 640], at_ms: 20 }])
+        Ok(vec![Inbound::Audio {
+            pcm16k: vec![0; 640],
+            at_ms: 20
+        }])
     );
     assert_eq!(s.stats().media_bytes, 560);
 }
@@ -120,15 +144,30 @@ fn base64_of(bytes: &[u8]) -> String {
 #[test]
 fn rejects_bad_inbound_messages() {
     let mut s = TwilioServer::new().unwrap();
-    let media = r#"{"event":"media","sequenceNumber":"2","streamSid":"MZ1","media":{"payload":"/w=="}}"#;
-    assert_eq!(s.decode(text(media)), Err(TransportError::MissingStart("media")));
+    let media =
+        r#"{"event":"media","sequenceNumber":"2","streamSid":"MZ1","media":{"payload":"/w=="}}"#;
+    assert_eq!(
+        s.decode(text(media)),
+        Err(TransportError::MissingStart("media"))
+    );
     assert_eq!(
         s.decode(WsMessage::Binary(vec![0; 160])),
-        Err(TransportError::Unsupported("binary message of 160 bytes on a Twilio stream".into()))
+        Err(TransportError::Unsupported(
+            "binary message of 160 bytes on a Twilio stream".into()
+        ))
     );
-    assert!(matches!(s.decode(text("{\"event\":")), Err(TransportError::Malformed(_))));
-    assert!(matches!(s.decode(text("[1,2]")), Err(TransportError::Malformed(_))));
-    assert!(matches!(s.decode(text(r#"{"event":7}"#)), Err(TransportError::Malformed(_))));
+    assert!(matches!(
+        s.decode(text("{\"event\":")),
+        Err(TransportError::Malformed(_))
+    ));
+    assert!(matches!(
+        s.decode(text("[1,2]")),
+        Err(TransportError::Malformed(_))
+    ));
+    assert!(matches!(
+        s.decode(text(r#"{"event":7}"#)),
+        Err(TransportError::Malformed(_))
+    ));
     assert_eq!(
         s.decode(text(r#"{"event":"future-thing"}"#)),
         Ok(vec![Inbound::Ignored("twilio event future-thing".into())])
@@ -136,11 +175,16 @@ fn rejects_bad_inbound_messages() {
 
     let mut s = started();
     let with = |seq: &str, sid: &str, payload: &str| {
-        format!(r#"{{"event":"media","sequenceNumber":"{seq}","streamSid":"{sid}","media":{{"payload":"{payload}"}}}}"#)
+        format!(
+            r#"{{"event":"media","sequenceNumber":"{seq}","streamSid":"{sid}","media":{{"payload":"{payload}"}}}}"#
+        )
     };
     assert_eq!(
         s.decode(text(&with("2", "MZ2", "/w=="))),
-        Err(TransportError::StreamMismatch { expected: "MZ1".into(), got: "MZ2".into() })
+        Err(TransportError::StreamMismatch {
+            expected: "MZ1".into(),
+            got: "MZ2".into()
+        })
     );
     assert_eq!(
         s.decode(text(&with("2", "MZ1", "not base64!"))),
@@ -174,15 +218,34 @@ fn rejects_bad_inbound_messages() {
     let ok = base64_of(&vec![0xFF; 8000]);
     assert_eq!(
         s.decode(text(&with("11", "MZ1", &ok))),
-        Ok(vec![Inbound::Audio { pcm16k: vec![0; 16000], at_ms: 0 }])
+        Ok(vec![Inbound::Audio {
+            pcm16k: vec![0; 16000],
+            at_ms: 0
+        }])
     );
     assert!(matches!(
         s.decode(text(r#"{"event":"dtmf","dtmf":{"digit":"12"}}"#)),
         Err(TransportError::Malformed(_))
     ));
-    assert!(matches!(s.decode(text(START)), Err(TransportError::Malformed(_))));
-    let huge = format!(r#"{{"event":"mark","mark":{{"name":"{}"}}}}"#, "x".repeat(70_000));
-    assert!(matches!(s.decode(text(&huge)), Err(TransportError::TooLarge { .. })));
+    assert_eq!(
+        s.decode(text(START)),
+        Err(TransportError::Sequence { last: 11, got: 1 })
+    );
+    let again = START.replace(r#""sequenceNumber":"1""#, r#""sequenceNumber":"12""#);
+    assert_eq!(
+        s.decode(text(&again)),
+        Err(TransportError::Malformed(
+            "second start on one stream".into()
+        ))
+    );
+    let huge = format!(
+        r#"{{"event":"mark","mark":{{"name":"{}"}}}}"#,
+        "x".repeat(70_000)
+    );
+    assert!(matches!(
+        s.decode(text(&huge)),
+        Err(TransportError::TooLarge { .. })
+    ));
     // Other media formats are refused.
     let mut s = TwilioServer::new().unwrap();
     assert!(matches!(
@@ -204,13 +267,19 @@ fn encodes_exact_outbound_json() {
         r#"{{"event":"media","streamSid":"MZ1","media":{{"payload":"{}"}}}}"#,
         silence_b64()
     );
-    assert_eq!(texts(s.encode(&Outbound::Audio(vec![0; 320])).unwrap()), [frame.clone()]);
+    assert_eq!(
+        texts(s.encode(&Outbound::Audio(vec![0; 320])).unwrap()),
+        std::slice::from_ref(&frame)
+    );
     // 321 samples → two 20 ms frames, the second padded with silence.
     assert_eq!(
         texts(s.encode(&Outbound::Audio(vec![0; 321])).unwrap()),
         [frame.clone(), frame.clone()]
     );
-    assert_eq!(texts(s.encode(&Outbound::Audio(vec![0; 5])).unwrap()), [frame]);
+    assert_eq!(
+        texts(s.encode(&Outbound::Audio(vec![0; 5])).unwrap()),
+        [frame]
+    );
     assert_eq!(s.encode(&Outbound::Audio(vec![])), Ok(vec![]));
     assert_eq!(
         texts(s.encode(&Outbound::Mark("turn \"1\"".into())).unwrap()),
@@ -230,14 +299,20 @@ fn encodes_exact_outbound_json() {
 fn caller_produces_exact_platform_messages() {
     let mut c = TwilioCaller::new().unwrap();
     assert_eq!(
-        c.encode(&Inbound::Dtmf { digit: '1', duration_ms: None }),
+        c.encode(&Inbound::Dtmf {
+            digit: '1',
+            duration_ms: None
+        }),
         Err(TransportError::MissingStart("caller event"))
     );
     assert_eq!(
         texts(c.encode(&Inbound::Connected).unwrap()),
         [r#"{"event":"connected","protocol":"Call","version":"1.0.0"}"#]
     );
-    assert_eq!(texts(c.encode(&Inbound::Start(start_info())).unwrap()), [START]);
+    assert_eq!(
+        texts(c.encode(&Inbound::Start(start_info())).unwrap()),
+        [START]
+    );
     let media = |seq: u32, chunk: u32, ts: u32| {
         format!(
             r#"{{"event":"media","sequenceNumber":"{seq}","streamSid":"MZ1","media":{{"track":"inbound","chunk":"{chunk}","timestamp":"{ts}","payload":"{}"}}}}"#,
@@ -245,44 +320,77 @@ fn caller_produces_exact_platform_messages() {
         )
     };
     assert_eq!(
-        texts(c.encode(&Inbound::Audio { pcm16k: vec![0; 500], at_ms: 0 }).unwrap()),
+        texts(
+            c.encode(&Inbound::Audio {
+                pcm16k: vec![0; 500],
+                at_ms: 0
+            })
+            .unwrap()
+        ),
         [media(2, 1, 0), media(3, 2, 20)]
     );
     assert_eq!(
-        texts(c.encode(&Inbound::Dtmf { digit: '#', duration_ms: Some(100) }).unwrap()),
-        [r##"{"event":"dtmf","sequenceNumber":"4","streamSid":"MZ1","dtmf":{"track":"inbound_track","digit":"#"}}"##]
+        texts(
+            c.encode(&Inbound::Dtmf {
+                digit: '#',
+                duration_ms: Some(100)
+            })
+            .unwrap()
+        ),
+        [
+            r##"{"event":"dtmf","sequenceNumber":"4","streamSid":"MZ1","dtmf":{"track":"inbound_track","digit":"#"}}"##
+        ]
     );
     assert_eq!(
         texts(c.encode(&Inbound::Mark { name: "m1".into() }).unwrap()),
         [r#"{"event":"mark","sequenceNumber":"5","streamSid":"MZ1","mark":{"name":"m1"}}"#]
     );
-    assert!(matches!(c.encode(&Inbound::Cleared), Err(TransportError::Unsupported(_))));
+    assert!(matches!(
+        c.encode(&Inbound::Cleared),
+        Err(TransportError::Unsupported(_))
+    ));
     assert_eq!(
         texts(c.encode(&Inbound::Stop).unwrap()),
-        [r#"{"event":"stop","sequenceNumber":"6","streamSid":"MZ1","stop":{"accountSid":"AC1","callSid":"CA1"}}"#]
+        [
+            r#"{"event":"stop","sequenceNumber":"6","streamSid":"MZ1","stop":{"accountSid":"AC1","callSid":"CA1"}}"#
+        ]
     );
-    assert_eq!(c.encode(&Inbound::Stop), Err(TransportError::AfterStop("caller event")));
+    assert_eq!(
+        c.encode(&Inbound::Stop),
+        Err(TransportError::AfterStop("caller event"))
+    );
 }
 
 #[test]
 fn caller_decodes_server_messages_strictly() {
     let mut c = TwilioCaller::new().unwrap();
     let clear = text(r#"{"event":"clear","streamSid":"MZ1"}"#);
-    assert_eq!(c.decode(clear.clone()), Err(TransportError::MissingStart("server message")));
+    assert_eq!(
+        c.decode(clear.clone()),
+        Err(TransportError::MissingStart("server message"))
+    );
     c.encode(&Inbound::Start(start_info())).unwrap();
     assert_eq!(c.decode(clear), Ok(vec![Outbound::Clear]));
     assert_eq!(
-        c.decode(text(r#"{"event":"mark","streamSid":"MZ1","mark":{"name":"a"}}"#)),
+        c.decode(text(
+            r#"{"event":"mark","streamSid":"MZ1","mark":{"name":"a"}}"#
+        )),
         Ok(vec![Outbound::Mark("a".into())])
     );
     let media = format!(
         r#"{{"event":"media","streamSid":"MZ1","media":{{"payload":"{}"}}}}"#,
         silence_b64()
     );
-    assert_eq!(c.decode(text(&media)), Ok(vec![Outbound::Audio(vec![0; 320])]));
+    assert_eq!(
+        c.decode(text(&media)),
+        Ok(vec![Outbound::Audio(vec![0; 320])])
+    );
     assert_eq!(
         c.decode(text(r#"{"event":"clear","streamSid":"MZ9"}"#)),
-        Err(TransportError::StreamMismatch { expected: "MZ1".into(), got: "MZ9".into() })
+        Err(TransportError::StreamMismatch {
+            expected: "MZ1".into(),
+            got: "MZ9".into()
+        })
     );
     assert!(matches!(
         c.decode(text(r#"{"event":"clear"}"#)),
@@ -292,7 +400,10 @@ fn caller_decodes_server_messages_strictly() {
         c.decode(text(r#"{"event":"hangup","streamSid":"MZ1"}"#)),
         Err(TransportError::UnknownEvent("hangup".into()))
     );
-    assert!(matches!(c.decode(WsMessage::Binary(vec![1])), Err(TransportError::Unsupported(_))));
+    assert!(matches!(
+        c.decode(WsMessage::Binary(vec![1])),
+        Err(TransportError::Unsupported(_))
+    ));
 }
 
 /// A 440 Hz tone survives caller → server (16k → 8k μ-law → 16k) up to the two resampler
@@ -300,7 +411,9 @@ fn caller_decodes_server_messages_strictly() {
 #[test]
 fn audio_round_trips_through_caller_and_server() {
     let tone: Vec<i16> = (0..16_000)
-        .map(|i| (8000.0 * (2.0 * std::f64::consts::PI * 440.0 * f64::from(i) / 16_000.0).sin()) as i16)
+        .map(|i| {
+            (8000.0 * (2.0 * std::f64::consts::PI * 440.0 * f64::from(i) / 16_000.0).sin()) as i16
+        })
         .collect();
     let mut c = TwilioCaller::new().unwrap();
     let mut s = TwilioServer::new().unwrap();
@@ -309,7 +422,10 @@ fn audio_round_trips_through_caller_and_server() {
     for ev in [
         Inbound::Connected,
         Inbound::Start(start_info()),
-        Inbound::Audio { pcm16k: tone.clone(), at_ms: 0 },
+        Inbound::Audio {
+            pcm16k: tone.clone(),
+            at_ms: 0,
+        },
         Inbound::Stop,
     ] {
         for m in c.encode(&ev).unwrap() {
@@ -321,7 +437,14 @@ fn audio_round_trips_through_caller_and_server() {
             }
         }
     }
-    assert_eq!(events, [Inbound::Connected, Inbound::Start(start_info()), Inbound::Stop]);
+    assert_eq!(
+        events,
+        [
+            Inbound::Connected,
+            Inbound::Start(start_info()),
+            Inbound::Stop
+        ]
+    );
     assert_eq!(got.len(), 16_000);
     let delay = 320;
     let (mut err, mut sig) = (0f64, 0f64);

@@ -25,7 +25,8 @@ fn info(rate: u32) -> StartInfo {
 
 fn started(rate: u32) -> VonageServer {
     let mut s = VonageServer::new();
-    s.decode(text(&FIRST.replace("16000", &rate.to_string()))).unwrap();
+    s.decode(text(&FIRST.replace("16000", &rate.to_string())))
+        .unwrap();
     s
 }
 
@@ -43,12 +44,16 @@ fn first_message_starts_the_stream() {
     expected.call_id.clear();
     expected.custom_parameters.insert("n".into(), "3".into());
     assert_eq!(
-        s.decode(text(r#"{"content-type":"audio/l16;rate=8000","agent":"pizza","n":3}"#)),
+        s.decode(text(
+            r#"{"content-type":"audio/l16;rate=8000","agent":"pizza","n":3}"#
+        )),
         Ok(vec![Inbound::Connected, Inbound::Start(expected)])
     );
     assert_eq!(
         s.decode(text(FIRST)),
-        Ok(vec![Inbound::Ignored("repeated websocket:connected".into())])
+        Ok(vec![Inbound::Ignored(
+            "repeated websocket:connected".into()
+        )])
     );
 }
 
@@ -64,11 +69,15 @@ fn rejects_bad_messages() {
         Err(TransportError::MissingStart("text event"))
     );
     assert!(matches!(
-        s.decode(text(r#"{"event":"websocket:connected","content-type":"audio/l16;rate=44100"}"#)),
+        s.decode(text(
+            r#"{"event":"websocket:connected","content-type":"audio/l16;rate=44100"}"#
+        )),
         Err(TransportError::Unsupported(_))
     ));
     assert!(matches!(
-        s.decode(text(r#"{"event":"websocket:connected","content-type":"audio/pcmu;rate=8000"}"#)),
+        s.decode(text(
+            r#"{"event":"websocket:connected","content-type":"audio/pcmu;rate=8000"}"#
+        )),
         Err(TransportError::Unsupported(_))
     ));
     assert!(matches!(
@@ -79,19 +88,30 @@ fn rejects_bad_messages() {
     for n in [0, 320, 639, 641, 1280] {
         assert_eq!(
             s.decode(WsMessage::Binary(vec![0; n])),
-            Err(TransportError::FrameSize { expected: 640, got: n })
+            Err(TransportError::FrameSize {
+                expected: 640,
+                got: n
+            })
         );
     }
     let mut s = started(8000);
     assert_eq!(
         s.decode(WsMessage::Binary(vec![0; 640])),
-        Err(TransportError::FrameSize { expected: 320, got: 640 })
+        Err(TransportError::FrameSize {
+            expected: 320,
+            got: 640
+        })
     );
     assert!(matches!(
-        s.decode(text(r#"{"event":"websocket:dtmf","digit":"1","duration":-5}"#)),
+        s.decode(text(
+            r#"{"event":"websocket:dtmf","digit":"1","duration":-5}"#
+        )),
         Err(TransportError::Malformed(_))
     ));
-    assert!(matches!(s.decode(text("not json")), Err(TransportError::Malformed(_))));
+    assert!(matches!(
+        s.decode(text("not json")),
+        Err(TransportError::Malformed(_))
+    ));
     assert_eq!(s.on_close(), vec![Inbound::Stop]);
     assert_eq!(s.on_close(), vec![]);
     assert_eq!(
@@ -111,36 +131,63 @@ fn decodes_audio_and_events() {
     let pcm: Vec<i16> = [1, -1].repeat(160);
     assert_eq!(
         s.decode(WsMessage::Binary(frame.clone())),
-        Ok(vec![Inbound::Audio { pcm16k: pcm.clone(), at_ms: 0 }])
+        Ok(vec![Inbound::Audio {
+            pcm16k: pcm.clone(),
+            at_ms: 0
+        }])
     );
     assert_eq!(
         s.decode(WsMessage::Binary(frame)),
-        Ok(vec![Inbound::Audio { pcm16k: pcm, at_ms: 20 }])
+        Ok(vec![Inbound::Audio {
+            pcm16k: pcm,
+            at_ms: 20
+        }])
     );
     assert_eq!(
-        s.decode(text(r#"{"event":"websocket:dtmf","digit":"5","duration":260}"#)),
-        Ok(vec![Inbound::Dtmf { digit: '5', duration_ms: Some(260) }])
+        s.decode(text(
+            r#"{"event":"websocket:dtmf","digit":"5","duration":260}"#
+        )),
+        Ok(vec![Inbound::Dtmf {
+            digit: '5',
+            duration_ms: Some(260)
+        }])
     );
     assert_eq!(
         s.decode(text(r#"{"event":"websocket:cleared"}"#)),
         Ok(vec![Inbound::Cleared])
     );
     assert_eq!(
-        s.decode(text(r#"{"event":"websocket:notify","payload":{"mark":"turn-1"}}"#)),
-        Ok(vec![Inbound::Mark { name: "turn-1".into() }])
+        s.decode(text(
+            r#"{"event":"websocket:notify","payload":{"mark":"turn-1"}}"#
+        )),
+        Ok(vec![Inbound::Mark {
+            name: "turn-1".into()
+        }])
     );
     assert_eq!(
-        s.decode(text(r#"{"event":"websocket:notify","payload":{"x":[1,2]}}"#)),
-        Ok(vec![Inbound::Notify { payload: serde_json::json!({"x": [1, 2]}) }])
+        s.decode(text(
+            r#"{"event":"websocket:notify","payload":{"x":[1,2]}}"#
+        )),
+        Ok(vec![Inbound::Notify {
+            payload: serde_json::json!({"x": [1, 2]})
+        }])
     );
     assert_eq!(
         s.decode(text(r#"{"event":"websocket:media:update"}"#)),
-        Ok(vec![Inbound::Ignored("vonage event websocket:media:update".into())])
+        Ok(vec![Inbound::Ignored(
+            "vonage event websocket:media:update".into()
+        )])
     );
     // 8 kHz frames come out as 16 kHz (after the 10 ms resampler delay).
     let mut s = started(8000);
     let out = s.decode(WsMessage::Binary(vec![0; 320])).unwrap();
-    assert_eq!(out, vec![Inbound::Audio { pcm16k: vec![0; 320], at_ms: 0 }]);
+    assert_eq!(
+        out,
+        vec![Inbound::Audio {
+            pcm16k: vec![0; 320],
+            at_ms: 0
+        }]
+    );
 }
 
 #[test]
@@ -156,13 +203,21 @@ fn encodes_exact_outbound_messages() {
     second.resize(640, 0);
     assert_eq!(
         out,
-        vec![WsMessage::Binary([0xE8, 0x03].repeat(320)), WsMessage::Binary(second)]
+        vec![
+            WsMessage::Binary([0xE8, 0x03].repeat(320)),
+            WsMessage::Binary(second)
+        ]
     );
     assert_eq!(
         s.encode(&Outbound::Mark("turn-1".into())),
-        Ok(vec![text(r#"{"action":"notify","payload":{"mark":"turn-1"}}"#)])
+        Ok(vec![text(
+            r#"{"action":"notify","payload":{"mark":"turn-1"}}"#
+        )])
     );
-    assert_eq!(s.encode(&Outbound::Clear), Ok(vec![text(r#"{"action":"clear"}"#)]));
+    assert_eq!(
+        s.encode(&Outbound::Clear),
+        Ok(vec![text(r#"{"action":"clear"}"#)])
+    );
     let mut s = started(8000);
     let out = s.encode(&Outbound::Audio(vec![0; 640])).unwrap();
     assert_eq!(out, vec![WsMessage::Binary(vec![0; 320]); 2]);
@@ -173,37 +228,66 @@ fn caller_produces_exact_platform_messages() {
     let mut c = VonageCaller::new();
     assert_eq!(c.encode(&Inbound::Connected), Ok(vec![]));
     assert_eq!(
-        c.encode(&Inbound::Audio { pcm16k: vec![0; 320], at_ms: 0 }),
+        c.encode(&Inbound::Audio {
+            pcm16k: vec![0; 320],
+            at_ms: 0
+        }),
         Err(TransportError::MissingStart("caller event"))
     );
-    assert_eq!(c.encode(&Inbound::Start(info(16000))), Ok(vec![text(FIRST)]));
     assert_eq!(
-        c.encode(&Inbound::Audio { pcm16k: vec![-2; 320], at_ms: 0 }),
+        c.encode(&Inbound::Start(info(16000))),
+        Ok(vec![text(FIRST)])
+    );
+    assert_eq!(
+        c.encode(&Inbound::Audio {
+            pcm16k: vec![-2; 320],
+            at_ms: 0
+        }),
         Ok(vec![WsMessage::Binary([0xFE, 0xFF].repeat(320))])
     );
     assert_eq!(
-        c.encode(&Inbound::Dtmf { digit: '5', duration_ms: Some(260) }),
-        Ok(vec![text(r#"{"event":"websocket:dtmf","digit":"5","duration":260}"#)])
+        c.encode(&Inbound::Dtmf {
+            digit: '5',
+            duration_ms: Some(260)
+        }),
+        Ok(vec![text(
+            r#"{"event":"websocket:dtmf","digit":"5","duration":260}"#
+        )])
     );
     assert_eq!(
-        c.encode(&Inbound::Mark { name: "turn-1".into() }),
-        Ok(vec![text(r#"{"event":"websocket:notify","payload":{"mark":"turn-1"}}"#)])
+        c.encode(&Inbound::Mark {
+            name: "turn-1".into()
+        }),
+        Ok(vec![text(
+            r#"{"event":"websocket:notify","payload":{"mark":"turn-1"}}"#
+        )])
     );
     assert_eq!(
-        c.encode(&Inbound::Notify { payload: serde_json::json!({"k": "v"}) }),
-        Ok(vec![text(r#"{"event":"websocket:notify","payload":{"k":"v"}}"#)])
+        c.encode(&Inbound::Notify {
+            payload: serde_json::json!({"k": "v"})
+        }),
+        Ok(vec![text(
+            r#"{"event":"websocket:notify","payload":{"k":"v"}}"#
+        )])
     );
     assert_eq!(
         c.encode(&Inbound::Cleared),
         Ok(vec![text(r#"{"event":"websocket:cleared"}"#)])
     );
     assert_eq!(c.encode(&Inbound::Stop), Ok(vec![]));
-    assert_eq!(c.encode(&Inbound::Cleared), Err(TransportError::AfterStop("caller event")));
+    assert_eq!(
+        c.encode(&Inbound::Cleared),
+        Err(TransportError::AfterStop("caller event"))
+    );
 
     let mut c = VonageCaller::new();
     let mut bad = info(16000);
-    bad.custom_parameters.insert("content-type".into(), "x".into());
-    assert!(matches!(c.encode(&Inbound::Start(bad)), Err(TransportError::Unsupported(_))));
+    bad.custom_parameters
+        .insert("content-type".into(), "x".into());
+    assert!(matches!(
+        c.encode(&Inbound::Start(bad)),
+        Err(TransportError::Unsupported(_))
+    ));
     assert!(matches!(
         c.encode(&Inbound::Start(info(11025))),
         Err(TransportError::Unsupported(_))
@@ -218,7 +302,10 @@ fn caller_decodes_server_messages() {
         Err(TransportError::MissingStart("server message"))
     );
     c.encode(&Inbound::Start(info(16000))).unwrap();
-    assert_eq!(c.decode(text(r#"{"action":"clear"}"#)), Ok(vec![Outbound::Clear]));
+    assert_eq!(
+        c.decode(text(r#"{"action":"clear"}"#)),
+        Ok(vec![Outbound::Clear])
+    );
     assert_eq!(
         c.decode(text(r#"{"action":"notify","payload":{"mark":"m"}}"#)),
         Ok(vec![Outbound::Mark("m".into())])
@@ -229,13 +316,19 @@ fn caller_decodes_server_messages() {
     );
     assert_eq!(
         c.decode(WsMessage::Binary(vec![0; 320])),
-        Err(TransportError::FrameSize { expected: 640, got: 320 })
+        Err(TransportError::FrameSize {
+            expected: 640,
+            got: 320
+        })
     );
     assert_eq!(
         c.decode(text(r#"{"action":"transfer"}"#)),
         Err(TransportError::UnknownEvent("transfer".into()))
     );
-    assert!(matches!(c.decode(text(r#"{"event":"x"}"#)), Err(TransportError::Malformed(_))));
+    assert!(matches!(
+        c.decode(text(r#"{"event":"x"}"#)),
+        Err(TransportError::Malformed(_))
+    ));
 }
 
 #[test]
@@ -246,9 +339,14 @@ fn caller_and_server_round_trip_at_both_rates() {
         let evs = [
             Inbound::Connected,
             Inbound::Start(info(rate)),
-            Inbound::Dtmf { digit: '9', duration_ms: Some(120) },
+            Inbound::Dtmf {
+                digit: '9',
+                duration_ms: Some(120),
+            },
             Inbound::Mark { name: "m".into() },
-            Inbound::Notify { payload: serde_json::json!({"a": 1}) },
+            Inbound::Notify {
+                payload: serde_json::json!({"a": 1}),
+            },
             Inbound::Cleared,
         ];
         let mut got = Vec::new();

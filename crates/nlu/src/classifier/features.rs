@@ -13,11 +13,13 @@ const K_BIGRAM: u8 = 2;
 const K_CHAR: u8 = 3;
 const K_UNK: u8 = 4;
 const K_NUM: u8 = 5;
+const K_ENT: u8 = 6;
 
 /// Character n-gram orders taken from each `<word>` (with boundary marks).
 const CHAR_N: std::ops::RangeInclusive<usize> = 3..=5;
 /// Character n-grams weigh less than word features.
-const CHAR_WEIGHT: f32 = 0.5;
+const CHAR_WEIGHT_: f32 = 0.5;
+fn char_weight() -> f32 { super::envf("SB_CHARW", CHAR_WEIGHT_ as f64) as f32 }
 /// Weight in the norm of a feature unseen in training (relative to its IDF).
 const UNSEEN_WEIGHT: f32 = 0.55;
 
@@ -53,10 +55,38 @@ fn is_number(w: &str) -> bool {
     !w.is_empty() && w.chars().all(|c| c.is_ascii_digit())
 }
 
+/// Maps a word to its form in unigram and bigram features.
+fn mapped<'a>(w: &'a str, known: Option<&HashSet<u64>>) -> &'a str {
+    if is_number(w) {
+        "<num>"
+    } else if known.is_none_or(|k| k.contains(&fhash(K_WORD, &[w]))) {
+        w
+    } else {
+        "<unk>"
+    }
+}
+
 /// Hashed features of one word list. `known` decides which words keep their own unigram
 /// feature (and their identity in bigrams); the others become `<unk>`. `None` keeps every word.
-pub(crate) fn raw_features(words: &[String], known: Option<&HashSet<u64>>, out: &mut Vec<u64>) {
+/// `ents`: entity matches (word range `start..end`, list name), each adding an `ENT:<list>`
+/// feature and bigrams of it with the words around the match.
+pub(crate) fn raw_features(
+    words: &[String],
+    known: Option<&HashSet<u64>>,
+    ents: &[(usize, usize, &str)],
+    out: &mut Vec<u64>,
+) {
     out.clear();
+    for &(start, end, name) in ents {
+        let before = match start.checked_sub(1) {
+            None => "<s>",
+            Some(i) => words.get(i).map_or("<s>", |w| mapped(w, known)),
+        };
+        let after = words.get(end).map_or("</s>", |w| mapped(w, known));
+        out.push(fhash(K_ENT, &[name]));
+        out.push(fhash(K_ENT, &[before, name]));
+        out.push(fhash(K_ENT, &[name, after]));
+    }
     let mut prev = "<s>";
     for w in words {
         let wh = fhash(K_WORD, &[w]);
@@ -152,14 +182,14 @@ impl FeatureSpace {
                 Some(&id) => {
                     let mut v = self.idf.get(id as usize).copied().unwrap_or(1.0);
                     if kind_of(*h) == K_CHAR {
-                        v *= CHAR_WEIGHT;
+                        v *= char_weight();
                     }
                     norm2 += v * v;
                     out.push((id, v));
                 }
                 None => {
                     let w = if kind_of(*h) == K_CHAR {
-                        CHAR_WEIGHT
+                        char_weight()
                     } else {
                         1.0
                     };

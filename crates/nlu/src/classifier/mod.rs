@@ -8,34 +8,38 @@
 //! vector norm, which flattens the scores of texts unlike anything seen.
 
 mod features;
+mod gazetteer;
 pub(crate) mod lbfgs;
 pub(crate) mod noise;
 
 use std::collections::{HashMap, HashSet};
 
 use features::{raw_features, word_hash, words, FeatureSpace};
+pub use gazetteer::Gazetteers;
 use lbfgs::{minimize, LbfgsParams};
 
 use crate::NluError;
 
 /// Hyper-parameters (fixed; chosen on the Snips benchmark and the out-of-domain unit tests).
-const L2: f64 = 1e-5;
+const L2_: f64 = 1e-5;
+pub(crate) fn envf(n: &str, d: f64) -> f64 { std::env::var(n).ok().and_then(|v| v.parse().ok()).unwrap_or(d) }
 /// Words seen fewer times than this in training are treated as unknown.
 const MIN_WORD_COUNT: usize = 2;
-const MAX_ITER: usize = 100;
+const MAX_ITER_: usize = 100;
 const NONE_SEED: u64 = 0x5eed_0001;
 /// Size of the none class relative to the mean in-domain class size (bounds below).
-const NONE_FACTOR: f64 = 1.0;
+const NONE_FACTOR_: f64 = 1.0;
 const NONE_MIN: usize = 120;
 const NONE_MAX: usize = 400;
 /// Total training weight of the none class relative to one in-domain class.
-const NONE_WEIGHT: f64 = 1.0;
+const NONE_WEIGHT_: f64 = 1.0;
 
 /// Immutable after training; `Send + Sync`.
 #[derive(Debug, Clone)]
 pub struct IntentClassifier {
     space: FeatureSpace,
     known_words: HashSet<u64>,
+    gaz: Gazetteers,
     n_classes: usize,
     /// Classes that had training examples (the others are never predicted).
     active: Vec<bool>,
@@ -47,6 +51,20 @@ pub struct IntentClassifier {
 impl IntentClassifier {
     /// Deterministic (fixed seed). `examples`: (text, class index).
     pub fn train(examples: &[(String, usize)], n_classes: usize) -> Result<Self, NluError> {
+        Self::train_with(examples, n_classes, &Gazetteers::new())
+    }
+
+    /// Like [`Self::train`], with entity value lists as features (kept for [`Self::predict`]).
+    pub fn train_with(
+        examples: &[(String, usize)],
+        n_classes: usize,
+        gazetteers: &Gazetteers,
+    ) -> Result<Self, NluError> {
+        let gaz = gazetteers.clone();
+        let L2 = envf("SB_L2", L2_);
+        let MAX_ITER = envf("SB_ITER", MAX_ITER_ as f64) as usize;
+        let NONE_WEIGHT = envf("SB_NONEW", NONE_WEIGHT_);
+        let NONE_FACTOR = envf("SB_NONEF", NONE_FACTOR_);
         if n_classes == 0 {
             return Err(NluError::Other(
                 "intent classifier needs at least one class".into(),
@@ -82,8 +100,10 @@ impl IntentClassifier {
                 .filter(|(_, c)| **c >= MIN_WORD_COUNT)
                 .map(|(h, _)| *h),
         );
+        let mut ents = Vec::new();
         for (ws, class) in &tokenised {
-            raw_features(ws, Some(&known_words), &mut raw);
+            gaz.find(ws, true, &mut ents);
+            raw_features(ws, Some(&known_words), &ent_spans(&gaz, &ents), &mut raw);
             docs.push(raw.clone());
             labels.push(*class);
             if let Some(a) = active.get_mut(*class) {
@@ -100,7 +120,8 @@ impl IntentClassifier {
         let n_none = ((mean * NONE_FACTOR) as usize).clamp(NONE_MIN, NONE_MAX);
         for text in noise::none_texts(n_none, NONE_SEED) {
             let ws = words(&text);
-            raw_features(&ws, Some(&known_words), &mut raw);
+            gaz.find(&ws, false, &mut ents);
+            raw_features(&ws, Some(&known_words), &ent_spans(&gaz, &ents), &mut raw);
             docs.push(raw.clone());
             labels.push(none);
         }
@@ -176,6 +197,7 @@ impl IntentClassifier {
         Ok(IntentClassifier {
             space,
             known_words,
+            gaz,
             n_classes,
             active,
             weights,
@@ -197,7 +219,14 @@ impl IntentClassifier {
             return vec![0.0; self.n_classes];
         }
         let mut raw = Vec::with_capacity(ws.len() * 12);
-        raw_features(&ws, Some(&self.known_words), &mut raw);
+        let mut ents = Vec::new();
+        self.gaz.find(&ws, false, &mut ents);
+        raw_features(
+            &ws,
+            Some(&self.known_words),
+            &ent_spans(&self.gaz, &ents),
+            &mut raw,
+        );
         let mut v = Vec::with_capacity(raw.len());
         self.space.vectorize(&raw, &mut v);
         let mut logits: Vec<f64> = self.bias.iter().map(|b| *b as f64).collect();
@@ -218,6 +247,12 @@ impl IntentClassifier {
         logits.truncate(self.n_classes);
         logits.into_iter().map(|p| p as f32).collect()
     }
+}
+
+fn ent_spans<'a>(gaz: &'a Gazetteers, ents: &[gazetteer::EntMatch]) -> Vec<(usize, usize, &'a str)> {
+    ents.iter()
+        .filter_map(|m| Some((m.start, m.end, gaz.name(m.list)?)))
+        .collect()
 }
 
 fn scores(w: &[f64], b: &[f64], v: &[(u32, f32)], mask: &[bool], k: usize, out: &mut [f64]) {

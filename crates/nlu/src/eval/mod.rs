@@ -16,9 +16,9 @@ use std::time::Instant;
 
 pub use dataset::{load, parse_file, Dataset, Query};
 use report::{quantile, SlotCounts};
-pub use report::{EvalReport, IntentScore, SlotScore};
+pub use report::{EvalReport, IntentScore, Misclassified, SlotScore};
 
-use crate::classifier::IntentClassifier;
+use crate::classifier::{Gazetteers, IntentClassifier};
 use crate::tagger::{SlotTagger, TaggedExample};
 use crate::NluError;
 
@@ -44,6 +44,21 @@ fn cross_gazetteers(data: &Dataset, n: usize, skip: usize) -> Vec<(String, Vec<S
         }
     }
     map.into_iter().collect()
+}
+
+/// Classifier gazetteers: every slot value annotated in the training queries, per slot name.
+fn classifier_gazetteers(data: &Dataset, n: usize) -> Gazetteers {
+    let mut g = Gazetteers::new();
+    for (_, train, _) in &data.intents {
+        for q in train.iter().take(n) {
+            for s in &q.spans {
+                if let Some(v) = q.text.get(s.start..s.end) {
+                    g.add_annotated(&s.slot, v);
+                }
+            }
+        }
+    }
+    g
 }
 
 /// Trains on the benchmark's training files and scores on all validation files.
@@ -89,7 +104,11 @@ pub fn run_snips(cfg: &EvalConfig) -> Result<EvalReport, NluError> {
                 }
             });
         }
-        IntentClassifier::train(&cls_examples, n_intents)
+        if std::env::var_os("SB_NOGAZ").is_some() {
+            IntentClassifier::train(&cls_examples, n_intents)
+        } else {
+            IntentClassifier::train_with(&cls_examples, n_intents, &classifier_gazetteers(&data, n))
+        }
     })?;
     let mut taggers = Vec::with_capacity(n_intents);
     for s in slots {
@@ -106,6 +125,7 @@ pub fn run_snips(cfg: &EvalConfig) -> Result<EvalReport, NluError> {
     let mut per_intent = Vec::new();
     let mut latencies = Vec::new();
     let (mut correct, mut n_test) = (0usize, 0usize);
+    let mut errors = Vec::new();
     for (gold_intent, (name, _, val)) in data.intents.iter().enumerate() {
         let mut score = IntentScore {
             intent: name.clone(),
@@ -135,6 +155,14 @@ pub fn run_snips(cfg: &EvalConfig) -> Result<EvalReport, NluError> {
             score.n += 1;
             if pred == gold_intent {
                 score.correct += 1;
+            } else {
+                errors.push(Misclassified {
+                    text: q.text.clone(),
+                    gold: name.clone(),
+                    predicted: data.intents.get(pred).map_or("", |x| x.0.as_str()).into(),
+                    p_gold: probs.get(gold_intent).copied().unwrap_or(0.0),
+                    p_predicted: probs.get(pred).copied().unwrap_or(0.0),
+                });
             }
         }
         correct += score.correct;
@@ -158,6 +186,7 @@ pub fn run_snips(cfg: &EvalConfig) -> Result<EvalReport, NluError> {
         slot_f1_macro,
         per_slot,
         per_intent,
+        errors,
         train_time,
         parse_p50_us: quantile(&latencies, 0.5),
         parse_p99_us: quantile(&latencies, 0.99),

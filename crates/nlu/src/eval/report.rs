@@ -26,6 +26,17 @@ pub struct IntentScore {
     pub correct: usize,
 }
 
+/// A validation query whose predicted intent is wrong.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Misclassified {
+    pub text: String,
+    pub gold: String,
+    pub predicted: String,
+    /// Classifier probabilities of the gold and the predicted intent.
+    pub p_gold: f32,
+    pub p_predicted: f32,
+}
+
 #[derive(Debug, Clone)]
 pub struct EvalReport {
     pub train_per_intent: usize,
@@ -40,6 +51,8 @@ pub struct EvalReport {
     pub slot_f1_macro: f64,
     pub per_slot: Vec<SlotScore>,
     pub per_intent: Vec<IntentScore>,
+    /// Misclassified validation queries.
+    pub errors: Vec<Misclassified>,
     /// Wall-clock time to train the classifier and all taggers.
     pub train_time: Duration,
     /// Time of one parse (classifier + tagger of the predicted intent), µs.
@@ -167,6 +180,17 @@ impl fmt::Display for EvalReport {
                 i.correct as f64 / i.n as f64
             };
             writeln!(f, "  {:<24} {:>5} {:>8.4}", i.intent, i.n, acc)?;
+        }
+        if !self.errors.is_empty() {
+            writeln!(f)?;
+            writeln!(f, "  misclassified: gold (p) → predicted (p)")?;
+            for e in &self.errors {
+                writeln!(
+                    f,
+                    "  {:<20} {:.2} → {:<20} {:.2}  {}",
+                    e.gold, e.p_gold, e.predicted, e.p_predicted, e.text
+                )?;
+            }
         }
         writeln!(f)?;
         writeln!(

@@ -85,13 +85,19 @@ struct SentimentConfigJson {
 /// Checks one path segment (project, environment, user, session id).
 pub fn check_segment(what: &str, value: &str, max: usize) -> Result<(), ApiError> {
     if value.is_empty() {
-        return Err(ApiError::invalid(format!("The {what} id must not be empty.")));
+        return Err(ApiError::invalid(format!(
+            "The {what} id must not be empty."
+        )));
     }
     if value.chars().count() > max {
-        return Err(ApiError::invalid(format!("The {what} id exceeds the maximum length of {max} characters.")));
+        return Err(ApiError::invalid(format!(
+            "The {what} id exceeds the maximum length of {max} characters."
+        )));
     }
     if value.chars().any(|c| c.is_control() || c == '/') {
-        return Err(ApiError::invalid(format!("The {what} id contains invalid characters.")));
+        return Err(ApiError::invalid(format!(
+            "The {what} id contains invalid characters."
+        )));
     }
     Ok(())
 }
@@ -112,27 +118,43 @@ pub fn parse_session_tail(rest: &str) -> Result<String, ApiError> {
 fn context_name(name: &str) -> Result<String, ApiError> {
     let short = name.rsplit_once("/contexts/").map_or(name, |(_, n)| n);
     if short.is_empty() || short.len() > 250 || short.chars().any(|c| c.is_control() || c == '/') {
-        return Err(ApiError::invalid(format!("Invalid context name: '{name}'.")));
+        return Err(ApiError::invalid(format!(
+            "Invalid context name: '{name}'."
+        )));
     }
     Ok(short.to_lowercase())
 }
 
 /// Parses and validates a detectIntent body.
-pub fn parse_body(bytes: &[u8], session: String, default_language: &str) -> Result<TurnInput, ApiError> {
+pub fn parse_body(
+    bytes: &[u8],
+    session: String,
+    default_language: &str,
+) -> Result<TurnInput, ApiError> {
     let body: DetectIntentBody = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::invalid(format!("Invalid JSON payload received. {e}")))?;
-    let qi = body.query_input.ok_or_else(|| ApiError::invalid("Field 'queryInput' is required."))?;
+    let qi = body
+        .query_input
+        .ok_or_else(|| ApiError::invalid("Field 'queryInput' is required."))?;
     let lang = |l: Option<String>| -> Result<String, ApiError> {
         match l {
             None => Ok(default_language.to_string()),
             Some(l) if l.trim().is_empty() => Ok(default_language.to_string()),
-            Some(l) if l.len() <= 35 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') => Ok(l),
+            Some(l)
+                if l.len() <= 35
+                    && l.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') =>
+            {
+                Ok(l)
+            }
             Some(l) => Err(ApiError::invalid(format!("Invalid language code: '{l}'."))),
         }
     };
     let input = match (qi.text, qi.event, qi.audio_config) {
         (Some(_), Some(_), _) => {
-            return Err(ApiError::invalid("Only one of 'queryInput.text' and 'queryInput.event' may be set."))
+            return Err(ApiError::invalid(
+                "Only one of 'queryInput.text' and 'queryInput.event' may be set.",
+            ))
         }
         (Some(t), None, _) => {
             let text = t.text.unwrap_or_default();
@@ -145,7 +167,10 @@ pub fn parse_body(bytes: &[u8], session: String, default_language: &str) -> Resu
                     "Input text exceeds the maximum length of {MAX_QUERY_CHARS} characters (got {n})."
                 )));
             }
-            QueryInput::Text { text, language_code: lang(t.language_code)? }
+            QueryInput::Text {
+                text,
+                language_code: lang(t.language_code)?,
+            }
         }
         (None, Some(e), _) => {
             let name = e.name.unwrap_or_default();
@@ -155,13 +180,21 @@ pub fn parse_body(bytes: &[u8], session: String, default_language: &str) -> Resu
             if name.len() > 150 || name.chars().any(|c| c.is_control()) {
                 return Err(ApiError::invalid(format!("Invalid event name: '{name}'.")));
             }
-            QueryInput::Event { name, parameters: e.parameters.unwrap_or_default(), language_code: lang(e.language_code)? }
+            QueryInput::Event {
+                name,
+                parameters: e.parameters.unwrap_or_default(),
+                language_code: lang(e.language_code)?,
+            }
         }
         (None, None, Some(_)) => {
-            return Err(ApiError::invalid("Audio input is not supported by this endpoint; send 'queryInput.text'."))
+            return Err(ApiError::invalid(
+                "Audio input is not supported by this endpoint; send 'queryInput.text'.",
+            ))
         }
         (None, None, None) => {
-            return Err(ApiError::invalid("Field 'queryInput' must contain 'text' or 'event'."));
+            return Err(ApiError::invalid(
+                "Field 'queryInput' must contain 'text' or 'event'.",
+            ));
         }
     };
     let qp = body.query_params.unwrap_or_default();
@@ -174,9 +207,16 @@ pub fn parse_body(bytes: &[u8], session: String, default_language: &str) -> Resu
     for c in qp.contexts.unwrap_or_default() {
         let name = context_name(c.name.as_deref().unwrap_or_default())?;
         let lifespan = c.lifespan_count.unwrap_or(0);
-        let lifespan = u32::try_from(lifespan)
-            .map_err(|_| ApiError::invalid(format!("Invalid lifespanCount {lifespan} for context '{name}'.")))?;
-        contexts.push(ActiveContext { name, lifespan, parameters: c.parameters.unwrap_or_default() });
+        let lifespan = u32::try_from(lifespan).map_err(|_| {
+            ApiError::invalid(format!(
+                "Invalid lifespanCount {lifespan} for context '{name}'."
+            ))
+        })?;
+        contexts.push(ActiveContext {
+            name,
+            lifespan,
+            parameters: c.parameters.unwrap_or_default(),
+        });
     }
     let params = QueryParams {
         time_zone: qp.time_zone.filter(|t| !t.is_empty()),
@@ -185,8 +225,17 @@ pub fn parse_body(bytes: &[u8], session: String, default_language: &str) -> Resu
         payload: qp.payload.map(Value::Object),
         session_params: Map::new(),
     };
-    let analyze = qp.sentiment_analysis_request_config.and_then(|c| c.analyze_query_text_sentiment).unwrap_or(false);
-    Ok(TurnInput { session, input, params, analyze_sentiment: analyze, source: "switchboard".into() })
+    let analyze = qp
+        .sentiment_analysis_request_config
+        .and_then(|c| c.analyze_query_text_sentiment)
+        .unwrap_or(false);
+    Ok(TurnInput {
+        session,
+        input,
+        params,
+        analyze_sentiment: analyze,
+        source: "switchboard".into(),
+    })
 }
 
 #[cfg(test)]
@@ -205,7 +254,13 @@ mod tests {
             "resetContexts":true,"payload":{"x":"y"},"sentimentAnalysisRequestConfig":{"analyzeQueryTextSentiment":true},"unknown":1}}"#,
         );
         let Ok(t) = t else { panic!("{t:?}") };
-        assert_eq!(t.input, QueryInput::Text { text: "hi".into(), language_code: "en-US".into() });
+        assert_eq!(
+            t.input,
+            QueryInput::Text {
+                text: "hi".into(),
+                language_code: "en-US".into()
+            }
+        );
         assert_eq!(t.params.time_zone.as_deref(), Some("Europe/Paris"));
         assert_eq!(t.params.contexts.len(), 1);
         assert_eq!(t.params.contexts[0].name, "order-followup");
@@ -219,7 +274,14 @@ mod tests {
     fn snake_case_and_default_language() {
         let t = parse(r#"{"query_input":{"event":{"name":"WELCOME"}}}"#);
         let Ok(t) = t else { panic!("{t:?}") };
-        assert_eq!(t.input, QueryInput::Event { name: "WELCOME".into(), parameters: Map::new(), language_code: "en".into() });
+        assert_eq!(
+            t.input,
+            QueryInput::Event {
+                name: "WELCOME".into(),
+                parameters: Map::new(),
+                language_code: "en".into()
+            }
+        );
     }
 
     #[test]
@@ -227,23 +289,62 @@ mod tests {
         let msg = |b: &str| parse(b).err().map(|e| e.message).unwrap_or_default();
         assert!(msg("{").starts_with("Invalid JSON payload received."));
         assert_eq!(msg("{}"), "Field 'queryInput' is required.");
-        assert_eq!(msg(r#"{"queryInput":{"text":{"text":"  "}}}"#), "Input text not set.");
-        assert!(msg(&format!(r#"{{"queryInput":{{"text":{{"text":"{}"}}}}}}"#, "a".repeat(257))).contains("256"));
-        assert!(parse(&format!(r#"{{"queryInput":{{"text":{{"text":"{}"}}}}}}"#, "é".repeat(256))).is_ok());
-        assert_eq!(msg(r#"{"queryInput":{"text":{"text":"hi"}},"queryParams":{"timeZone":"Mars/Base"}}"#), "Invalid time zone: 'Mars/Base'.");
+        assert_eq!(
+            msg(r#"{"queryInput":{"text":{"text":"  "}}}"#),
+            "Input text not set."
+        );
+        assert!(msg(&format!(
+            r#"{{"queryInput":{{"text":{{"text":"{}"}}}}}}"#,
+            "a".repeat(257)
+        ))
+        .contains("256"));
+        assert!(parse(&format!(
+            r#"{{"queryInput":{{"text":{{"text":"{}"}}}}}}"#,
+            "é".repeat(256)
+        ))
+        .is_ok());
+        assert_eq!(
+            msg(r#"{"queryInput":{"text":{"text":"hi"}},"queryParams":{"timeZone":"Mars/Base"}}"#),
+            "Invalid time zone: 'Mars/Base'."
+        );
         assert!(msg(r#"{"queryInput":{"text":{"text":"hi"}},"queryParams":{"contexts":[{"name":"c","lifespanCount":-1}]}}"#)
             .contains("lifespanCount"));
-        assert!(msg(r#"{"queryInput":{"text":{"text":"hi"},"event":{"name":"E"}}}"#).contains("Only one"));
+        assert!(
+            msg(r#"{"queryInput":{"text":{"text":"hi"},"event":{"name":"E"}}}"#)
+                .contains("Only one")
+        );
     }
 
     #[test]
     fn session_tail() {
-        assert_eq!(parse_session_tail("abc:detectIntent").ok().as_deref(), Some("abc"));
-        assert_eq!(parse_session_tail("a:b:detectIntent").ok().as_deref(), Some("a:b"));
-        assert_eq!(parse_session_tail("abc").err().map(|e| e.status), Some("NOT_FOUND"));
-        assert_eq!(parse_session_tail("abc:streamingDetectIntent").err().map(|e| e.status), Some("NOT_FOUND"));
-        assert_eq!(parse_session_tail(":detectIntent").err().map(|e| e.status), Some("INVALID_ARGUMENT"));
-        assert_eq!(parse_session_tail("a\u{1}b:detectIntent").err().map(|e| e.status), Some("INVALID_ARGUMENT"));
+        assert_eq!(
+            parse_session_tail("abc:detectIntent").ok().as_deref(),
+            Some("abc")
+        );
+        assert_eq!(
+            parse_session_tail("a:b:detectIntent").ok().as_deref(),
+            Some("a:b")
+        );
+        assert_eq!(
+            parse_session_tail("abc").err().map(|e| e.status),
+            Some("NOT_FOUND")
+        );
+        assert_eq!(
+            parse_session_tail("abc:streamingDetectIntent")
+                .err()
+                .map(|e| e.status),
+            Some("NOT_FOUND")
+        );
+        assert_eq!(
+            parse_session_tail(":detectIntent").err().map(|e| e.status),
+            Some("INVALID_ARGUMENT")
+        );
+        assert_eq!(
+            parse_session_tail("a\u{1}b:detectIntent")
+                .err()
+                .map(|e| e.status),
+            Some("INVALID_ARGUMENT")
+        );
         assert!(parse_session_tail(&format!("{}:detectIntent", "x".repeat(512))).is_ok());
         assert!(parse_session_tail(&format!("{}:detectIntent", "x".repeat(513))).is_err());
         assert!(parse_session_tail("a/b:detectIntent").is_err());

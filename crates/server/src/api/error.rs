@@ -14,10 +14,18 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn invalid(message: impl Into<String>) -> Self {
-        ApiError { http: StatusCode::BAD_REQUEST, status: "INVALID_ARGUMENT", message: message.into() }
+        ApiError {
+            http: StatusCode::BAD_REQUEST,
+            status: "INVALID_ARGUMENT",
+            message: message.into(),
+        }
     }
     pub fn not_found(message: impl Into<String>) -> Self {
-        ApiError { http: StatusCode::NOT_FOUND, status: "NOT_FOUND", message: message.into() }
+        ApiError {
+            http: StatusCode::NOT_FOUND,
+            status: "NOT_FOUND",
+            message: message.into(),
+        }
     }
     pub fn too_large(limit: usize) -> Self {
         ApiError {
@@ -27,16 +35,32 @@ impl ApiError {
         }
     }
     pub fn method_not_allowed() -> Self {
-        ApiError { http: StatusCode::METHOD_NOT_ALLOWED, status: "UNIMPLEMENTED", message: "Method not allowed.".into() }
+        ApiError {
+            http: StatusCode::METHOD_NOT_ALLOWED,
+            status: "UNIMPLEMENTED",
+            message: "Method not allowed.".into(),
+        }
     }
     pub fn unavailable(message: impl Into<String>) -> Self {
-        ApiError { http: StatusCode::SERVICE_UNAVAILABLE, status: "UNAVAILABLE", message: message.into() }
+        ApiError {
+            http: StatusCode::SERVICE_UNAVAILABLE,
+            status: "UNAVAILABLE",
+            message: message.into(),
+        }
     }
     pub fn exhausted(message: impl Into<String>) -> Self {
-        ApiError { http: StatusCode::TOO_MANY_REQUESTS, status: "RESOURCE_EXHAUSTED", message: message.into() }
+        ApiError {
+            http: StatusCode::TOO_MANY_REQUESTS,
+            status: "RESOURCE_EXHAUSTED",
+            message: message.into(),
+        }
     }
     pub fn internal() -> Self {
-        ApiError { http: StatusCode::INTERNAL_SERVER_ERROR, status: "INTERNAL", message: "Internal error.".into() }
+        ApiError {
+            http: StatusCode::INTERNAL_SERVER_ERROR,
+            status: "INTERNAL",
+            message: "Internal error.".into(),
+        }
     }
 
     pub fn body(&self) -> serde_json::Value {
@@ -52,7 +76,13 @@ impl IntoResponse for ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.http.as_u16(), self.status, self.message)
+        write!(
+            f,
+            "{} {}: {}",
+            self.http.as_u16(),
+            self.status,
+            self.message
+        )
     }
 }
 

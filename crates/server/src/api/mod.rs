@@ -22,7 +22,10 @@ const MAX_ID_CHARS: usize = 256;
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .route("/v2/projects/{project}/agent/sessions/{*rest}", post(detect_session))
+        .route(
+            "/v2/projects/{project}/agent/sessions/{*rest}",
+            post(detect_session),
+        )
         .route(
             "/v2/projects/{project}/agent/environments/{env}/users/{user}/sessions/{*rest}",
             post(detect_env_session),
@@ -35,7 +38,10 @@ pub fn router(state: Arc<AppState>) -> Router {
 }
 
 async fn not_found(uri: Uri) -> ApiError {
-    ApiError::not_found(format!("The requested URL {} was not found on this server.", uri.path()))
+    ApiError::not_found(format!(
+        "The requested URL {} was not found on this server.",
+        uri.path()
+    ))
 }
 
 async fn method_not_allowed() -> ApiError {
@@ -68,10 +74,19 @@ async fn detect_env_session(
     detect::check_segment("user", &user, MAX_ID_CHARS)?;
     let id = detect::parse_session_tail(&rest)?;
     debug_assert!(id.chars().count() <= MAX_SESSION_ID_CHARS);
-    detect(app, format!("projects/{project}/agent/environments/{env}/users/{user}/sessions/{id}"), body).await
+    detect(
+        app,
+        format!("projects/{project}/agent/environments/{env}/users/{user}/sessions/{id}"),
+        body,
+    )
+    .await
 }
 
-async fn detect(app: Arc<AppState>, session: String, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+async fn detect(
+    app: Arc<AppState>,
+    session: String,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
     let bytes = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::too_large(MAX_BODY_BYTES)
@@ -81,5 +96,9 @@ async fn detect(app: Arc<AppState>, session: String, body: Result<Bytes, BytesRe
     })?;
     let input = detect::parse_body(&bytes, session, &app.engine.agent.language)?;
     let out = detect_intent(&app, input).await?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], out.response_json).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        out.response_json,
+    )
+        .into_response())
 }

@@ -128,13 +128,15 @@ fn handle(conn: &Connection, cmd: Cmd) {
         Cmd::Load { id, reply } => {
             let _ = reply.send(load(conn, &id));
         }
-        Cmd::SaveTurn { session, turn } => {
-            if let Err(e) = save(conn, &session, &turn) {
+        Cmd::SaveTurn(b) => {
+            if let Err(e) = save(conn, &b.0, &b.1) {
                 tracing::error!(error = %e, "store: saving a turn failed");
             }
         }
         Cmd::Sweep { now, reply } => {
-            let r = conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", params![now]).map_err(StoreError::from);
+            let r = conn
+                .execute("DELETE FROM sessions WHERE expires_at <= ?1", params![now])
+                .map_err(StoreError::from);
             let _ = reply.send(r);
         }
         Cmd::Turns { id, reply } => {
@@ -146,12 +148,21 @@ fn handle(conn: &Connection, cmd: Cmd) {
 
 fn load(conn: &Connection, id: &str) -> Result<Option<StoredSession>, StoreError> {
     let row = conn
-        .prepare_cached("SELECT state, created_at, updated_at, expires_at FROM sessions WHERE id = ?1")?
+        .prepare_cached(
+            "SELECT state, created_at, updated_at, expires_at FROM sessions WHERE id = ?1",
+        )?
         .query_row(params![id], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
         })
         .optional()?;
-    let Some((state, created, updated, expires)) = row else { return Ok(None) };
+    let Some((state, created, updated, expires)) = row else {
+        return Ok(None);
+    };
     let state = serde_json::from_str(&state).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     Ok(Some(StoredSession {
         state,

@@ -26,9 +26,15 @@ pub use db::TurnRow;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot open database {path}: {source}")]
-    Open { path: String, source: rusqlite::Error },
+    Open {
+        path: String,
+        source: rusqlite::Error,
+    },
     #[error("cannot create data directory {path}: {source}")]
-    DataDir { path: String, source: std::io::Error },
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
     #[error("stored session state is not valid JSON: {0}")]
@@ -72,12 +78,25 @@ pub(crate) struct SessionRow {
 }
 
 pub(crate) enum Cmd {
-    Load { id: String, reply: oneshot::Sender<Result<Option<StoredSession>, StoreError>> },
-    SaveTurn { session: SessionRow, turn: TurnRecord },
-    Sweep { now: i64, reply: oneshot::Sender<Result<usize, StoreError>> },
-    Turns { id: String, reply: oneshot::Sender<Result<Vec<TurnRow>, StoreError>> },
-    Flush { reply: oneshot::Sender<()> },
-    Close { reply: oneshot::Sender<()> },
+    Load {
+        id: String,
+        reply: oneshot::Sender<Result<Option<StoredSession>, StoreError>>,
+    },
+    SaveTurn(Box<(SessionRow, TurnRecord)>),
+    Sweep {
+        now: i64,
+        reply: oneshot::Sender<Result<usize, StoreError>>,
+    },
+    Turns {
+        id: String,
+        reply: oneshot::Sender<Result<Vec<TurnRow>, StoreError>>,
+    },
+    Flush {
+        reply: oneshot::Sender<()>,
+    },
+    Close {
+        reply: oneshot::Sender<()>,
+    },
 }
 
 /// Handle to the storage thread. Cheap to share by reference (`AppState` owns one).
@@ -91,7 +110,9 @@ pub(crate) fn to_ms(t: DateTime<Utc>) -> i64 {
 }
 
 pub(crate) fn from_ms(ms: i64) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(ms).single().unwrap_or(DateTime::<Utc>::MIN_UTC)
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 impl Store {
@@ -100,14 +121,20 @@ impl Store {
     pub fn open(dir: Option<&Path>, queue: usize) -> Result<Store, StoreError> {
         let conn = match dir {
             Some(d) => {
-                std::fs::create_dir_all(d)
-                    .map_err(|source| StoreError::DataDir { path: d.display().to_string(), source })?;
+                std::fs::create_dir_all(d).map_err(|source| StoreError::DataDir {
+                    path: d.display().to_string(),
+                    source,
+                })?;
                 let path = d.join("switchboard.db");
-                rusqlite::Connection::open(&path)
-                    .map_err(|source| StoreError::Open { path: path.display().to_string(), source })?
+                rusqlite::Connection::open(&path).map_err(|source| StoreError::Open {
+                    path: path.display().to_string(),
+                    source,
+                })?
             }
-            None => rusqlite::Connection::open_in_memory()
-                .map_err(|source| StoreError::Open { path: ":memory:".into(), source })?,
+            None => rusqlite::Connection::open_in_memory().map_err(|source| StoreError::Open {
+                path: ":memory:".into(),
+                source,
+            })?,
         };
         db::init(&conn)?;
         let (tx, rx) = mpsc::channel(queue.max(1));
@@ -115,23 +142,42 @@ impl Store {
             .name("sb-store".into())
             .spawn(move || db::run(conn, rx))
             .map_err(|e| StoreError::Corrupt(format!("cannot start storage thread: {e}")))?;
-        Ok(Store { tx, thread: Mutex::new(Some(thread)) })
+        Ok(Store {
+            tx,
+            thread: Mutex::new(Some(thread)),
+        })
     }
 
-    async fn request<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Cmd) -> Result<T, StoreError> {
+    async fn request<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Cmd,
+    ) -> Result<T, StoreError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(make(reply)).await.map_err(|_| StoreError::Closed)?;
+        self.tx
+            .send(make(reply))
+            .await
+            .map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)
     }
 
     /// The stored session, if any (expired or not: the caller decides).
     pub async fn load(&self, id: &str) -> Result<Option<StoredSession>, StoreError> {
-        self.request(|reply| Cmd::Load { id: id.to_string(), reply }).await?
+        self.request(|reply| Cmd::Load {
+            id: id.to_string(),
+            reply,
+        })
+        .await?
     }
 
     /// Queues the session's new state and the turn record. Returns once queued (see module docs).
-    pub async fn save_turn(&self, session: &StoredSession, id: &str, turn: TurnRecord) -> Result<(), StoreError> {
-        let state = serde_json::to_string(&session.state).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    pub async fn save_turn(
+        &self,
+        session: &StoredSession,
+        id: &str,
+        turn: TurnRecord,
+    ) -> Result<(), StoreError> {
+        let state = serde_json::to_string(&session.state)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let row = SessionRow {
             id: id.to_string(),
             state,
@@ -139,17 +185,28 @@ impl Store {
             updated_at: to_ms(session.updated_at),
             expires_at: to_ms(session.expires_at),
         };
-        self.tx.send(Cmd::SaveTurn { session: row, turn }).await.map_err(|_| StoreError::Closed)
+        self.tx
+            .send(Cmd::SaveTurn(Box::new((row, turn))))
+            .await
+            .map_err(|_| StoreError::Closed)
     }
 
     /// Deletes sessions whose `expires_at` is at or before `now`; returns how many.
     pub async fn sweep(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
-        self.request(|reply| Cmd::Sweep { now: to_ms(now), reply }).await?
+        self.request(|reply| Cmd::Sweep {
+            now: to_ms(now),
+            reply,
+        })
+        .await?
     }
 
     /// The turns recorded for a session, oldest first.
     pub async fn turns(&self, id: &str) -> Result<Vec<TurnRow>, StoreError> {
-        self.request(|reply| Cmd::Turns { id: id.to_string(), reply }).await?
+        self.request(|reply| Cmd::Turns {
+            id: id.to_string(),
+            reply,
+        })
+        .await?
     }
 
     /// Waits until everything queued before this call is committed.
@@ -164,5 +221,80 @@ impl Store {
         if let Some(h) = handle {
             let _ = tokio::task::spawn_blocking(move || h.join()).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    fn turn(id: &str, at: DateTime<Utc>, q: &str) -> TurnRecord {
+        TurnRecord {
+            session_id: id.into(),
+            at,
+            query: Some(q.into()),
+            event: None,
+            intent: Some("I".into()),
+            confidence: 0.5,
+            parameters: "{}".into(),
+            reply: "r".into(),
+            webhook_status: None,
+            response: "{}".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn save_load_sweep_close() {
+        let store = Store::open(None, 4).expect("open");
+        let t0 = from_ms(1_700_000_000_000);
+        let mut state = SessionState::default();
+        state.turns = 7;
+        let s = StoredSession {
+            state,
+            created_at: t0,
+            updated_at: t0,
+            expires_at: t0 + Duration::minutes(30),
+        };
+        // More writes than the queue holds: back-pressure, nothing lost.
+        for i in 0..20 {
+            store
+                .save_turn(&s, "a", turn("a", t0, &format!("q{i}")))
+                .await
+                .expect("save");
+        }
+        assert_eq!(store.load("a").await.expect("load"), Some(s.clone()));
+        assert_eq!(store.load("b").await.expect("load"), None);
+        let turns = store.turns("a").await.expect("turns");
+        assert_eq!(turns.len(), 20);
+        assert_eq!(turns[19].query.as_deref(), Some("q19"));
+        assert_eq!(turns[0].at, 1_700_000_000_000);
+        assert_eq!(
+            store
+                .sweep(t0 + Duration::minutes(29))
+                .await
+                .expect("sweep"),
+            0
+        );
+        assert_eq!(
+            store
+                .sweep(t0 + Duration::minutes(30))
+                .await
+                .expect("sweep"),
+            1
+        );
+        assert_eq!(store.load("a").await.expect("load"), None);
+        store.close().await;
+        assert!(matches!(store.load("a").await, Err(StoreError::Closed)));
+        store.close().await; // idempotent
+    }
+
+    #[test]
+    fn unwritable_data_dir_is_an_error() {
+        let r = Store::open(Some(Path::new("/proc/switchboard-cannot-create")), 4);
+        assert!(matches!(
+            r,
+            Err(StoreError::DataDir { .. }) | Err(StoreError::Open { .. })
+        ));
     }
 }

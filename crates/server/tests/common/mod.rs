@@ -30,7 +30,9 @@ pub fn shared_agent(name: &str) -> Option<PathBuf> {
 
 /// `examples/NAME` at the repository root, or `None` (with a message).
 pub fn example_agent(name: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name);
     if p.join("agent.json").is_file() {
         Some(p)
     } else {
@@ -40,7 +42,8 @@ pub fn example_agent(name: &str) -> Option<PathBuf> {
 }
 
 pub fn engine(path: &Path, webhook: Option<WebhookConfig>) -> Arc<Engine> {
-    let mut agent = sb_nlu::import::load(path).unwrap_or_else(|e| panic!("load {}: {e}", path.display()));
+    let mut agent =
+        sb_nlu::import::load(path).unwrap_or_else(|e| panic!("load {}: {e}", path.display()));
     if webhook.is_some() {
         agent.webhook = webhook;
     }
@@ -73,24 +76,44 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    pub async fn start(engine: Arc<Engine>, config: ServerConfig, clock: Arc<dyn Clock>) -> TestServer {
+    pub async fn start(
+        engine: Arc<Engine>,
+        config: ServerConfig,
+        clock: Arc<dyn Clock>,
+    ) -> TestServer {
         let state = Arc::new(AppState::new(engine, config, clock).expect("state"));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (stop, rx) = oneshot::channel::<()>();
         let handle = tokio::spawn(switchboard::run(listener, state.clone(), async move {
             let _ = rx.await;
         }));
-        TestServer { base, state, stop: Some(stop), handle: Some(handle), client: reqwest::Client::new() }
+        TestServer {
+            base,
+            state,
+            stop: Some(stop),
+            handle: Some(handle),
+            client: reqwest::Client::new(),
+        }
     }
 
     /// Default config (in-memory store) and the system clock.
     pub async fn simple(engine: Arc<Engine>) -> TestServer {
-        TestServer::start(engine, ServerConfig::default(), Arc::new(switchboard::clock::SystemClock)).await
+        TestServer::start(
+            engine,
+            ServerConfig::default(),
+            Arc::new(switchboard::clock::SystemClock),
+        )
+        .await
     }
 
     pub fn detect_url(&self, session: &str) -> String {
-        format!("{}/v2/projects/test-project/agent/sessions/{session}:detectIntent", self.base)
+        format!(
+            "{}/v2/projects/test-project/agent/sessions/{session}:detectIntent",
+            self.base
+        )
     }
 
     /// POSTs a raw body; returns (status, JSON body).
@@ -105,19 +128,27 @@ impl TestServer {
             .expect("request");
         let status = r.status().as_u16();
         let bytes = r.bytes().await.expect("body");
-        let v = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|e| panic!("response is not JSON ({e}): {}", String::from_utf8_lossy(&bytes)));
+        let v = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            panic!(
+                "response is not JSON ({e}): {}",
+                String::from_utf8_lossy(&bytes)
+            )
+        });
         (status, v)
     }
 
     pub async fn text(&self, session: &str, text: &str) -> (u16, Value) {
-        let body = serde_json::json!({"queryInput": {"text": {"text": text, "languageCode": "en"}}});
-        self.post_raw(&self.detect_url(session), body.to_string()).await
+        let body =
+            serde_json::json!({"queryInput": {"text": {"text": text, "languageCode": "en"}}});
+        self.post_raw(&self.detect_url(session), body.to_string())
+            .await
     }
 
     pub async fn event(&self, session: &str, name: &str) -> (u16, Value) {
-        let body = serde_json::json!({"queryInput": {"event": {"name": name, "languageCode": "en"}}});
-        self.post_raw(&self.detect_url(session), body.to_string()).await
+        let body =
+            serde_json::json!({"queryInput": {"event": {"name": name, "languageCode": "en"}}});
+        self.post_raw(&self.detect_url(session), body.to_string())
+            .await
     }
 
     /// Graceful stop: drains, flushes and closes the store.
@@ -132,7 +163,9 @@ impl TestServer {
 }
 
 pub fn intent_name(v: &Value) -> &str {
-    v["queryResult"]["intent"]["displayName"].as_str().unwrap_or("")
+    v["queryResult"]["intent"]["displayName"]
+        .as_str()
+        .unwrap_or("")
 }
 
 pub fn fulfillment(v: &Value) -> &str {

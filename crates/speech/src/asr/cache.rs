@@ -1,6 +1,8 @@
-//! Converted-model cache: `cache_dir/whisper-<sha256 prefix>-<size>-c<N>.ggml`.
+//! Converted-model cache:
+//! `cache_dir/whisper-<sha256 prefix>-<size>-<f16|q8_0>-c<N>.ggml`.
 //!
-//! The key is the SHA-256 and size of `model.bin` plus the converter version,
+//! The key is the SHA-256 and size of `model.bin`, the weight type and the
+//! converter version,
 //! so a changed model or converter produces a new file. Writes go to a unique
 //! temporary file in the same directory, are fsynced, then renamed into place,
 //! so readers never see a partial file and concurrent loaders are harmless.
@@ -12,7 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
 
-use super::ggml;
+use super::ggml::{self, WeightType};
 use crate::error::SpeechError;
 
 /// Bump when the converter's output changes.
@@ -20,15 +22,20 @@ pub const CONVERTER_VERSION: u32 = 1;
 
 /// Returns the path of the whisper.cpp model for the CTranslate2 model in
 /// `model_dir`, converting it into `cache_dir` first if needed.
-pub fn ensure_ggml(model_dir: &Path, cache_dir: &Path) -> Result<PathBuf, SpeechError> {
+pub fn ensure_ggml(
+    model_dir: &Path,
+    cache_dir: &Path,
+    wtype: WeightType,
+) -> Result<PathBuf, SpeechError> {
     let bin_path = model_dir.join("model.bin");
     let model_bin = fs::read(&bin_path)
         .map_err(|e| SpeechError::Model(format!("cannot read {}: {e}", bin_path.display())))?;
     let digest = Sha256::digest(&model_bin);
     let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
     let name = format!(
-        "whisper-{hex}-{}-c{CONVERTER_VERSION}.ggml",
-        model_bin.len()
+        "whisper-{hex}-{}-{}-c{CONVERTER_VERSION}.ggml",
+        model_bin.len(),
+        wtype.tag()
     );
     let target = cache_dir.join(name);
     if is_valid(&target) {
@@ -46,7 +53,7 @@ pub fn ensure_ggml(model_dir: &Path, cache_dir: &Path) -> Result<PathBuf, Speech
     let result = (|| {
         let file = fs::File::create(&tmp)?;
         let mut w = BufWriter::with_capacity(1 << 20, file);
-        let n = ggml::convert(&model_bin, &vocab, &mut w)?;
+        let n = ggml::convert(&model_bin, &vocab, wtype, &mut w)?;
         let file = w
             .into_inner()
             .map_err(|e| SpeechError::Io(e.into_error()))?;
@@ -78,7 +85,7 @@ mod tests {
     #[test]
     fn missing_model_dir_is_a_model_error() {
         let dir = std::env::temp_dir().join("sb-asr-no-such-model-dir");
-        let err = ensure_ggml(&dir, &std::env::temp_dir()).unwrap_err();
+        let err = ensure_ggml(&dir, &std::env::temp_dir(), WeightType::F16).unwrap_err();
         assert!(matches!(err, SpeechError::Model(_)), "{err}");
     }
 

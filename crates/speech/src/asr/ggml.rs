@@ -157,15 +157,62 @@ pub fn decode_vocabulary(text: &str) -> Result<Vec<Vec<u8>>, SpeechError> {
     Err(model_err("vocabulary has no <|endoftext|> token"))
 }
 
+/// Storage of the large matrices (attention, MLP, token embedding).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WeightType {
+    /// Half precision: the model's own precision.
+    #[default]
+    F16,
+    /// ggml `Q8_0`: blocks of 32 int8 with an f16 scale (≈ 8.5 bits/weight).
+    Q8_0,
+}
+
+impl WeightType {
+    /// whisper.cpp `ftype` header value (`GGML_FTYPE_MOSTLY_*`).
+    fn ftype(self) -> usize {
+        match self {
+            Self::F16 => 1,
+            Self::Q8_0 => 7,
+        }
+    }
+
+    /// Short tag used in cache file names.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Self::F16 => "f16",
+            Self::Q8_0 => "q8_0",
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq)]
 enum Out {
     F32,
     F16,
+    /// A large matrix, stored as [`WeightType`].
+    Weight,
+}
+
+const QK8_0: usize = 32;
+
+/// ggml `quantize_row_q8_0` layout: per 32 values, f16 `d = amax / 127`, then
+/// 32 × `round(x / d)` as i8.
+fn push_q8_0(buf: &mut Vec<u8>, data: &[f32]) {
+    for block in data.chunks(QK8_0) {
+        let amax = block.iter().fold(0f32, |m, x| m.max(x.abs()));
+        let d = amax / 127.0;
+        let inv = if d > 0.0 { 1.0 / d } else { 0.0 };
+        buf.extend_from_slice(&half::f16::from_f32(d).to_le_bytes());
+        for &x in block {
+            buf.push((x * inv).round().clamp(-127.0, 127.0) as i8 as u8);
+        }
+    }
 }
 
 struct Writer<'w, W: Write> {
     w: &'w mut W,
     n_tensors: usize,
+    wtype: WeightType,
 }
 
 impl<W: Write> Writer<'_, W> {
@@ -185,18 +232,30 @@ impl<W: Write> Writer<'_, W> {
         if shape.iter().product::<usize>() != data.len() {
             return Err(model_err(format!("{name}: shape/data mismatch")));
         }
+        let row = shape.last().copied().unwrap_or(0);
+        let q8 = out == Out::Weight && self.wtype == WeightType::Q8_0 && row % QK8_0 == 0;
+        let out = if out == Out::Weight { Out::F16 } else { out };
         self.i32(shape.len())?;
         self.i32(name.len())?;
-        self.i32(if out == Out::F16 { 1 } else { 0 })?;
+        // ggml_type: 0 = F32, 1 = F16, 8 = Q8_0.
+        self.i32(match (q8, out) {
+            (true, _) => 8,
+            (false, Out::F32) => 0,
+            _ => 1,
+        })?;
         for &d in shape.iter().rev() {
             self.i32(d)?;
         }
         self.w.write_all(name.as_bytes())?;
         let mut buf = Vec::with_capacity(data.len() * 4);
-        for &x in data {
-            match out {
-                Out::F32 => buf.extend_from_slice(&x.to_le_bytes()),
-                Out::F16 => buf.extend_from_slice(&half::f16::from_f32(x).to_le_bytes()),
+        if q8 {
+            push_q8_0(&mut buf, data);
+        } else {
+            for &x in data {
+                match out {
+                    Out::F32 => buf.extend_from_slice(&x.to_le_bytes()),
+                    _ => buf.extend_from_slice(&half::f16::from_f32(x).to_le_bytes()),
+                }
             }
         }
         self.w.write_all(&buf)?;
@@ -240,12 +299,16 @@ impl<W: Write> Conv<'_, '_, W> {
         if is_bias {
             self.w.tensor(dst, &[d], &data, Out::F32)
         } else {
-            self.w.tensor(dst, &[d, data.len() / d], &data, Out::F16)
+            self.w.tensor(dst, &[d, data.len() / d], &data, Out::Weight)
         }
     }
 
     fn linear(&mut self, dst: &str, src: &str) -> Result<(), SpeechError> {
-        self.copy(&format!("{dst}.weight"), &format!("{src}/weight"), Out::F16)?;
+        self.copy(
+            &format!("{dst}.weight"),
+            &format!("{src}/weight"),
+            Out::Weight,
+        )?;
         self.copy(&format!("{dst}.bias"), &format!("{src}/bias"), Out::F32)
     }
 
@@ -307,6 +370,7 @@ impl<W: Write> Conv<'_, '_, W> {
 pub fn convert(
     model_bin: &[u8],
     vocabulary_txt: &str,
+    wtype: WeightType,
     out: &mut impl Write,
 ) -> Result<usize, SpeechError> {
     let m = Ct2Model::parse(model_bin)?;
@@ -318,6 +382,7 @@ pub fn convert(
     let mut w = Writer {
         w: out,
         n_tensors: 0,
+        wtype,
     };
     w.w.write_all(&GGML_MAGIC.to_le_bytes())?;
     for v in [
@@ -331,7 +396,7 @@ pub fn convert(
         hp.n_text_head,
         hp.n_text_layer,
         hp.n_mels,
-        1, // ftype: mostly f16
+        wtype.ftype(),
     ] {
         w.i32(v)?;
     }
@@ -380,7 +445,7 @@ pub fn convert(
     c.copy(
         "decoder.token_embedding.weight",
         "decoder/embeddings/weight",
-        Out::F16,
+        Out::Weight,
     )?;
     for i in 0..hp.n_text_layer {
         let (dst, src) = (format!("decoder.blocks.{i}"), format!("decoder/layer_{i}"));
@@ -422,6 +487,28 @@ mod tests {
     }
 
     #[test]
+    fn q8_0_blocks_match_ggml_reference_layout() {
+        let data: Vec<f32> = (0..64).map(|i| (i as f32 - 20.0) / 10.0).collect();
+        let mut buf = Vec::new();
+        push_q8_0(&mut buf, &data);
+        assert_eq!(buf.len(), 2 * 34);
+        // Block 0: amax = 2.0 (i = 0), d = 2/127; x = -2.0 -> -127, x = 1.1 -> 70.
+        let d0 = half::f16::from_le_bytes([buf[0], buf[1]]).to_f32();
+        assert!((d0 - 2.0 / 127.0).abs() < 1e-5);
+        assert_eq!(buf[2] as i8, -127);
+        assert_eq!(buf[2 + 31] as i8, 70);
+        // Dequantised values are within half a step.
+        for (i, &x) in data[32..].iter().enumerate() {
+            let d = half::f16::from_le_bytes([buf[34], buf[35]]).to_f32();
+            let q = buf[36 + i] as i8 as f32;
+            assert!((q * d - x).abs() <= d * 0.51, "{i}");
+        }
+        let mut zeros = Vec::new();
+        push_q8_0(&mut zeros, &[0.0; 32]);
+        assert!(zeros.iter().all(|&b| b == 0));
+    }
+
+    #[test]
     fn vocabulary_without_eot_is_an_error() {
         assert!(decode_vocabulary("a\nb\n").is_err());
     }
@@ -436,7 +523,7 @@ mod tests {
         b.extend_from_slice(&0u32.to_le_bytes());
         b.extend_from_slice(&0u32.to_le_bytes());
         let mut out = Vec::new();
-        let err = convert(&b, "<|endoftext|>", &mut out).unwrap_err();
+        let err = convert(&b, "<|endoftext|>", WeightType::F16, &mut out).unwrap_err();
         assert!(err.to_string().contains("Whisper"), "{err}");
     }
 }

@@ -15,6 +15,7 @@ mod repeat;
 mod whisper;
 
 pub use bench::{bench_asr, BenchReport};
+pub use ggml::WeightType;
 pub use repeat::{collapse_repeats, kept_word_indices};
 pub use whisper::WhisperAsr;
 

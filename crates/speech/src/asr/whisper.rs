@@ -7,6 +7,7 @@ use whisper_rs::{
     FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
 };
 
+use super::ggml::WeightType;
 use super::repeat::kept_word_indices;
 use super::{cache, validate_pcm, Asr, AsrOptions, Transcript, WordTiming};
 use crate::error::SpeechError;
@@ -43,11 +44,22 @@ impl WhisperAsr {
     /// `vocabulary.txt`), converting it into `cache_dir` on first use.
     /// `threads` (≥ 1) is the compute thread count of each call.
     pub fn load(model_dir: &Path, cache_dir: &Path, threads: usize) -> Result<Self, SpeechError> {
+        Self::load_with(model_dir, cache_dir, threads, WeightType::default())
+    }
+
+    /// [`WhisperAsr::load`] with an explicit storage type for the large
+    /// matrices (see [`WeightType`]).
+    pub fn load_with(
+        model_dir: &Path,
+        cache_dir: &Path,
+        threads: usize,
+        wtype: WeightType,
+    ) -> Result<Self, SpeechError> {
         if threads == 0 {
             return Err(SpeechError::Other("threads must be at least 1".into()));
         }
         whisper_rs::install_logging_hooks();
-        let ggml_path = cache::ensure_ggml(model_dir, cache_dir)?;
+        let ggml_path = cache::ensure_ggml(model_dir, cache_dir, wtype)?;
         let mut params = WhisperContextParameters::default();
         params.use_gpu(false);
         let ctx = WhisperContext::new_with_params(&ggml_path, params)

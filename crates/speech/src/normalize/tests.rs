@@ -175,7 +175,9 @@ fn plain_text_unchanged_and_bounded() {
 /// keeps a digit that a rule should have spelled (except inside words like "A4").
 #[test]
 fn random_inputs_never_panic() {
-    let alphabet: Vec<char> = "0123456789 :/.,-+$£€%#()&@=TZapmAPMstndrhDrSte.g".chars().collect();
+    let alphabet: Vec<char> = "0123456789 :/.,-+$£€%#()&@=TZapmAPMstndrhDrSte.g"
+        .chars()
+        .collect();
     let mut x: u32 = 99;
     for _ in 0..3000 {
         let mut s = String::new();

@@ -275,3 +275,66 @@ async fn webhook_unreachable_uses_static_response() {
     assert_eq!(v["webhookStatus"]["code"], 14, "{v}");
     s.stop().await;
 }
+
+/// With one request held at a slow webhook, a second session is refused by the configured bound.
+async fn second_session_while_first_is_busy(config: ServerConfig) -> Option<(u16, Value)> {
+    let agent = shared_agent("bike-shop")?;
+    let mut h = hook(Behaviour::Slow(Duration::from_secs(30))).await;
+    let cfg = WebhookConfig {
+        url: h.url.clone(),
+        ..WebhookConfig::default()
+    };
+    let s = TestServer::start(engine(&agent, Some(cfg)), config, Arc::new(SystemClock)).await;
+    let client = s.client.clone();
+    let url = s.detect_url("busy-a");
+    let first = tokio::spawn(async move {
+        let body =
+            json!({"queryInput":{"text":{"text":"What are your hours?","languageCode":"en"}}});
+        client
+            .post(url)
+            .body(body.to_string())
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+    });
+    // The first request is inside its turn once the webhook has received it.
+    assert!(h.received.recv().await.is_some());
+    let second = s.text("busy-b", "What are your hours?").await;
+    assert_eq!(
+        first.await.expect("join").expect("first request"),
+        200,
+        "first completes after its webhook timeout"
+    );
+    s.stop().await;
+    Some(second)
+}
+
+#[tokio::test]
+async fn session_cache_bound_refuses_new_sessions_when_all_are_busy() {
+    let config = ServerConfig {
+        max_sessions: 1,
+        webhook_timeout: Duration::from_millis(500),
+        ..ServerConfig::default()
+    };
+    let Some((status, v)) = second_session_while_first_is_busy(config).await else {
+        return;
+    };
+    assert_eq!(status, 503, "{v}");
+    assert_eq!(v["error"]["status"], "UNAVAILABLE");
+    assert_eq!(v["error"]["message"], "too many active sessions (limit 1)");
+}
+
+#[tokio::test]
+async fn inflight_bound_refuses_excess_requests() {
+    let config = ServerConfig {
+        max_inflight: 1,
+        webhook_timeout: Duration::from_millis(500),
+        ..ServerConfig::default()
+    };
+    let Some((status, v)) = second_session_while_first_is_busy(config).await else {
+        return;
+    };
+    assert_eq!(status, 429, "{v}");
+    assert_eq!(v["error"]["code"], 429);
+    assert_eq!(v["error"]["status"], "RESOURCE_EXHAUSTED");
+}

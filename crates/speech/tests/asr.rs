@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use sb_speech::asr::{Asr, AsrOptions, Transcript, WhisperAsr};
+use sb_speech::asr::{Asr, AsrOptions, Transcript, WeightType, WhisperAsr};
 use sb_speech::models::ModelStore;
 use sb_speech::SpeechError;
 
@@ -154,10 +154,20 @@ fn greedy_decoding_and_prompt() {
     assert_eq!(normalized(&t.text), "i want to cancel my order");
     let prompted = AsrOptions {
         initial_prompt: Some("Order support: cancel, refund, track.".into()),
-        ..greedy
+        ..greedy.clone()
     };
     let t = asr().transcribe(&pcm, &prompted).unwrap();
     assert_eq!(normalized(&t.text), "i want to cancel my order");
+    for bad in ["nul\0byte".to_string(), "word ".repeat(1_000)] {
+        let opts = AsrOptions {
+            initial_prompt: Some(bad),
+            ..greedy.clone()
+        };
+        assert!(matches!(
+            asr().transcribe(&pcm, &opts),
+            Err(SpeechError::Other(_))
+        ));
+    }
 }
 
 #[test]
@@ -288,4 +298,19 @@ fn conversion_is_cached_by_model_hash() {
         .unwrap();
     assert_eq!(normalized(&t.text), "i want to cancel my order");
     let _ = std::fs::remove_dir_all(&cache);
+}
+
+#[test]
+fn q8_0_weights_give_the_same_transcripts() {
+    let q8 = WhisperAsr::load_with(&model_dir(), &cache_dir(), 1, WeightType::Q8_0).unwrap();
+    assert!(q8.ggml_path().to_string_lossy().contains("q8_0"));
+    let t = q8
+        .transcribe(&phone_fixture("asr_cancel"), &AsrOptions::default())
+        .unwrap();
+    assert_eq!(normalized(&t.text), "i want to cancel my order");
+    let t = q8
+        .transcribe(&phone_fixture("asr_booking"), &AsrOptions::default())
+        .unwrap();
+    let n = normalized(&t.text);
+    assert!(n.contains("table") && n.contains("tanya"), "{t:?}");
 }

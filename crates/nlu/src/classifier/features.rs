@@ -19,6 +19,15 @@ const K_ENT: u8 = 6;
 const CHAR_N: std::ops::RangeInclusive<usize> = 3..=5;
 /// Character n-grams weigh less than word features.
 const CHAR_WEIGHT_: f32 = 0.5;
+fn kw(k: u8) -> f32 {
+    match k {
+        K_CHAR => char_weight(),
+        K_WORD => super::envf("SB_W1", 1.0) as f32,
+        K_BIGRAM => super::envf("SB_W2", 1.0) as f32,
+        K_ENT => super::envf("SB_WE", 1.0) as f32,
+        _ => 1.0,
+    }
+}
 fn char_weight() -> f32 { super::envf("SB_CHARW", CHAR_WEIGHT_ as f64) as f32 }
 /// Weight in the norm of a feature unseen in training (relative to its IDF).
 const UNSEEN_WEIGHT: f32 = 0.55;
@@ -106,7 +115,11 @@ pub(crate) fn raw_features(
             .chain(w.chars())
             .chain(std::iter::once('>'))
             .collect();
-        for n in CHAR_N {
+        let cu = super::envf("SB_CHARUNK", 0.0) > 0.0;
+        if cu && mapped != "<unk>" { continue; }
+        let lo = super::envf("SB_CLO", 3.0) as usize;
+        let hi = super::envf("SB_CHI", 5.0) as usize;
+        for n in lo..=hi {
             if padded.len() < n {
                 break;
             }
@@ -180,19 +193,12 @@ impl FeatureSpace {
         for h in raw {
             match self.index.get(h) {
                 Some(&id) => {
-                    let mut v = self.idf.get(id as usize).copied().unwrap_or(1.0);
-                    if kind_of(*h) == K_CHAR {
-                        v *= char_weight();
-                    }
+                    let v = self.idf.get(id as usize).copied().unwrap_or(1.0) * kw(kind_of(*h));
                     norm2 += v * v;
                     out.push((id, v));
                 }
                 None => {
-                    let w = if kind_of(*h) == K_CHAR {
-                        char_weight()
-                    } else {
-                        1.0
-                    };
+                    let w = kw(kind_of(*h));
                     norm2 += (UNSEEN_WEIGHT * w * self.unseen_idf).powi(2);
                 }
             }

@@ -97,7 +97,7 @@ impl IntentClassifier {
         }
         known_words.extend(
             freq.iter()
-                .filter(|(_, c)| **c >= MIN_WORD_COUNT)
+                .filter(|(_, c)| **c >= envf("SB_MINW", MIN_WORD_COUNT as f64) as usize)
                 .map(|(h, _)| *h),
         );
         let mut ents = Vec::new();

@@ -19,6 +19,8 @@ use report::{quantile, SlotCounts};
 pub use report::{EvalReport, IntentScore, Misclassified, SlotScore};
 
 use crate::classifier::{Gazetteers, IntentClassifier};
+use crate::entities::EntityMatch;
+use crate::sysent::{SysContext, SysExtractor};
 use crate::tagger::{SlotTagger, TaggedExample};
 use crate::NluError;
 
@@ -61,11 +63,34 @@ fn classifier_gazetteers(data: &Dataset, n: usize) -> Gazetteers {
     g
 }
 
+fn hint_types() -> Vec<String> {
+    std::env::var("SB_HINTS")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// Trains on the benchmark's training files and scores on all validation files.
 pub fn run_snips(cfg: &EvalConfig) -> Result<EvalReport, NluError> {
     let data = load(&cfg.dataset_dir)?;
     let n = cfg.train_per_intent;
     let t0 = Instant::now();
+    let sys = SysExtractor::new();
+    let ctx = SysContext {
+        now: chrono::DateTime::from_timestamp(1_496_318_400, 0).unwrap_or_default(),
+        tz: chrono_tz::UTC,
+    };
+    let types_owned = hint_types();
+    let types: Vec<&str> = types_owned.iter().map(String::as_str).collect();
+    let hints = |text: &str| -> Vec<EntityMatch> {
+        if types.is_empty() {
+            Vec::new()
+        } else {
+            sys.extract(text, &types, &ctx)
+        }
+    };
     let mut cls_examples = Vec::new();
     for (i, (_, train, _)) in data.intents.iter().enumerate() {
         cls_examples.extend(train.iter().take(n).map(|q| (q.text.clone(), i)));
@@ -93,7 +118,7 @@ pub fn run_snips(cfg: &EvalConfig) -> Result<EvalReport, NluError> {
                     .map(|q| TaggedExample {
                         text: q.text.clone(),
                         spans: q.spans.clone(),
-                        hints: Vec::new(),
+                        hints: hints(&q.text),
                     })
                     .collect();
                 let tagger = SlotTagger::train(&examples, &cross_gazetteers(&data, n, i));
@@ -148,7 +173,7 @@ pub fn run_snips(cfg: &EvalConfig) -> Result<EvalReport, NluError> {
                 .0;
             let spans = taggers
                 .get(pred)
-                .map(|t| t.tag(&q.text, &[]))
+                .map(|t| t.tag(&q.text, &hints(&q.text)))
                 .unwrap_or_default();
             latencies.push(t.elapsed().as_secs_f64() * 1e6);
             counts.add(&q.spans, &spans);

@@ -87,6 +87,11 @@ async fn detect(
     session: String,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let _permit = app
+        .inflight
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| ApiError::exhausted("Too many requests in flight; retry later."))?;
     let bytes = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::too_large(MAX_BODY_BYTES)

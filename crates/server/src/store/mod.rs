@@ -248,8 +248,10 @@ mod tests {
     async fn save_load_sweep_close() {
         let store = Store::open(None, 4).expect("open");
         let t0 = from_ms(1_700_000_000_000);
-        let mut state = SessionState::default();
-        state.turns = 7;
+        let state = SessionState {
+            turns: 7,
+            ..Default::default()
+        };
         let s = StoredSession {
             state,
             created_at: t0,

@@ -253,7 +253,7 @@ impl<'a> Ct2Model<'a> {
                     .ok_or_else(|| bad(format!("{name}: quantized non-weight")))?;
                 let scale = self.f32_values(&scale_name)?;
                 let rows = v.shape.first().copied().unwrap_or(1);
-                if rows == 0 || q.len() % rows != 0 {
+                if rows == 0 || !q.len().is_multiple_of(rows) {
                     return Err(bad(format!("{name}: bad quantized shape")));
                 }
                 let cols = q.len() / rows;

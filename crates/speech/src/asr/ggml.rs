@@ -76,7 +76,7 @@ impl Hparams {
             } else {
                 (state / 64) as i64
             };
-            if h <= 0 || state % h as usize != 0 {
+            if h <= 0 || !state.is_multiple_of(h as usize) {
                 return Err(model_err(format!("{name}: bad head count {h}")));
             }
             Ok(h as usize)

@@ -24,6 +24,10 @@ const MAX_BEAM: usize = 8;
 /// Audio whose loudest 20 ms frame is below this RMS (≈ −50 dBFS) is treated
 /// as silence without running the model (Whisper hallucinates on silence).
 const SILENCE_RMS: f32 = 0.003_16;
+/// Longest accepted `initial_prompt`, in bytes.
+const MAX_PROMPT_BYTES: usize = 2_000;
+/// Prompt tokens kept (the most recent); whisper.cpp allows n_text_ctx / 2.
+const MAX_PROMPT_TOKENS: usize = 200;
 /// Idle decoder states kept for reuse.
 const MAX_POOLED_STATES: usize = 4;
 
@@ -94,7 +98,37 @@ impl WhisperAsr {
         }
     }
 
-    fn params<'a>(&self, opts: &'a AsrOptions, n_samples: usize) -> FullParams<'a, 'a> {
+    /// Tokenizes the caller's prompt. (`FullParams::set_initial_prompt` and
+    /// `set_language` leak a `CString` per call and panic on NUL, so the
+    /// prompt goes in as tokens and the language stays at its "en" default.)
+    fn prompt_tokens(&self, opts: &AsrOptions) -> Result<Vec<i32>, SpeechError> {
+        let Some(prompt) = opts.initial_prompt.as_deref().map(str::trim) else {
+            return Ok(Vec::new());
+        };
+        if prompt.is_empty() {
+            return Ok(Vec::new());
+        }
+        if prompt.len() > MAX_PROMPT_BYTES || prompt.contains('\0') {
+            return Err(SpeechError::Other(format!(
+                "initial_prompt must be at most {MAX_PROMPT_BYTES} bytes without NUL"
+            )));
+        }
+        // Every token covers at least one byte, so this buffer always fits.
+        let mut tokens = self
+            .ctx
+            .tokenize(prompt, prompt.len() + 8)
+            .map_err(|e| SpeechError::Other(format!("initial_prompt: {e}")))?;
+        let excess = tokens.len().saturating_sub(MAX_PROMPT_TOKENS);
+        tokens.drain(..excess);
+        Ok(tokens)
+    }
+
+    fn params<'a>(
+        &self,
+        opts: &AsrOptions,
+        prompt: &'a [i32],
+        n_samples: usize,
+    ) -> FullParams<'a, 'a> {
         let beam = opts.beam_size.clamp(1, MAX_BEAM);
         let strategy = if beam == 1 {
             SamplingStrategy::Greedy { best_of: 1 }
@@ -106,7 +140,6 @@ impl WhisperAsr {
         };
         let mut p = FullParams::new(strategy);
         p.set_n_threads(self.threads.min(i32::MAX as usize) as i32);
-        p.set_language(Some("en"));
         p.set_translate(false);
         p.set_no_context(true);
         // Timestamp mode (one segment): predicting where speech ends keeps the
@@ -126,12 +159,8 @@ impl WhisperAsr {
         p.set_temperature_inc(0.0);
         p.set_max_tokens(token_cap(opts.max_tokens, n_samples) as i32);
         p.set_audio_ctx(audio_ctx(n_samples) as i32);
-        if let Some(prompt) = opts
-            .initial_prompt
-            .as_deref()
-            .filter(|s| !s.trim().is_empty())
-        {
-            p.set_initial_prompt(prompt);
+        if !prompt.is_empty() {
+            p.set_tokens(prompt);
         }
         p
     }
@@ -143,9 +172,10 @@ impl WhisperAsr {
         pcm: &[f32],
         n_real_samples: usize,
         opts: &AsrOptions,
+        prompt: &[i32],
     ) -> Result<Transcript, SpeechError> {
         state
-            .full(self.params(opts, pcm.len()), pcm)
+            .full(self.params(opts, prompt, pcm.len()), pcm)
             .map_err(|e| SpeechError::Other(format!("whisper.cpp: {e}")))?;
         let eot = self.ctx.token_eot();
         let audio_ms = (n_real_samples * 1000 / SAMPLE_RATE) as u32;
@@ -267,8 +297,9 @@ impl Asr for WhisperAsr {
         } else {
             pcm_16k
         };
+        let prompt = self.prompt_tokens(opts)?;
         let mut state = self.take_state()?;
-        let result = self.run(&mut state, pcm, pcm_16k.len(), opts);
+        let result = self.run(&mut state, pcm, pcm_16k.len(), opts, &prompt);
         if result.is_ok() {
             self.put_state(state);
         }

@@ -156,6 +156,7 @@ pub async fn http(a: BenchHttpArgs) -> anyhow::Result<()> {
         let _ = stop_rx.await;
     }));
 
+    let cpu_start = process_cpu_seconds();
     let deadline = Instant::now() + Duration::from_secs(a.seconds);
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -198,6 +199,9 @@ pub async fn http(a: BenchHttpArgs) -> anyhow::Result<()> {
         errors += e;
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu = process_cpu_seconds()
+        .zip(cpu_start)
+        .map(|(end, start)| end - start);
     let _ = stop_tx.send(());
     server.await.context("server task")??;
     let persisted = count_turns(&dir).unwrap_or(0);
@@ -217,7 +221,28 @@ pub async fn http(a: BenchHttpArgs) -> anyhow::Result<()> {
         percentile(&lat, 0.99),
         persisted
     );
+    if let Some(cpu) = cpu.filter(|_| !lat.is_empty()) {
+        let per_req = cpu * 1e6 / lat.len() as f64;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        println!(
+            "http: process CPU {cpu:.2} s = {per_req:.0} µs per request (server + clients + store); \
+             {:.0}% of {cores} cores; {:.0} req/s if the process had all {cores} cores",
+            cpu / elapsed / cores as f64 * 100.0,
+            cores as f64 * 1e6 / per_req
+        );
+    }
     Ok(())
+}
+
+/// User + system CPU time of this process so far (Linux `/proc/self/stat`, 100 ticks/s).
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
 }
 
 fn count_turns(dir: &std::path::Path) -> anyhow::Result<i64> {

@@ -139,7 +139,7 @@ pub async fn place_call(opts: CallOptions, script: Script, voices: &Voices) -> C
         }
     }
     report.duration_ms = ms(line.t0.elapsed());
-    if let Some(msg) = outcome.early_hangup {
+    if let Some(msg) = outcome.early_hangup.clone() {
         line.problems.add(msg);
     }
     if let (Some(dir), Some((caller, bot))) = (&opts.record_dir, line.take_recording()) {

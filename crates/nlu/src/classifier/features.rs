@@ -14,6 +14,7 @@ const K_CHAR: u8 = 3;
 const K_UNK: u8 = 4;
 const K_NUM: u8 = 5;
 const K_ENT: u8 = 6;
+const K_PAIR: u8 = 7;
 
 /// Character n-gram orders taken from each `<word>` (with boundary marks).
 const CHAR_N: std::ops::RangeInclusive<usize> = 3..=5;
@@ -25,6 +26,7 @@ fn kw(k: u8) -> f32 {
         K_WORD => super::envf("SB_W1", 1.0) as f32,
         K_BIGRAM => super::envf("SB_W2", 1.0) as f32,
         K_ENT => super::envf("SB_WE", 1.0) as f32,
+        K_PAIR => super::envf("SB_WP", 0.7) as f32,
         _ => 1.0,
     }
 }
@@ -93,8 +95,10 @@ pub(crate) fn raw_features(
         };
         let after = words.get(end).map_or("</s>", |w| mapped(w, known));
         out.push(fhash(K_ENT, &[name]));
+        if super::envf("SB_ENTBI", 1.0) > 0.0 {
         out.push(fhash(K_ENT, &[before, name]));
         out.push(fhash(K_ENT, &[name, after]));
+        }
     }
     let mut prev = "<s>";
     for w in words {
@@ -130,6 +134,17 @@ pub(crate) fn raw_features(
                     h.write_u32(*c as u32);
                 }
                 out.push(tagged(K_CHAR, h.finish()));
+            }
+        }
+    }
+    let win = super::envf("SB_PAIRW", 0.0) as usize;
+    if win > 0 {
+        let m: Vec<&str> = words.iter().map(|w| mapped(w, known)).collect();
+        for i in 0..m.len() {
+            for j in (i + 2)..m.len().min(i + 1 + win) {
+                if m[i] != "<unk>" && m[j] != "<unk>" {
+                    out.push(fhash(K_PAIR, &[m[i], m[j]]));
+                }
             }
         }
     }

@@ -102,7 +102,7 @@ impl IntentClassifier {
         );
         let mut ents = Vec::new();
         for (ws, class) in &tokenised {
-            gaz.find(ws, true, &mut ents);
+            gaz.find(ws, std::env::var_os("SB_NOLOO").is_none(), &mut ents);
             raw_features(ws, Some(&known_words), &ent_spans(&gaz, &ents), &mut raw);
             docs.push(raw.clone());
             labels.push(*class);

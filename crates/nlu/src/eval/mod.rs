@@ -151,13 +151,15 @@ pub fn run_snips(cfg: &EvalConfig) -> Result<EvalReport, NluError> {
     let mut latencies = Vec::new();
     let (mut correct, mut n_test) = (0usize, 0usize);
     let mut errors = Vec::new();
-    for (gold_intent, (name, _, val)) in data.intents.iter().enumerate() {
+    let dev = std::env::var_os("SB_DEV").is_some();
+    for (gold_intent, (name, train, val)) in data.intents.iter().enumerate() {
+        let val: Vec<Query> = if dev { train.iter().skip(n).cloned().collect() } else { val.clone() };
         let mut score = IntentScore {
             intent: name.clone(),
             n: 0,
             correct: 0,
         };
-        for q in val {
+        for q in &val {
             let t = Instant::now();
             let probs = classifier.predict(&q.text);
             let pred = probs

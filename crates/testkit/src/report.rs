@@ -21,7 +21,9 @@ pub struct TurnReport {
     /// ASR transcript of the bot's reply (`None` without ASR, or without a reply).
     pub bot_text: Option<String>,
     /// End of the caller's audio (last DTMF key, start of a silence) → first non-silent bot
-    /// audio received. For the greeting: start message → first bot audio. `None`: no reply.
+    /// audio, as heard: when it arrived, or later if it queued behind audio still playing or
+    /// behind silence sent in the same burst. Greeting: start message → first bot audio.
+    /// `None`: no reply.
     pub latency_ms: Option<u64>,
     /// Bot audio in the reply (what was or would have been heard; cleared audio excluded).
     pub bot_audio_ms: u64,

@@ -1,5 +1,5 @@
 //! Sparse text features for the intent classifier: word unigrams (unknown words collapse to one
-//! `<unk>` feature), word bigrams and character n-grams of each word. Features are hashed to
+//! `<unk>` feature), word bigrams, character n-grams of each word and entity-list matches. Features are hashed to
 //! 64 bits with a fixed hasher, so featurising a query allocates only the token list.
 
 use std::collections::hash_map::DefaultHasher;
@@ -14,23 +14,23 @@ const K_CHAR: u8 = 3;
 const K_UNK: u8 = 4;
 const K_NUM: u8 = 5;
 const K_ENT: u8 = 6;
-const K_PAIR: u8 = 7;
 
 /// Character n-gram orders taken from each `<word>` (with boundary marks).
 const CHAR_N: std::ops::RangeInclusive<usize> = 3..=5;
 /// Character n-grams weigh less than word features.
-const CHAR_WEIGHT_: f32 = 0.5;
-fn kw(k: u8) -> f32 {
-    match k {
-        K_CHAR => char_weight(),
-        K_WORD => super::envf("SB_W1", 1.0) as f32,
-        K_BIGRAM => super::envf("SB_W2", 1.0) as f32,
-        K_ENT => super::envf("SB_WE", 1.0) as f32,
-        K_PAIR => super::envf("SB_WP", 0.7) as f32,
+const CHAR_WEIGHT: f32 = 0.35;
+/// Word unigrams weigh more than bigrams, entity matches and character n-grams.
+const WORD_WEIGHT: f32 = 1.4;
+
+/// Weight of a feature kind, relative to its IDF.
+fn kind_weight(kind: u8) -> f32 {
+    match kind {
+        K_CHAR => CHAR_WEIGHT,
+        K_WORD => WORD_WEIGHT,
         _ => 1.0,
     }
 }
-fn char_weight() -> f32 { super::envf("SB_CHARW", CHAR_WEIGHT_ as f64) as f32 }
+
 /// Weight in the norm of a feature unseen in training (relative to its IDF).
 const UNSEEN_WEIGHT: f32 = 0.55;
 
@@ -95,10 +95,8 @@ pub(crate) fn raw_features(
         };
         let after = words.get(end).map_or("</s>", |w| mapped(w, known));
         out.push(fhash(K_ENT, &[name]));
-        if super::envf("SB_ENTBI", 1.0) > 0.0 {
         out.push(fhash(K_ENT, &[before, name]));
         out.push(fhash(K_ENT, &[name, after]));
-        }
     }
     let mut prev = "<s>";
     for w in words {
@@ -119,11 +117,7 @@ pub(crate) fn raw_features(
             .chain(w.chars())
             .chain(std::iter::once('>'))
             .collect();
-        let cu = super::envf("SB_CHARUNK", 0.0) > 0.0;
-        if cu && mapped != "<unk>" { continue; }
-        let lo = super::envf("SB_CLO", 3.0) as usize;
-        let hi = super::envf("SB_CHI", 5.0) as usize;
-        for n in lo..=hi {
+        for n in CHAR_N {
             if padded.len() < n {
                 break;
             }
@@ -134,17 +128,6 @@ pub(crate) fn raw_features(
                     h.write_u32(*c as u32);
                 }
                 out.push(tagged(K_CHAR, h.finish()));
-            }
-        }
-    }
-    let win = super::envf("SB_PAIRW", 0.0) as usize;
-    if win > 0 {
-        let m: Vec<&str> = words.iter().map(|w| mapped(w, known)).collect();
-        for i in 0..m.len() {
-            for j in (i + 2)..m.len().min(i + 1 + win) {
-                if m[i] != "<unk>" && m[j] != "<unk>" {
-                    out.push(fhash(K_PAIR, &[m[i], m[j]]));
-                }
             }
         }
     }
@@ -208,12 +191,13 @@ impl FeatureSpace {
         for h in raw {
             match self.index.get(h) {
                 Some(&id) => {
-                    let v = self.idf.get(id as usize).copied().unwrap_or(1.0) * kw(kind_of(*h));
+                    let v = self.idf.get(id as usize).copied().unwrap_or(1.0)
+                        * kind_weight(kind_of(*h));
                     norm2 += v * v;
                     out.push((id, v));
                 }
                 None => {
-                    let w = kw(kind_of(*h));
+                    let w = kind_weight(kind_of(*h));
                     norm2 += (UNSEEN_WEIGHT * w * self.unseen_idf).powi(2);
                 }
             }

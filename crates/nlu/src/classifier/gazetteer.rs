@@ -134,10 +134,7 @@ impl Gazetteers {
         cands.sort_by_key(|&(list, s, e, _)| (list, std::cmp::Reverse(e - s), s));
         // Occurrences of each candidate phrase in `ws` (for leaving out annotated values).
         let occurrences = |list: u32, key: u64| -> u32 {
-            cands
-                .iter()
-                .filter(|c| c.0 == list && c.3 == key)
-                .count() as u32
+            cands.iter().filter(|c| c.0 == list && c.3 == key).count() as u32
         };
         let count_of = |list: u32, key: u64| -> u32 {
             self.phrases
@@ -179,23 +176,53 @@ mod tests {
         g.add_annotated("playlist", "rock hits");
         g.add_annotated("playlist", "rock hits");
         let mut m = Vec::new();
-        g.find(&ws("From New York to York, play my Inventive playlist"), false, &mut m);
+        g.find(
+            &ws("From New York to York, play my Inventive playlist"),
+            false,
+            &mut m,
+        );
         let city = 0;
         let pl = 1;
         assert_eq!(
             m,
             [
-                EntMatch { list: city, start: 1, end: 3 },
-                EntMatch { list: city, start: 4, end: 5 },
-                EntMatch { list: pl, start: 7, end: 8 },
+                EntMatch {
+                    list: city,
+                    start: 1,
+                    end: 3
+                },
+                EntMatch {
+                    list: city,
+                    start: 4,
+                    end: 5
+                },
+                EntMatch {
+                    list: pl,
+                    start: 7,
+                    end: 8
+                },
             ]
         );
         // Training: "inventive" was annotated once (in this phrase): left out; fixed values stay.
         g.find(&ws("play my inventive playlist in new york"), true, &mut m);
-        assert_eq!(m, [EntMatch { list: city, start: 5, end: 7 }]);
+        assert_eq!(
+            m,
+            [EntMatch {
+                list: city,
+                start: 5,
+                end: 7
+            }]
+        );
         // Annotated twice: still matches in one of the phrases it came from.
         g.find(&ws("add rock hits"), true, &mut m);
-        assert_eq!(m, [EntMatch { list: pl, start: 1, end: 3 }]);
+        assert_eq!(
+            m,
+            [EntMatch {
+                list: pl,
+                start: 1,
+                end: 3
+            }]
+        );
         g.find(&ws("rock hits and rock hits"), true, &mut m);
         assert!(m.is_empty());
         assert_eq!(g.name(pl), Some("playlist"));

@@ -100,3 +100,76 @@ fn deterministic_and_validates_input() {
     let empty = IntentClassifier::train(&[], 2).unwrap();
     assert_eq!(empty.predict("book a table"), vec![0.0, 0.0]);
 }
+
+fn music() -> (Vec<(String, usize)>, Gazetteers) {
+    let data: &[(&str, usize)] = &[
+        ("play the jazz classics playlist", 0),
+        ("play something by adele", 0),
+        ("play some music", 0),
+        ("i want to hear a song", 0),
+        ("start my workout mix", 0),
+        ("add this song to my road trip playlist", 1),
+        ("add adele to my chill playlist", 1),
+        ("put this track on my workout mix", 1),
+        ("add a tune to the jazz classics playlist", 1),
+        ("include this album in my party list", 1),
+    ];
+    let mut g = Gazetteers::new();
+    for v in [
+        "jazz classics",
+        "road trip",
+        "chill",
+        "workout mix",
+        "jazz classics",
+    ] {
+        g.add_annotated("playlist", v);
+    }
+    g.add_values("artist", &["adele", "nina simone"]);
+    let ex = data.iter().map(|(t, c)| (t.to_string(), *c)).collect();
+    (ex, g)
+}
+
+#[test]
+fn entity_lists_are_features() {
+    let (ex, g) = music();
+    let plain = IntentClassifier::train(&ex, 2).unwrap();
+    let with = IntentClassifier::train_with(&ex, 2, &g).unwrap();
+    // A known artist the plain classifier never saw.
+    let q = "play nina simone";
+    assert_eq!(argmax(&with.predict(q)), 0, "{:?}", with.predict(q));
+    assert!(
+        with.predict(q)[0] > plain.predict(q)[0],
+        "{:?} vs {:?}",
+        with.predict(q),
+        plain.predict(q)
+    );
+    for (q, want) in [
+        ("add nina simone to my chill playlist", 1),
+        ("play my chill playlist", 0),
+    ] {
+        assert_eq!(argmax(&with.predict(q)), want, "{q}: {:?}", with.predict(q));
+    }
+    // Deterministic, and an empty gazetteer is the plain classifier.
+    let again = IntentClassifier::train_with(&ex, 2, &g).unwrap();
+    assert_eq!(with.predict(q), again.predict(q));
+    let empty = IntentClassifier::train_with(&ex, 2, &Gazetteers::new()).unwrap();
+    assert_eq!(empty.predict(q), plain.predict(q));
+}
+
+#[test]
+fn entity_lists_keep_out_of_domain_low() {
+    let (ex, g) = music();
+    let clf = IntentClassifier::train_with(&ex, 2, &g).unwrap();
+    for q in [
+        "what is the weather like on jupiter",
+        "xqzt vlorp gnarf",
+        "who is the president of france",
+        "adele",
+        "tell me about nina simone's childhood",
+        "asdfgh",
+    ] {
+        let p = clf.predict(q);
+        assert!(p.iter().all(|v| *v < 0.3), "{q}: {p:?}");
+    }
+    assert_eq!(clf.predict(""), vec![0.0; 2]);
+}

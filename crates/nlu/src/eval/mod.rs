@@ -3,7 +3,8 @@
 //! One joint intent classifier over all intents, trained on the first `train_per_intent` queries
 //! of each `train_<Intent>.json`; one slot tagger per intent on the same queries (with the slot
 //! values annotated in the *other* intents' training queries as gazetteers, as an agent's entity
-//! types are shared by its intents). Every `validate_<Intent>.json` query is parsed: the tagger
+//! types are shared by its intents). The classifier gets every annotated slot value as an entity
+//! list (see [`crate::classifier::Gazetteers`]). Every `validate_<Intent>.json` query is parsed: the tagger
 //! of the predicted intent produces the slots, scored by exact span and slot name.
 
 mod dataset;
@@ -63,27 +64,43 @@ fn classifier_gazetteers(data: &Dataset, n: usize) -> Gazetteers {
     g
 }
 
-fn hint_types() -> Vec<String> {
-    std::env::var("SB_HINTS")
-        .unwrap_or_default()
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
+/// Variants of the benchmark run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalOptions {
+    /// Give the classifier the annotated slot values as entity lists (`ENT:<slot>` features).
+    pub classifier_gazetteers: bool,
+    /// `@sys.*` entities extracted from every query and passed to the taggers as hints.
+    pub sys_hints: Vec<String>,
+}
+
+impl Default for EvalOptions {
+    /// The configuration of the reported figures: classifier gazetteers on, no `@sys` hints
+    /// (the hints leave slot F1 unchanged and cost about 1 ms per query at p99).
+    fn default() -> Self {
+        EvalOptions {
+            classifier_gazetteers: true,
+            sys_hints: Vec::new(),
+        }
+    }
 }
 
 /// Trains on the benchmark's training files and scores on all validation files.
 pub fn run_snips(cfg: &EvalConfig) -> Result<EvalReport, NluError> {
+    run_snips_with(cfg, &EvalOptions::default())
+}
+
+/// [`run_snips`] with explicit options.
+pub fn run_snips_with(cfg: &EvalConfig, opts: &EvalOptions) -> Result<EvalReport, NluError> {
     let data = load(&cfg.dataset_dir)?;
     let n = cfg.train_per_intent;
     let t0 = Instant::now();
     let sys = SysExtractor::new();
+    // Fixed reference time (2017-06-01 12:00 UTC), so runs are reproducible.
     let ctx = SysContext {
         now: chrono::DateTime::from_timestamp(1_496_318_400, 0).unwrap_or_default(),
         tz: chrono_tz::UTC,
     };
-    let types_owned = hint_types();
-    let types: Vec<&str> = types_owned.iter().map(String::as_str).collect();
+    let types: Vec<&str> = opts.sys_hints.iter().map(String::as_str).collect();
     let hints = |text: &str| -> Vec<EntityMatch> {
         if types.is_empty() {
             Vec::new()
@@ -129,7 +146,7 @@ pub fn run_snips(cfg: &EvalConfig) -> Result<EvalReport, NluError> {
                 }
             });
         }
-        if std::env::var_os("SB_NOGAZ").is_some() {
+        if !opts.classifier_gazetteers {
             IntentClassifier::train(&cls_examples, n_intents)
         } else {
             IntentClassifier::train_with(&cls_examples, n_intents, &classifier_gazetteers(&data, n))
@@ -151,15 +168,13 @@ pub fn run_snips(cfg: &EvalConfig) -> Result<EvalReport, NluError> {
     let mut latencies = Vec::new();
     let (mut correct, mut n_test) = (0usize, 0usize);
     let mut errors = Vec::new();
-    let dev = std::env::var_os("SB_DEV").is_some();
-    for (gold_intent, (name, train, val)) in data.intents.iter().enumerate() {
-        let val: Vec<Query> = if dev { train.iter().skip(n).cloned().collect() } else { val.clone() };
+    for (gold_intent, (name, _, val)) in data.intents.iter().enumerate() {
         let mut score = IntentScore {
             intent: name.clone(),
             n: 0,
             correct: 0,
         };
-        for q in &val {
+        for q in val {
             let t = Instant::now();
             let probs = classifier.predict(&q.text);
             let pred = probs

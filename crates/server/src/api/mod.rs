@@ -30,6 +30,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/v2/projects/{project}/agent/environments/{env}/users/{user}/sessions/{*rest}",
             post(detect_env_session),
         )
+        .merge(crate::phone::routes::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

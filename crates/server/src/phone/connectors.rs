@@ -1,0 +1,363 @@
+//! `switchboard.toml`: named connectors (Twilio's `connectorName`) and phone-wide limits.
+//!
+//! ```toml
+//! [phone]
+//! max_calls = 32
+//!
+//! [connectors.default]
+//! agent = "examples/restaurant"     # optional: the server's agent when absent
+//! language = "en"
+//! welcome_event = "WELCOME"
+//! sentiment = true
+//! status_callback = "https://app.example.com/status"
+//! action = "https://app.example.com/action"
+//! [connectors.default.twilio]
+//! account_sid = "AC…"
+//! auth_token = "…"                  # or TWILIO_AUTH_TOKEN
+//! ```
+//!
+//! Everything has a default, so `serve --agent PATH` alone runs with one `default` connector.
+//! Secrets never appear in `Debug` output or logs.
+
+use sb_call::CallConfig;
+use sb_speech::vad::EndpointConfig;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The connector used when a call names none.
+pub const DEFAULT_CONNECTOR: &str = "default";
+
+/// The whole file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PhoneFile {
+    pub phone: PhoneLimits,
+    pub connectors: BTreeMap<String, Connector>,
+}
+
+/// Limits shared by every call.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PhoneLimits {
+    /// Most calls at once; further WebSocket connections are refused (503).
+    pub max_calls: usize,
+    /// Largest WebSocket message accepted (bytes).
+    pub max_message_bytes: usize,
+    /// Most messages per second a call may send (averaged over 1 s windows).
+    pub max_messages_per_sec: u32,
+    /// Undecodable messages tolerated before the call is ended as failed.
+    pub max_bad_messages: u32,
+    /// Time allowed between the WebSocket upgrade and the start message.
+    pub start_timeout_ms: u64,
+    /// Bot audio sent ahead of real time (the platform buffers it).
+    pub playout_lead_ms: u64,
+    /// ASR worker threads (0: one per core).
+    pub asr_workers: usize,
+    /// whisper.cpp threads per recognition.
+    pub asr_threads: usize,
+    /// TTS worker threads.
+    pub tts_workers: usize,
+    /// Queued speech jobs allowed per call (beyond: dropped and counted).
+    pub jobs_per_call: usize,
+    /// Public base URL (`https://host`) used for TwiML/NCCO and signature checks; default: from
+    /// `X-Forwarded-Proto` / `Host`.
+    pub public_url: Option<String>,
+}
+
+impl Default for PhoneLimits {
+    fn default() -> Self {
+        PhoneLimits {
+            max_calls: 64,
+            max_message_bytes: 64 * 1024,
+            max_messages_per_sec: 400,
+            max_bad_messages: 20,
+            start_timeout_ms: 10_000,
+            playout_lead_ms: 1_000,
+            asr_workers: 0,
+            asr_threads: 1,
+            tts_workers: 1,
+            jobs_per_call: 8,
+            public_url: None,
+        }
+    }
+}
+
+/// One named connector.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Connector {
+    /// Agent export for this connector; `None`: the server's `--agent`.
+    pub agent: Option<PathBuf>,
+    pub language: String,
+    /// TTS voice name (informational: one embedded voice).
+    pub voice: Option<String>,
+    pub welcome_event: String,
+    pub sentiment: bool,
+    pub time_zone: Option<String>,
+    pub endpoint: EndpointConfig,
+    pub barge_in: bool,
+    pub barge_in_min_speech_ms: u32,
+    pub no_input_timeout_ms: u32,
+    pub max_no_input: u32,
+    pub no_input_prompt: String,
+    pub goodbye_prompt: String,
+    /// Longest call (ms).
+    pub max_call_ms: u64,
+    pub status_callback: Option<String>,
+    pub action: Option<String>,
+    pub analytics: Option<String>,
+    pub twilio: TwilioSettings,
+    pub vonage: VonageSettings,
+}
+
+impl Default for Connector {
+    fn default() -> Self {
+        let c = CallConfig::default();
+        Connector {
+            agent: None,
+            language: c.language,
+            voice: None,
+            welcome_event: c.welcome_event,
+            sentiment: false,
+            time_zone: None,
+            endpoint: c.endpoint,
+            barge_in: c.barge_in,
+            barge_in_min_speech_ms: c.barge_in_min_speech_ms,
+            no_input_timeout_ms: c.no_input_timeout_ms,
+            max_no_input: c.max_no_input,
+            no_input_prompt: c.no_input_prompt,
+            goodbye_prompt: c.goodbye_prompt,
+            max_call_ms: c.max_call_ms,
+            status_callback: None,
+            action: None,
+            analytics: None,
+            twilio: TwilioSettings::default(),
+            vonage: VonageSettings::default(),
+        }
+    }
+}
+
+#[derive(Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TwilioSettings {
+    pub account_sid: Option<String>,
+    /// Verifies `X-Twilio-Signature` when set (`TWILIO_AUTH_TOKEN` overrides).
+    pub auth_token: Option<String>,
+    /// REST base URL (tests point it at a fake).
+    pub api_base: Option<String>,
+}
+
+impl std::fmt::Debug for TwilioSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TwilioSettings")
+            .field("account_sid", &self.account_sid)
+            .field("auth_token", &self.auth_token.as_ref().map(|_| "<redacted>"))
+            .field("api_base", &self.api_base)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VonageSettings {
+    pub application_id: Option<String>,
+    /// Path of the application's private key (PEM); the key itself is never logged.
+    pub private_key: Option<PathBuf>,
+    pub api_base: Option<String>,
+}
+
+impl Connector {
+    /// The session configuration of a call on this connector (before per-call overrides).
+    pub fn call_config(&self) -> CallConfig {
+        CallConfig {
+            welcome_event: self.welcome_event.clone(),
+            endpoint: self.endpoint.clone(),
+            barge_in: self.barge_in,
+            barge_in_min_speech_ms: self.barge_in_min_speech_ms,
+            no_input_timeout_ms: self.no_input_timeout_ms,
+            max_no_input: self.max_no_input,
+            no_input_prompt: self.no_input_prompt.clone(),
+            goodbye_prompt: self.goodbye_prompt.clone(),
+            sentiment: self.sentiment,
+            language: self.language.clone(),
+            time_zone: self.time_zone.clone(),
+            max_call_ms: self.max_call_ms,
+            ..CallConfig::default()
+        }
+    }
+
+    fn validate(&self, name: &str) -> Result<(), String> {
+        let err = |m: String| Err(format!("connector `{name}`: {m}"));
+        if let Err(e) = self.call_config().validate() {
+            return err(e.to_string());
+        }
+        for (field, url) in [
+            ("status_callback", &self.status_callback),
+            ("action", &self.action),
+            ("analytics", &self.analytics),
+            ("twilio.api_base", &self.twilio.api_base),
+            ("vonage.api_base", &self.vonage.api_base),
+        ] {
+            if let Some(u) = url {
+                match reqwest::Url::parse(u) {
+                    Ok(p) if matches!(p.scheme(), "http" | "https") => {}
+                    _ => return err(format!("{field} `{u}` is not an http(s) URL")),
+                }
+            }
+        }
+        if let Some(tz) = &self.time_zone {
+            if tz.parse::<chrono_tz::Tz>().is_err() {
+                return err(format!("time_zone `{tz}` is not an IANA time zone"));
+            }
+        }
+        if let Some(a) = &self.agent {
+            if !a.exists() {
+                return err(format!("agent {} does not exist", a.display()));
+            }
+        }
+        if let Some(k) = &self.vonage.private_key {
+            if !k.is_file() {
+                return err(format!("vonage.private_key {} is not a file", k.display()));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl PhoneFile {
+    /// Reads and validates `path`; `TWILIO_AUTH_TOKEN` overrides every Twilio auth token.
+    pub fn load(path: &Path) -> Result<PhoneFile, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let mut f = Self::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        f.apply_env(std::env::var("TWILIO_AUTH_TOKEN").ok());
+        f.validate().map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(f)
+    }
+
+    /// Parses TOML text (no environment, no validation).
+    pub fn parse(text: &str) -> Result<PhoneFile, String> {
+        let mut f: PhoneFile = toml::from_str(text).map_err(|e| e.to_string())?;
+        if f.connectors.is_empty() {
+            f.connectors
+                .insert(DEFAULT_CONNECTOR.into(), Connector::default());
+        }
+        Ok(f)
+    }
+
+    /// Defaults only: one `default` connector (`serve --agent PATH`).
+    pub fn with_default_connector() -> PhoneFile {
+        let mut f = PhoneFile::default();
+        f.connectors
+            .insert(DEFAULT_CONNECTOR.into(), Connector::default());
+        f.apply_env(std::env::var("TWILIO_AUTH_TOKEN").ok());
+        f
+    }
+
+    pub fn apply_env(&mut self, twilio_token: Option<String>) {
+        if let Some(t) = twilio_token.filter(|t| !t.is_empty()) {
+            for c in self.connectors.values_mut() {
+                c.twilio.auth_token = Some(t.clone());
+            }
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        let l = &self.phone;
+        if l.max_calls == 0 {
+            return Err("phone.max_calls must be at least 1".into());
+        }
+        if l.max_message_bytes < 1024 {
+            return Err("phone.max_message_bytes must be at least 1024".into());
+        }
+        if l.max_messages_per_sec < 60 {
+            return Err("phone.max_messages_per_sec must be at least 60".into());
+        }
+        if l.playout_lead_ms < 100 || l.playout_lead_ms > 10_000 {
+            return Err("phone.playout_lead_ms must be between 100 and 10000".into());
+        }
+        if l.asr_threads == 0 || l.tts_workers == 0 || l.jobs_per_call == 0 {
+            return Err("phone.asr_threads, tts_workers and jobs_per_call must be at least 1".into());
+        }
+        if let Some(u) = &l.public_url {
+            match reqwest::Url::parse(u) {
+                Ok(p) if matches!(p.scheme(), "http" | "https") => {}
+                _ => return Err(format!("phone.public_url `{u}` is not an http(s) URL")),
+            }
+        }
+        for (name, c) in &self.connectors {
+            if name.is_empty()
+                || name.len() > 64
+                || !name
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch))
+            {
+                return Err(format!(
+                    "connector name `{name}` must be 1-64 characters of A-Z a-z 0-9 - _ ."
+                ));
+            }
+            c.validate(name)?;
+        }
+        Ok(())
+    }
+
+    /// The connector called `name`, or the default one when `name` is empty.
+    pub fn connector(&self, name: &str) -> Option<(&str, &Connector)> {
+        let name = if name.is_empty() {
+            DEFAULT_CONNECTOR
+        } else {
+            name
+        };
+        self.connectors
+            .get_key_value(name)
+            .map(|(k, v)| (k.as_str(), v))
+            .or_else(|| {
+                // A single connector serves every call that names none.
+                (name == DEFAULT_CONNECTOR && self.connectors.len() == 1)
+                    .then(|| self.connectors.iter().next())
+                    .flatten()
+                    .map(|(k, v)| (k.as_str(), v))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_overrides() {
+        let f = PhoneFile::parse("").unwrap();
+        assert!(f.validate().is_ok());
+        assert_eq!(f.connector("").unwrap().0, "default");
+        let f = PhoneFile::parse(
+            "[connectors.sales]\nlanguage = \"en-US\"\nsentiment = true\n[connectors.sales.endpoint]\nend_silence_ms = 500\n[connectors.sales.twilio]\nauth_token = \"secret\"\n",
+        )
+        .unwrap();
+        assert!(f.validate().is_ok());
+        let (name, c) = f.connector("").unwrap();
+        assert_eq!(name, "sales");
+        assert_eq!(c.endpoint.end_silence_ms, 500);
+        assert!(!format!("{c:?}").contains("secret"));
+        assert!(f.connector("nope").is_none());
+    }
+
+    #[test]
+    fn clear_errors() {
+        let e = PhoneFile::parse("[connectors.a]\nlangage = \"en\"\n").unwrap_err();
+        assert!(e.contains("unknown field `langage`"), "{e}");
+        let f = PhoneFile::parse("[connectors.a]\nstatus_callback = \"ftp://x\"\n").unwrap();
+        assert_eq!(
+            f.validate().unwrap_err(),
+            "connector `a`: status_callback `ftp://x` is not an http(s) URL"
+        );
+        let f = PhoneFile::parse("[connectors.a]\ntime_zone = \"Mars/Base\"\n").unwrap();
+        assert!(f.validate().unwrap_err().contains("time_zone"));
+        let f = PhoneFile::parse("[phone]\nmax_calls = 0\n").unwrap();
+        assert_eq!(
+            f.validate().unwrap_err(),
+            "phone.max_calls must be at least 1"
+        );
+    }
+}

@@ -1,0 +1,464 @@
+//! The one driver loop for both transports: it selects over the socket, speech/webhook
+//! results, the session's next deadline, the playout clock and shutdown; decodes platform
+//! messages into [`Input`]s, drains [`Output`]s and writes them back paced.
+//!
+//! Clock: milliseconds since the socket was accepted. Caller audio is stamped with the time it
+//! arrived minus its length, kept monotonic, so "end of caller speech" is real time.
+
+use super::events::Bookkeeping;
+use super::playout::{Playout, Send};
+use super::setup::Phone;
+use super::speech::Work;
+use super::start::{self, transport_name, CallSetup};
+use axum::extract::ws::{Message, WebSocket};
+use sb_call::{CallSession, HangupReason, Input, Output};
+use sb_speech::vad::EarshotVad;
+use sb_transport::{server_codec, Codec, Inbound, Outbound, Platform, StartInfo, WsMessage};
+use std::sync::Arc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit};
+use tokio::task::JoinSet;
+use tokio::time::{sleep_until, Duration, Instant};
+
+/// Results waiting for one call (speech chunks, webhook answers).
+const WORK_QUEUE: usize = 256;
+/// Longest wait for a live-agent handoff REST call before the socket closes anyway.
+const HANDOFF_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Marks the call live for [`Phone::drain`] until dropped.
+struct Live(Arc<Phone>);
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.0.call_done();
+    }
+}
+
+/// Runs one platform WebSocket to the end. Never panics on platform input.
+pub async fn run_call(
+    mut ws: WebSocket,
+    platform: Platform,
+    phone: Arc<Phone>,
+    _permit: OwnedSemaphorePermit,
+) {
+    phone.call_began();
+    let _live = Live(phone.clone());
+    let t0 = Instant::now();
+    let mut codec = match server_codec(platform) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot create codec");
+            return;
+        }
+    };
+    let Some(info) = wait_start(&mut ws, &mut *codec, &phone, platform).await else {
+        let _ = ws.send(Message::Close(None)).await;
+        return;
+    };
+    let setup = match start::setup(&phone, platform, &info).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(call = %info.call_id, error = %e, "call refused");
+            let _ = ws.send(Message::Close(None)).await;
+            return;
+        }
+    };
+    let session = CallSession::new(
+        setup.connector.engine.clone(),
+        Box::new(EarshotVad::new()),
+        setup.cfg.clone(),
+        &setup.info.call_id,
+    );
+    let mut session = match session {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(call = %setup.info.call_id, error = %e, "bad call configuration");
+            let _ = ws.send(Message::Close(None)).await;
+            return;
+        }
+    };
+    if let Some(s) = &phone.sentiment {
+        session = session.with_sentiment(s.clone());
+    }
+    tracing::info!(call = %setup.info.call_id, transport = transport_name(platform), connector = %setup.connector.name, "call started");
+    let mut driver = Driver::new(phone.clone(), platform, setup, session, codec, t0);
+    driver.run(&mut ws).await;
+    // Handoff (a REST redirect of the live call) happens before our side closes the stream.
+    driver.finish().await;
+    let _ = ws.send(Message::Close(None)).await;
+}
+
+/// Reads until the start message. `None`: socket closed, too many bad messages, or timeout.
+async fn wait_start(
+    ws: &mut WebSocket,
+    codec: &mut dyn Codec,
+    phone: &Phone,
+    platform: Platform,
+) -> Option<StartInfo> {
+    let limits = &phone.file.phone;
+    let deadline = Instant::now() + Duration::from_millis(limits.start_timeout_ms);
+    let mut bad = 0u32;
+    loop {
+        let msg = tokio::select! {
+            m = ws.recv() => m,
+            _ = sleep_until(deadline) => {
+                tracing::warn!(transport = transport_name(platform), "no start message in time");
+                return None;
+            }
+        };
+        let msg = match msg {
+            Some(Ok(m)) => m,
+            _ => return None,
+        };
+        let Some(wire) = to_wire(msg, limits.max_message_bytes) else {
+            continue;
+        };
+        match wire.and_then(|w| codec.decode(w).map_err(|e| e.to_string())) {
+            Ok(events) => {
+                for ev in events {
+                    match ev {
+                        Inbound::Start(info) => return Some(info),
+                        Inbound::Stop => return None,
+                        _ => {}
+                    }
+                }
+            }
+            Err(e) => {
+                bad += 1;
+                phone.metrics.bad_messages.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::debug!(error = %e, "bad message before start");
+                if bad > limits.max_bad_messages {
+                    tracing::warn!("too many bad messages before start");
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+/// A WebSocket message as codec input: `None` for control frames, `Err` for oversized ones.
+fn to_wire(msg: Message, max: usize) -> Option<Result<WsMessage, String>> {
+    let w = match msg {
+        Message::Text(t) => WsMessage::Text(t.to_string()),
+        Message::Binary(b) => WsMessage::Binary(b.to_vec()),
+        _ => return None,
+    };
+    let len = match &w {
+        WsMessage::Text(t) => t.len(),
+        WsMessage::Binary(b) => b.len(),
+    };
+    Some(if len > max {
+        Err(format!("message of {len} bytes exceeds {max}"))
+    } else {
+        Ok(w)
+    })
+}
+
+fn to_ws(m: WsMessage) -> Message {
+    match m {
+        WsMessage::Text(t) => Message::Text(t.into()),
+        WsMessage::Binary(b) => Message::Binary(b.into()),
+    }
+}
+
+pub(crate) struct Driver {
+    pub(crate) phone: Arc<Phone>,
+    pub(crate) platform: Platform,
+    pub(crate) setup: CallSetup,
+    session: CallSession,
+    codec: Box<dyn Codec + std::marker::Send>,
+    playout: Playout,
+    work_tx: mpsc::Sender<Work>,
+    work_rx: mpsc::Receiver<Work>,
+    tasks: JoinSet<()>,
+    key: u64,
+    t0: Instant,
+    last_audio_end: u64,
+    bad: u32,
+    window_start: Instant,
+    window_count: u32,
+    closed: bool,
+    pub(crate) hangup: Option<HangupReason>,
+    pub(crate) book: Bookkeeping,
+}
+
+impl Driver {
+    fn new(
+        phone: Arc<Phone>,
+        platform: Platform,
+        setup: CallSetup,
+        session: CallSession,
+        codec: Box<dyn Codec + std::marker::Send>,
+        t0: Instant,
+    ) -> Self {
+        let (work_tx, work_rx) = mpsc::channel(WORK_QUEUE);
+        let lead = Duration::from_millis(phone.file.phone.playout_lead_ms);
+        let key = phone.next_key();
+        Driver {
+            platform,
+            setup,
+            session,
+            codec,
+            playout: Playout::new(lead, Instant::now()),
+            work_tx,
+            work_rx,
+            tasks: JoinSet::new(),
+            key,
+            t0,
+            last_audio_end: 0,
+            bad: 0,
+            window_start: Instant::now(),
+            window_count: 0,
+            closed: false,
+            hangup: None,
+            book: Bookkeeping::default(),
+            phone,
+        }
+    }
+
+    pub(crate) fn now_ms(&self) -> u64 {
+        (self.t0.elapsed().as_millis() as u64).max(self.last_audio_end)
+    }
+
+    async fn run(&mut self, ws: &mut WebSocket) {
+        self.book.started(self);
+        let mut shutdown = self.phone.shutdown_signal();
+        let mut shutting = *shutdown.borrow();
+        let at = self.now_ms();
+        self.feed(Input::Start {
+            at_ms: at,
+            utc: chrono::Utc::now(),
+        });
+        if shutting {
+            self.feed(Input::Abort { at_ms: at, error: "server shutting down".into() });
+        }
+        loop {
+            self.drain_outputs();
+            if !self.pump(ws).await {
+                let at = self.now_ms();
+                self.closed = true;
+                self.feed(Input::Hangup { at_ms: at });
+            }
+            if self.session.is_ended() || self.closed {
+                self.drain_outputs();
+                break;
+            }
+            let deadline = self.session.poll_timeout().map(|ms| self.t0 + Duration::from_millis(ms));
+            let send_due = self.playout.next_due(Instant::now());
+            tokio::select! {
+                r = shutdown.changed(), if !shutting => {
+                    shutting = true;
+                    if r.is_ok() {
+                        let at = self.now_ms();
+                        self.feed(Input::Abort { at_ms: at, error: "server shutting down".into() });
+                    }
+                }
+                msg = ws.recv() => self.on_socket(msg),
+                Some(w) = self.work_rx.recv() => self.on_work(w),
+                _ = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
+                    let at = self.now_ms();
+                    self.feed(Input::Tick { at_ms: at });
+                }
+                _ = sleep_until(send_due.unwrap_or_else(Instant::now)), if send_due.is_some() => {}
+            }
+        }
+    }
+
+    fn feed(&mut self, input: Input) {
+        self.session.handle_input(input);
+    }
+
+    fn on_socket(&mut self, msg: Option<Result<Message, axum::Error>>) {
+        let at = self.now_ms();
+        let msg = match msg {
+            Some(Ok(Message::Close(_))) | Some(Err(_)) | None => {
+                self.closed = true;
+                for ev in self.codec.on_close() {
+                    if ev == Inbound::Stop {
+                        self.feed(Input::Hangup { at_ms: at });
+                    }
+                }
+                return;
+            }
+            Some(Ok(m)) => m,
+        };
+        let limits = &self.phone.file.phone;
+        let Some(wire) = to_wire(msg, limits.max_message_bytes) else {
+            return;
+        };
+        if self.window_start.elapsed() >= Duration::from_secs(1) {
+            self.window_start = Instant::now();
+            self.window_count = 0;
+        }
+        self.window_count += 1;
+        let decoded = if self.window_count > limits.max_messages_per_sec {
+            Err("message rate limit exceeded".to_string())
+        } else {
+            wire.and_then(|w| self.codec.decode(w).map_err(|e| e.to_string()))
+        };
+        match decoded {
+            Ok(events) => {
+                for ev in events {
+                    self.on_inbound(ev);
+                }
+            }
+            Err(e) => self.on_bad(e),
+        }
+    }
+
+    fn on_bad(&mut self, e: String) {
+        self.bad += 1;
+        let m = &self.phone.metrics;
+        m.bad_messages.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if self.bad <= 3 {
+            tracing::warn!(call = %self.setup.info.call_id, error = %e, "bad platform message skipped");
+        }
+        if self.bad == self.phone.file.phone.max_bad_messages + 1 {
+            let at = self.now_ms();
+            self.feed(Input::Abort {
+                at_ms: at,
+                error: format!("too many bad platform messages (last: {e})"),
+            });
+        }
+    }
+
+    fn on_inbound(&mut self, ev: Inbound) {
+        let now = self.now_ms();
+        match ev {
+            Inbound::Audio { pcm16k, .. } => {
+                let dur = pcm16k.len() as u64 / 16;
+                let wall = self.t0.elapsed().as_millis() as u64;
+                let at = wall.saturating_sub(dur).max(self.last_audio_end);
+                self.last_audio_end = at + dur;
+                self.feed(Input::Audio { at_ms: at, pcm16k });
+            }
+            Inbound::Dtmf { digit, .. } => self.feed(Input::Dtmf { at_ms: now, digit }),
+            Inbound::Mark { name } => self.feed(Input::PlaybackMark { at_ms: now, name }),
+            Inbound::Stop => {
+                self.closed = true;
+                self.feed(Input::Hangup { at_ms: now });
+            }
+            Inbound::Start(_) | Inbound::Connected | Inbound::Cleared => {}
+            Inbound::Notify { .. } | Inbound::Ignored(_) => {}
+        }
+    }
+
+    fn on_work(&mut self, w: Work) {
+        let at = self.now_ms();
+        let input = match w {
+            Work::Asr { turn, result } => {
+                self.book.asr_done(&self.phone, turn, at);
+                Input::AsrResult { at_ms: at, turn, result }
+            }
+            Work::Tts { turn, pcm16k, last } => Input::TtsChunk { at_ms: at, turn, pcm16k, last },
+            Work::TtsFailed { turn, error } => Input::TtsFailed { at_ms: at, turn, error },
+            Work::Webhook { turn, outcome } => Input::WebhookResult { at_ms: at, turn, outcome },
+        };
+        self.feed(input);
+    }
+
+    /// Performs every queued output (requests are started, audio is queued for pacing).
+    fn drain_outputs(&mut self) {
+        // Failures answered at once re-enter the session, so loop until it is quiet.
+        for _ in 0..64 {
+            let mut answered = Vec::new();
+            while let Some(out) = self.session.poll_output() {
+                if let Some(input) = self.perform(out) {
+                    answered.push(input);
+                }
+            }
+            if answered.is_empty() {
+                return;
+            }
+            for i in answered {
+                self.feed(i);
+            }
+        }
+    }
+
+    fn perform(&mut self, out: Output) -> Option<Input> {
+        let at = self.now_ms();
+        let speech = self.phone.speech.clone();
+        match out {
+            Output::PlayAudio { turn, pcm16k } => {
+                if !self.playout.push_audio(turn, pcm16k) {
+                    self.phone.metrics.dropped("outbound_audio");
+                }
+            }
+            Output::Mark(name) => self.playout.push_mark(name),
+            Output::ClearPlayback => {
+                self.playout.clear(Instant::now());
+                self.book.pending_clear = true;
+            }
+            Output::Asr { turn, pcm16k, prompt } => {
+                self.book.asr_sent(turn, at);
+                if !speech.recognize(self.key, turn, pcm16k, prompt, self.work_tx.clone()) {
+                    return Some(Input::AsrResult {
+                        at_ms: at,
+                        turn,
+                        result: Err("speech recognition is overloaded".into()),
+                    });
+                }
+            }
+            Output::Synthesize { turn, text } => {
+                if !speech.synthesize(self.key, turn, text, self.work_tx.clone()) {
+                    return Some(Input::TtsFailed {
+                        at_ms: at,
+                        turn,
+                        error: "speech synthesis is overloaded".into(),
+                    });
+                }
+            }
+            Output::Webhook { turn, request, webhook } => {
+                let (client, tx) = (self.phone.webhook.clone(), self.work_tx.clone());
+                self.tasks.spawn(async move {
+                    let outcome = client.call_with(&request, &webhook).await;
+                    let _ = tx.send(Work::Webhook { turn, outcome }).await;
+                });
+            }
+            Output::Event(ev) => super::events::on_event(self, ev),
+            Output::Hangup { reason } => self.hangup = Some(reason),
+        }
+        None
+    }
+
+    /// Writes what is due. `false` when the socket is gone.
+    async fn pump(&mut self, ws: &mut WebSocket) -> bool {
+        if self.closed {
+            return true;
+        }
+        let mut msgs = Vec::new();
+        if std::mem::take(&mut self.book.pending_clear) {
+            msgs.extend(self.codec.encode(&Outbound::Clear).unwrap_or_default());
+        }
+        let now = Instant::now();
+        for s in self.playout.due(now) {
+            let encoded = match s {
+                Send::Mark(name) => self.codec.encode(&Outbound::Mark(name)),
+                Send::Audio { turn, pcm, first } => {
+                    if first {
+                        let at = self.now_ms();
+                        self.book.first_audio(&self.phone, turn, at);
+                    }
+                    self.codec.encode(&Outbound::Audio(pcm))
+                }
+            };
+            match encoded {
+                Ok(m) => msgs.extend(m),
+                Err(e) => tracing::warn!(call = %self.setup.info.call_id, error = %e, "cannot encode output"),
+            }
+        }
+        for m in msgs {
+            if ws.send(to_ws(m)).await.is_err() {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// After the socket closed: end-of-call bookkeeping, handoff, pause, queue cleanup.
+    async fn finish(mut self) {
+        self.tasks.abort_all();
+        self.phone.speech.forget(self.key);
+        super::events::finish(&mut self, HANDOFF_TIMEOUT).await;
+    }
+}

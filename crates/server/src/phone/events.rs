@@ -1,0 +1,175 @@
+//! What the driver does with [`CallEvent`]s: status callbacks and analytics, transcripts,
+//! latency metrics, and at the end of the call the `action` callback, handoff and pause.
+
+use super::driver::Driver;
+use super::metrics::Stage;
+use super::setup::Phone;
+use super::start::transport_name;
+use sb_call::{CallEvent, EndStatus, HangupReason};
+use sb_nlu::dialog::SessionState;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// Per-call timing bookkeeping for the latency histograms.
+#[derive(Default)]
+pub struct Bookkeeping {
+    asr_sent_at: HashMap<u64, u64>,
+    first_audio_at: HashMap<u64, u64>,
+    speech_end: HashMap<u64, u64>,
+    /// A `Clear` must be written before the next audio.
+    pub pending_clear: bool,
+    /// The last engine answer as a DF `DetectIntentResponse` (for handoff).
+    last_df: Value,
+    ended: Option<(EndStatus, Box<SessionState>)>,
+    started: bool,
+}
+
+impl Bookkeeping {
+    pub fn started(&mut self, d: &Driver) {
+        self.started = true;
+        let info = &d.setup.info;
+        d.phone.metrics.call_started(transport_name(d.platform));
+        let ok = d.phone.calls.start(super::calls::CallStart {
+            id: info.call_id.clone(),
+            transport: transport_name(d.platform).into(),
+            connector: info.connector.clone(),
+            account_id: info.account_sid.clone(),
+            stream_id: d.setup.stream_id.clone(),
+            params: Value::Object(d.setup.session_params.clone()),
+        });
+        if !ok {
+            d.phone.metrics.dropped("transcripts");
+        }
+    }
+
+    pub fn asr_sent(&mut self, turn: u64, at: u64) {
+        self.asr_sent_at.insert(turn, at);
+    }
+
+    pub fn asr_done(&mut self, phone: &Phone, turn: u64, at: u64) {
+        if let Some(sent) = self.asr_sent_at.get(&turn) {
+            phone.metrics.observe(Stage::Asr, at.saturating_sub(*sent));
+        }
+    }
+
+    /// The first audio frame of `turn` was written to the socket at `at`.
+    pub fn first_audio(&mut self, phone: &Phone, turn: u64, at: u64) {
+        self.first_audio_at.insert(turn, at);
+        if let Some(end) = self.speech_end.remove(&turn) {
+            phone.metrics.observe(Stage::ReplyLatency, at.saturating_sub(end));
+        }
+    }
+
+    fn turn_done(&mut self, phone: &Phone, turn: u64, speech_end: Option<u64>) {
+        let Some(end) = speech_end else {
+            return;
+        };
+        if let Some(sent) = self.asr_sent_at.get(&turn) {
+            phone.metrics.observe(Stage::Endpointing, sent.saturating_sub(end));
+        }
+        match self.first_audio_at.get(&turn) {
+            Some(first) => phone.metrics.observe(Stage::ReplyLatency, first.saturating_sub(end)),
+            None => {
+                self.speech_end.insert(turn, end);
+            }
+        }
+    }
+}
+
+fn sentiment_of(query_result: &Value) -> Option<(f32, f32)> {
+    let s = query_result.get("sentimentAnalysisResult")?.get("queryTextSentiment")?;
+    let score = s.get("score").and_then(Value::as_f64).unwrap_or(0.0);
+    let magnitude = s.get("magnitude").and_then(Value::as_f64).unwrap_or(0.0);
+    Some((score as f32, magnitude as f32))
+}
+
+pub fn outcome_name(s: &EndStatus) -> &'static str {
+    match s {
+        EndStatus::Completed => "completed",
+        EndStatus::LiveAgentHandoff { .. } => "live-agent-handoff",
+        EndStatus::Paused { .. } => "paused",
+        EndStatus::Failed { .. } => "failed",
+    }
+}
+
+/// Handles one session event (never blocks).
+pub fn on_event(d: &mut Driver, ev: CallEvent) {
+    let phone = d.phone.clone();
+    let info = &d.setup.info;
+    match ev {
+        CallEvent::IntentMatched { result, .. } => {
+            d.book.last_df = result.to_detect_intent_response();
+            let sentiment = sentiment_of(&result.query_result);
+            d.setup.connector.callbacks.intent(info, &result, sentiment);
+        }
+        CallEvent::TurnCompleted(rec) => {
+            if let Some(ms) = rec.timings.tts_first_audio_ms {
+                phone.metrics.observe(Stage::TtsFirstAudio, ms);
+            }
+            if rec.timings.speech_end_ms.is_some() || rec.timings.nlu_ms > 0 {
+                phone.metrics.observe(Stage::NluWebhook, rec.timings.nlu_ms);
+            }
+            d.book.turn_done(&phone, rec.turn, rec.timings.speech_end_ms);
+            if !phone.calls.turn(&info.call_id, &d.setup.stream_id, &rec) {
+                phone.metrics.dropped("transcripts");
+            }
+            d.setup.connector.callbacks.analytics(info, &rec);
+        }
+        CallEvent::BargeIn { turn, .. } => {
+            tracing::debug!(call = %info.call_id, turn, "barge-in");
+        }
+        CallEvent::NoInput { count, .. } => {
+            tracing::debug!(call = %info.call_id, count, "no input");
+        }
+        CallEvent::Warning { turn, message } => {
+            tracing::warn!(call = %info.call_id, turn, %message, "call warning");
+        }
+        CallEvent::SessionEnded { status, state, .. } => {
+            d.book.ended = Some((status, state));
+        }
+    }
+}
+
+/// End of call: transcript status, `action` callback, pause, handoff, metrics.
+pub async fn finish(d: &mut Driver, handoff_timeout: Duration) {
+    let phone = d.phone.clone();
+    let info = d.setup.info.clone();
+    let (status, state) = match d.book.ended.take() {
+        Some(e) => e,
+        None => (
+            EndStatus::Failed {
+                error: "the call ended before its session did".into(),
+            },
+            Box::default(),
+        ),
+    };
+    let outcome = outcome_name(&status);
+    let error = match &status {
+        EndStatus::Failed { error } => Some(error.clone()),
+        _ => None,
+    };
+    if !phone.calls.end(&info.call_id, outcome, error) {
+        phone.metrics.dropped("transcripts");
+    }
+    if d.book.started {
+        phone.metrics.call_ended(transport_name(d.platform), outcome);
+    }
+    if let EndStatus::Paused { .. } = &status {
+        let now = chrono::Utc::now().timestamp_millis();
+        let transcript = phone.calls.get(&info.call_id).await.ok().flatten().unwrap_or(Value::Null);
+        if let Err(e) = phone.paused.save(&info.end_user_id, &state, &transcript, now).await {
+            tracing::error!(call = %info.call_id, error = %e, "cannot save the paused session");
+        }
+    }
+    if d.hangup == Some(HangupReason::LiveAgentHandoff) {
+        let h = &d.setup.connector.handoff;
+        match tokio::time::timeout(handoff_timeout, h.handoff(&info, &status, &d.book.last_df)).await {
+            Ok(Ok(())) => tracing::info!(call = %info.call_id, "handed off to a live agent"),
+            Ok(Err(e)) => tracing::error!(call = %info.call_id, error = %e, "handoff failed"),
+            Err(_) => tracing::error!(call = %info.call_id, "handoff timed out"),
+        }
+    }
+    d.setup.connector.callbacks.ended(&info, &status);
+    tracing::info!(call = %info.call_id, outcome, "call ended");
+}

@@ -1,0 +1,20 @@
+//! Phone calls (Twilio Media Streams / Vonage Voice WebSocket): connector callbacks, live-agent
+//! handoff and paused sessions.
+
+pub mod callbacks;
+pub mod handoff;
+pub mod paused;
+
+// The media path (connectors, speech workers, the driver loop, routes, transcripts, metrics).
+pub mod calls;
+pub mod connectors;
+pub mod driver;
+pub mod events;
+pub mod metrics;
+pub mod playout;
+pub mod routes;
+pub mod setup;
+pub mod speech;
+pub mod start;
+
+pub use setup::Phone;

@@ -1,0 +1,224 @@
+//! HTTP and WebSocket routes of the phone path: Twilio TwiML + media stream, Vonage answer/event
+//! + media stream, transcripts (`/v1/calls`) and `/metrics`.
+
+use super::driver::run_call;
+use super::setup::Phone;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use sb_transport::{ncco_connect, twiml_connect_stream, verify_twilio_signature, Platform};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The phone routes (state applied by [`crate::api::router`]).
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/twilio/twiml", get(twilio_twiml).post(twilio_twiml))
+        .route("/twilio/media", get(twilio_media))
+        .route("/vonage/answer", get(vonage_answer).post(vonage_answer))
+        .route("/vonage/event", post(vonage_event).get(vonage_event))
+        .route("/vonage/media", get(vonage_media))
+        .route("/v1/calls", get(list_calls))
+        .route("/v1/calls/{id}", get(get_call))
+        .route("/metrics", get(metrics))
+}
+
+fn phone(app: &AppState) -> Result<Arc<Phone>, Response> {
+    app.phone.get().cloned().ok_or_else(|| {
+        (StatusCode::SERVICE_UNAVAILABLE, "the phone path is not enabled\n").into_response()
+    })
+}
+
+fn pairs(query: &str) -> Vec<(String, String)> {
+    match reqwest::Url::parse(&format!("http://x/?{query}")) {
+        Ok(u) => u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// `(scheme, host)` of the public URL: configured, else `X-Forwarded-Proto` / `X-Forwarded-Host`
+/// / `Host` (scheme `https` unless forwarded as `http`).
+fn public_origin(p: &Phone, headers: &HeaderMap) -> (String, String) {
+    if let Some(u) = p.file.phone.public_url.as_deref().and_then(|u| reqwest::Url::parse(u).ok()) {
+        let host = match (u.host_str(), u.port()) {
+            (Some(h), Some(port)) => format!("{h}:{port}"),
+            (Some(h), None) => h.to_string(),
+            _ => String::new(),
+        };
+        return (u.scheme().to_string(), host);
+    }
+    let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(|v| v.split(',').next().unwrap_or("").trim().to_string());
+    let scheme = match h("x-forwarded-proto").as_deref() {
+        Some("http") => "http",
+        _ => "https",
+    };
+    let host = h("x-forwarded-host").or_else(|| h("host")).unwrap_or_default();
+    (scheme.to_string(), host)
+}
+
+fn ws_scheme(http: &str) -> &'static str {
+    if http == "http" {
+        "ws"
+    } else {
+        "wss"
+    }
+}
+
+fn xml(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "text/xml")], body).into_response()
+}
+
+async fn twilio_twiml(
+    State(app): State<Arc<AppState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let p = match phone(&app) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let query: BTreeMap<String, String> = pairs(uri.query().unwrap_or("")).into_iter().collect();
+    let name = query.get("connector").map(String::as_str).unwrap_or("");
+    let Some(conn) = p.connector(name) else {
+        return (StatusCode::NOT_FOUND, format!("unknown connector `{name}`\n")).into_response();
+    };
+    let (scheme, host) = public_origin(&p, &headers);
+    if let Some(token) = conn.cfg.twilio.auth_token.as_deref() {
+        let form = if method == Method::POST {
+            pairs(std::str::from_utf8(&body).unwrap_or(""))
+        } else {
+            Vec::new()
+        };
+        let form_refs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/twilio/twiml");
+        let url = format!("{scheme}://{host}{path}");
+        let sig = headers.get("x-twilio-signature").and_then(|v| v.to_str().ok()).unwrap_or("");
+        if sig.is_empty() || !verify_twilio_signature(token, &url, &form_refs, sig) {
+            tracing::warn!(connector = %conn.name, "TwiML request with a bad X-Twilio-Signature");
+            return (StatusCode::FORBIDDEN, "invalid X-Twilio-Signature\n").into_response();
+        }
+    }
+    let ws_url = format!("{}://{host}/twilio/media", ws_scheme(&scheme));
+    let mut params: Vec<(&str, &str)> = vec![("connector", conn.name.as_str())];
+    params.extend(query.iter().filter(|(k, _)| *k != "connector").map(|(k, v)| (k.as_str(), v.as_str())));
+    xml(twiml_connect_stream(&ws_url, &params))
+}
+
+async fn media(app: Arc<AppState>, ws: WebSocketUpgrade, platform: Platform) -> Response {
+    let p = match phone(&app) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let Ok(permit) = p.slots.clone().try_acquire_owned() else {
+        p.metrics.refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return (StatusCode::SERVICE_UNAVAILABLE, "too many calls\n").into_response();
+    };
+    let max = p.file.phone.max_message_bytes;
+    ws.max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| run_call(socket, platform, p, permit))
+}
+
+async fn twilio_media(State(app): State<Arc<AppState>>, ws: WebSocketUpgrade) -> Response {
+    media(app, ws, Platform::Twilio).await
+}
+
+async fn vonage_media(State(app): State<Arc<AppState>>, ws: WebSocketUpgrade) -> Response {
+    media(app, ws, Platform::Vonage).await
+}
+
+async fn vonage_answer(
+    State(app): State<Arc<AppState>>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let p = match phone(&app) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let mut fields: BTreeMap<String, String> = pairs(q.as_deref().unwrap_or("")).into_iter().collect();
+    if let Ok(Value::Object(m)) = serde_json::from_slice::<Value>(&body) {
+        for (k, v) in m {
+            if let Value::String(s) = v {
+                fields.entry(k).or_insert(s);
+            }
+        }
+    }
+    let name = fields.get("connector").cloned().unwrap_or_default();
+    let Some(conn) = p.connector(&name) else {
+        return (StatusCode::NOT_FOUND, format!("unknown connector `{name}`\n")).into_response();
+    };
+    let (scheme, host) = public_origin(&p, &headers);
+    let ws_url = format!("{}://{host}/vonage/media", ws_scheme(&scheme));
+    let event_url = format!("{scheme}://{host}/vonage/event");
+    let uuid = fields.get("uuid").cloned().unwrap_or_default();
+    let mut hdrs: Vec<(&str, &str)> = vec![("uuid", uuid.as_str()), ("connector", conn.name.as_str())];
+    for k in super::start::OVERRIDE_KEYS.iter().filter(|k| **k != "connector") {
+        if let Some(v) = fields.get(*k) {
+            hdrs.push((k, v.as_str()));
+        }
+    }
+    match ncco_connect(&ws_url, &event_url, 16_000, &hdrs) {
+        Ok(ncco) => axum::Json(ncco).into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, format!("cannot build the NCCO: {e}\n")).into_response(),
+    }
+}
+
+async fn vonage_event(body: Bytes) -> Response {
+    match serde_json::from_slice::<Value>(&body) {
+        Ok(v) => {
+            let status = v.get("status").and_then(Value::as_str).unwrap_or("");
+            let uuid = v.get("uuid").and_then(Value::as_str).unwrap_or("");
+            tracing::info!(call = %uuid, status, "vonage event");
+        }
+        Err(_) => tracing::debug!("vonage event without a JSON body"),
+    }
+    StatusCode::OK.into_response()
+}
+
+async fn list_calls(State(app): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Response {
+    let p = match phone(&app) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let limit = pairs(q.as_deref().unwrap_or(""))
+        .into_iter()
+        .find(|(k, _)| k == "limit")
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .unwrap_or(100);
+    match p.calls.list(limit).await {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, &e),
+    }
+}
+
+async fn get_call(State(app): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
+    let p = match phone(&app) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    match p.calls.get(&id).await {
+        Ok(Some(v)) => axum::Json(v).into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, &format!("call `{id}` not found")),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, &e),
+    }
+}
+
+fn error(code: StatusCode, message: &str) -> Response {
+    let body = json!({"error": {"code": code.as_u16(), "message": message}});
+    (code, axum::Json(body)).into_response()
+}
+
+async fn metrics(State(app): State<Arc<AppState>>) -> Response {
+    let text = app.phone.get().map(|p| p.metrics.render()).unwrap_or_default();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}

@@ -1,0 +1,245 @@
+//! [`Phone`]: everything the phone path shares across calls, built once at start.
+
+use super::callbacks::{CallbackConfig, Callbacks};
+use super::calls::CallStore;
+use super::connectors::{Connector, PhoneFile};
+use super::handoff::{Handoff, HandoffConfig};
+use super::metrics::Metrics;
+use super::paused::PausedSessions;
+use super::speech::Speech;
+use crate::state::{AppState, SentimentFn};
+use crate::webhook::WebhookClient;
+use anyhow::Context;
+use sb_nlu::agent::Message;
+use sb_nlu::engine::Engine;
+use sb_speech::asr::{Asr, WhisperAsr};
+use sb_speech::models::ModelStore;
+use sb_speech::tts::{PiperOptions, PiperTts, Tts};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{watch, Notify, Semaphore};
+
+/// Paused sessions are kept this long (Twilio: 30 minutes).
+pub const PAUSED_TTL: Duration = Duration::from_secs(30 * 60);
+
+/// Per-connector runtime pieces.
+pub struct ConnectorRt {
+    pub name: String,
+    pub cfg: Connector,
+    pub engine: Arc<Engine>,
+    pub callbacks: Callbacks,
+    pub handoff: Handoff,
+}
+
+/// The phone path's shared state.
+pub struct Phone {
+    pub file: PhoneFile,
+    pub connectors: HashMap<String, Arc<ConnectorRt>>,
+    pub speech: Arc<Speech>,
+    pub calls: CallStore,
+    pub metrics: Arc<Metrics>,
+    pub paused: PausedSessions,
+    pub sentiment: Option<SentimentFn>,
+    pub webhook: WebhookClient,
+    /// One permit per concurrent call.
+    pub slots: Arc<Semaphore>,
+    shutdown: watch::Sender<bool>,
+    next_key: AtomicU64,
+    live: AtomicUsize,
+    idle: Notify,
+}
+
+/// Loads the embedded ASR and TTS (fetching the models on first use). Blocking.
+pub fn load_models(
+    threads: usize,
+    language: &str,
+    tz: Option<String>,
+) -> anyhow::Result<(Arc<dyn Asr>, Arc<dyn Tts>)> {
+    let store = ModelStore::from_env();
+    let paths = store
+        .ensure(&|m| tracing::info!("models: {m}"))
+        .context("cannot fetch the speech models")?;
+    let asr = WhisperAsr::load(&paths.whisper_dir, &store.root.join("cache"), threads.max(1))
+        .context("cannot load the ASR model")?;
+    let locale = language.to_string();
+    let norm: sb_speech::tts::Normalizer = Arc::new(move |t: &str| {
+        sb_speech::normalize::normalize_for_speech(t, &locale, tz.as_deref())
+    });
+    let opts = PiperOptions {
+        split_first_clause: true,
+        ..PiperOptions::default()
+    };
+    let tts = PiperTts::load_with(&paths, opts)
+        .context("cannot load the TTS voice")?
+        .with_normalizer(norm);
+    Ok((Arc::new(asr), Arc::new(tts)))
+}
+
+/// Every static text response of an agent (for the prompt cache).
+pub fn static_prompts(engine: &Engine) -> Vec<String> {
+    let mut out = Vec::new();
+    for intent in &engine.agent.intents {
+        for m in &intent.messages {
+            if let Message::Text { variants, .. } = m {
+                out.extend(variants.iter().filter(|v| !v.contains('$') && !v.contains('#')).cloned());
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+impl Phone {
+    /// Builds the phone path over `app` with speech engines `asr`/`tts` and attaches it
+    /// (`app.phone`). Blocking (prompt synthesis): call from a blocking context.
+    pub fn start(
+        app: &AppState,
+        file: PhoneFile,
+        asr: Arc<dyn Asr>,
+        tts: Arc<dyn Tts>,
+    ) -> anyhow::Result<Arc<Phone>> {
+        file.validate().map_err(anyhow::Error::msg)?;
+        let metrics = Arc::new(Metrics::default());
+        let mut connectors = HashMap::new();
+        let mut prompts = Vec::new();
+        for (name, c) in &file.connectors {
+            let engine = match &c.agent {
+                Some(p) => crate::cli::load_engine(p, None)?,
+                None => app.engine.clone(),
+            };
+            prompts.extend(static_prompts(&engine));
+            let callbacks = Callbacks::new(CallbackConfig {
+                status_callback: c.status_callback.clone(),
+                action: c.action.clone(),
+                analytics: c.analytics.clone(),
+                auth_token: c.twilio.auth_token.clone(),
+                ..CallbackConfig::default()
+            });
+            let vonage = match (&c.vonage.application_id, &c.vonage.private_key) {
+                (Some(id), Some(path)) => Some((
+                    id.clone(),
+                    std::fs::read_to_string(path)
+                        .with_context(|| format!("cannot read {}", path.display()))?,
+                )),
+                _ => None,
+            };
+            let mut hc = HandoffConfig {
+                twilio: match (&c.twilio.account_sid, &c.twilio.auth_token) {
+                    (Some(sid), Some(tok)) => Some(sb_transport::TwilioCredentials {
+                        account_sid: sid.clone(),
+                        auth_token: tok.clone(),
+                    }),
+                    _ => None,
+                },
+                vonage,
+                action_url: c.action.clone(),
+                ..HandoffConfig::default()
+            };
+            if let Some(b) = &c.twilio.api_base {
+                hc.twilio_api_base = b.clone();
+            }
+            if let Some(b) = &c.vonage.api_base {
+                hc.vonage_api_base = b.clone();
+            }
+            connectors.insert(
+                name.clone(),
+                Arc::new(ConnectorRt {
+                    name: name.clone(),
+                    cfg: c.clone(),
+                    engine,
+                    callbacks,
+                    handoff: Handoff::new(hc),
+                }),
+            );
+        }
+        prompts.sort();
+        prompts.dedup();
+        let l = &file.phone;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let asr_workers = if l.asr_workers == 0 { cores } else { l.asr_workers };
+        let speech = Speech::start(
+            asr,
+            tts,
+            asr_workers,
+            l.tts_workers,
+            l.jobs_per_call,
+            &prompts,
+            metrics.clone(),
+        )
+        .map_err(anyhow::Error::msg)?;
+        let data = app.config.data_dir.as_deref();
+        let calls = CallStore::open(data, 8_192).map_err(anyhow::Error::msg)?;
+        let paused = PausedSessions::open(data, PAUSED_TTL).context("paused sessions")?;
+        tracing::info!(
+            connectors = connectors.len(),
+            prompts = speech.prompt_count(),
+            asr_workers,
+            "phone path ready"
+        );
+        let phone = Arc::new(Phone {
+            slots: Arc::new(Semaphore::new(l.max_calls)),
+            connectors,
+            speech,
+            calls,
+            metrics,
+            paused,
+            sentiment: app.sentiment.clone(),
+            webhook: app.webhook.clone(),
+            shutdown: watch::channel(false).0,
+            next_key: AtomicU64::new(1),
+            live: AtomicUsize::new(0),
+            idle: Notify::new(),
+            file,
+        });
+        if app.phone.set(phone.clone()).is_err() {
+            anyhow::bail!("the phone path is already attached to this server");
+        }
+        Ok(phone)
+    }
+
+    pub fn connector(&self, name: &str) -> Option<Arc<ConnectorRt>> {
+        let (name, _) = self.file.connector(name)?;
+        self.connectors.get(name).cloned()
+    }
+
+    /// A key for one call's speech queues.
+    pub fn next_key(&self) -> u64 {
+        self.next_key.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    pub(crate) fn call_began(&self) {
+        self.live.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn call_done(&self) {
+        if self.live.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.idle.notify_waiters();
+        }
+    }
+
+    /// Asks every call to end and waits (up to `grace`) until they have.
+    pub async fn drain(&self, grace: Duration) {
+        let _ = self.shutdown.send(true);
+        let wait = async {
+            loop {
+                let notified = self.idle.notified();
+                if self.live.load(Ordering::SeqCst) == 0 {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        let _ = tokio::time::timeout(grace, wait).await;
+        for c in self.connectors.values() {
+            let _ = tokio::time::timeout(grace, c.callbacks.flush()).await;
+        }
+        self.speech.close();
+    }
+}

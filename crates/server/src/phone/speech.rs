@@ -1,0 +1,342 @@
+//! Speech workers: ASR on a pool of OS threads, TTS on its own thread(s), never on the async
+//! runtime. Jobs wait in a [`FairQueue`]: one bounded queue per call, served round-robin, so a
+//! chatty call cannot starve the others. Results go back to the call's bounded work channel.
+//!
+//! Static agent responses are synthesised once at start ([`PromptCache`]) and replayed.
+
+use super::metrics::Metrics;
+use sb_speech::asr::{Asr, AsrOptions, Transcript};
+use sb_speech::tts::{PromptCache, Tts};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Condvar, Mutex};
+use tokio::sync::mpsc;
+
+/// A result for one call, tagged with the bot turn it belongs to.
+#[derive(Debug)]
+pub enum Work {
+    Asr {
+        turn: u64,
+        result: Result<Transcript, String>,
+    },
+    Tts {
+        turn: u64,
+        pcm16k: Vec<i16>,
+        last: bool,
+    },
+    TtsFailed {
+        turn: u64,
+        error: String,
+    },
+    Webhook {
+        turn: u64,
+        outcome: sb_nlu::webhook::WebhookOutcome,
+    },
+}
+
+/// Bounded per-key FIFOs served round-robin by blocking workers.
+pub struct FairQueue<J> {
+    inner: Mutex<Fair<J>>,
+    ready: Condvar,
+    per_key: usize,
+}
+
+struct Fair<J> {
+    queues: HashMap<u64, VecDeque<J>>,
+    order: VecDeque<u64>,
+    closed: bool,
+}
+
+impl<J> FairQueue<J> {
+    pub fn new(per_key: usize) -> Self {
+        FairQueue {
+            inner: Mutex::new(Fair {
+                queues: HashMap::new(),
+                order: VecDeque::new(),
+                closed: false,
+            }),
+            ready: Condvar::new(),
+            per_key: per_key.max(1),
+        }
+    }
+
+    /// Queues `job` for `key`; gives it back when that key's queue is full or the queue closed.
+    pub fn push(&self, key: u64, job: J) -> Result<(), J> {
+        let Ok(mut g) = self.inner.lock() else {
+            return Err(job);
+        };
+        if g.closed {
+            return Err(job);
+        }
+        let q = g.queues.entry(key).or_default();
+        if q.len() >= self.per_key {
+            return Err(job);
+        }
+        q.push_back(job);
+        if q.len() == 1 {
+            g.order.push_back(key);
+        }
+        drop(g);
+        self.ready.notify_one();
+        Ok(())
+    }
+
+    /// Blocks for the next job (round-robin over keys); `None` once closed and drained.
+    pub fn pop(&self) -> Option<(u64, J)> {
+        let mut g = self.inner.lock().ok()?;
+        loop {
+            while let Some(key) = g.order.pop_front() {
+                let Some(q) = g.queues.get_mut(&key) else {
+                    continue;
+                };
+                let Some(job) = q.pop_front() else {
+                    g.queues.remove(&key);
+                    continue;
+                };
+                if q.is_empty() {
+                    g.queues.remove(&key);
+                } else {
+                    g.order.push_back(key);
+                }
+                return Some((key, job));
+            }
+            if g.closed {
+                return None;
+            }
+            g = self.ready.wait(g).ok()?;
+        }
+    }
+
+    /// Drops every job queued for `key` (the call ended).
+    pub fn forget(&self, key: u64) {
+        if let Ok(mut g) = self.inner.lock() {
+            g.queues.remove(&key);
+        }
+    }
+
+    pub fn close(&self) {
+        if let Ok(mut g) = self.inner.lock() {
+            g.closed = true;
+        }
+        self.ready.notify_all();
+    }
+}
+
+struct AsrJob {
+    turn: u64,
+    pcm: Vec<i16>,
+    prompt: Option<String>,
+    reply: mpsc::Sender<Work>,
+}
+
+struct TtsJob {
+    turn: u64,
+    text: String,
+    reply: mpsc::Sender<Work>,
+}
+
+/// The speech worker pools of the server.
+pub struct Speech {
+    asr: Arc<FairQueue<AsrJob>>,
+    tts: Arc<FairQueue<TtsJob>>,
+    /// Static responses at 16 kHz.
+    prompts: HashMap<String, Arc<[i16]>>,
+    metrics: Arc<Metrics>,
+}
+
+/// Most prompts synthesised at start.
+const MAX_PROMPTS: usize = 300;
+
+fn to_16k(pcm: &[i16], rate: u32) -> Result<Vec<i16>, String> {
+    if rate == 16_000 {
+        return Ok(pcm.to_vec());
+    }
+    let f = sb_audio::i16_to_f32(pcm);
+    sb_audio::resample(&f, rate, 16_000)
+        .map(|r| sb_audio::f32_to_i16(&r))
+        .map_err(|e| e.to_string())
+}
+
+fn prompt_key(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+impl Speech {
+    /// Starts `asr_workers` ASR threads and `tts_workers` TTS threads, after synthesising
+    /// `prompts` (blocking: call from a blocking context).
+    pub fn start(
+        asr: Arc<dyn Asr>,
+        tts: Arc<dyn Tts>,
+        asr_workers: usize,
+        tts_workers: usize,
+        jobs_per_call: usize,
+        prompts: &[String],
+        metrics: Arc<Metrics>,
+    ) -> Result<Arc<Speech>, String> {
+        let texts: Vec<&str> = prompts.iter().map(String::as_str).take(MAX_PROMPTS).collect();
+        let cache = PromptCache::build(&*tts, texts.iter().copied())
+            .map_err(|e| format!("cannot synthesise the agent's prompts: {e}"))?;
+        let mut prompts16 = HashMap::new();
+        for t in texts {
+            if let Some(a) = cache.get(t) {
+                prompts16.insert(prompt_key(t), Arc::from(to_16k(&a, cache.sample_rate())?));
+            }
+        }
+        let speech = Arc::new(Speech {
+            asr: Arc::new(FairQueue::new(jobs_per_call)),
+            tts: Arc::new(FairQueue::new(jobs_per_call)),
+            prompts: prompts16,
+            metrics,
+        });
+        for i in 0..asr_workers.max(1) {
+            let (q, asr) = (speech.asr.clone(), asr.clone());
+            std::thread::Builder::new()
+                .name(format!("sb-asr-{i}"))
+                .spawn(move || asr_worker(&q, &*asr))
+                .map_err(|e| format!("cannot start ASR worker: {e}"))?;
+        }
+        for i in 0..tts_workers.max(1) {
+            let (q, tts) = (speech.tts.clone(), tts.clone());
+            std::thread::Builder::new()
+                .name(format!("sb-tts-{i}"))
+                .spawn(move || tts_worker(&q, &*tts))
+                .map_err(|e| format!("cannot start TTS worker: {e}"))?;
+        }
+        Ok(speech)
+    }
+
+    pub fn prompt_count(&self) -> usize {
+        self.prompts.len()
+    }
+
+    /// Queues a recognition; `false` (and counted) when the call's queue is full.
+    pub fn recognize(
+        &self,
+        call: u64,
+        turn: u64,
+        pcm: Vec<i16>,
+        prompt: Option<String>,
+        reply: mpsc::Sender<Work>,
+    ) -> bool {
+        let job = AsrJob {
+            turn,
+            pcm,
+            prompt,
+            reply,
+        };
+        let ok = self.asr.push(call, job).is_ok();
+        if !ok {
+            self.metrics.dropped("asr");
+        }
+        ok
+    }
+
+    /// Cached audio of a static prompt, or queues a synthesis. `false` when dropped.
+    pub fn synthesize(&self, call: u64, turn: u64, text: String, reply: mpsc::Sender<Work>) -> bool {
+        if let Some(a) = self.prompts.get(&prompt_key(&text)) {
+            let w = Work::Tts {
+                turn,
+                pcm16k: a.to_vec(),
+                last: true,
+            };
+            if reply.try_send(w).is_err() {
+                self.metrics.dropped("work");
+                return false;
+            }
+            return true;
+        }
+        let ok = self.tts.push(call, TtsJob { turn, text, reply }).is_ok();
+        if !ok {
+            self.metrics.dropped("tts");
+        }
+        ok
+    }
+
+    /// Drops a finished call's queued jobs.
+    pub fn forget(&self, call: u64) {
+        self.asr.forget(call);
+        self.tts.forget(call);
+    }
+
+    /// Stops the workers once their queues are empty.
+    pub fn close(&self) {
+        self.asr.close();
+        self.tts.close();
+    }
+}
+
+fn asr_worker(q: &FairQueue<AsrJob>, asr: &dyn Asr) {
+    while let Some((_, job)) = q.pop() {
+        if job.reply.is_closed() {
+            continue; // the call is gone
+        }
+        let pcm = sb_audio::i16_to_f32(&job.pcm);
+        let opts = AsrOptions {
+            initial_prompt: job.prompt,
+            beam_size: 1,
+            ..AsrOptions::default()
+        };
+        let result = asr.transcribe(&pcm, &opts).map_err(|e| e.to_string());
+        let _ = job.reply.blocking_send(Work::Asr {
+            turn: job.turn,
+            result,
+        });
+    }
+}
+
+fn tts_worker(q: &FairQueue<TtsJob>, tts: &dyn Tts) {
+    let rate = tts.sample_rate();
+    while let Some((_, job)) = q.pop() {
+        if job.reply.is_closed() {
+            continue;
+        }
+        let (turn, reply) = (job.turn, &job.reply);
+        let mut failed = None;
+        let r = tts.synthesize(&job.text, &mut |chunk| match to_16k(&chunk.samples, rate) {
+            Ok(pcm16k) => reply
+                .blocking_send(Work::Tts {
+                    turn,
+                    pcm16k,
+                    last: false,
+                })
+                .is_ok(),
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        });
+        let end = match (r, failed) {
+            (Err(e), _) => Work::TtsFailed {
+                turn,
+                error: e.to_string(),
+            },
+            (Ok(()), Some(error)) => Work::TtsFailed { turn, error },
+            (Ok(()), None) => Work::Tts {
+                turn,
+                pcm16k: Vec::new(),
+                last: true,
+            },
+        };
+        let _ = reply.blocking_send(end);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fair_queue_round_robin_and_caps() {
+        let q = FairQueue::new(2);
+        assert!(q.push(1, "a1").is_ok());
+        assert!(q.push(1, "a2").is_ok());
+        assert_eq!(q.push(1, "a3"), Err("a3"));
+        assert!(q.push(2, "b1").is_ok());
+        assert_eq!(q.pop(), Some((1, "a1")));
+        assert_eq!(q.pop(), Some((2, "b1")));
+        assert_eq!(q.pop(), Some((1, "a2")));
+        assert!(q.push(3, "c1").is_ok());
+        q.forget(3);
+        q.close();
+        assert_eq!(q.pop(), None);
+    }
+}

@@ -1,0 +1,119 @@
+//! From the platform's start message to a configured call: the connector, per-call overrides
+//! (`connector`, `language`, `voiceName`, `welcomeIntent`, `sentimentAnalysis`,
+//! `resumeEndUserId`, `resumeEventName`), session parameters and a resumed paused session.
+
+use super::callbacks::{CallInfo, Transport};
+use super::setup::{ConnectorRt, Phone};
+use sb_call::{CallConfig, Resume};
+use sb_transport::{Platform, StartInfo, VONAGE_CALL_ID_HEADER};
+use serde_json::{Map, Value};
+use std::sync::Arc;
+
+/// Keys of `customParameters` (Vonage: headers) that configure the call rather than the session.
+pub const OVERRIDE_KEYS: [&str; 7] = [
+    "connector",
+    "language",
+    "voiceName",
+    "welcomeIntent",
+    "sentimentAnalysis",
+    "resumeEndUserId",
+    "resumeEventName",
+];
+
+pub struct CallSetup {
+    pub connector: Arc<ConnectorRt>,
+    pub cfg: CallConfig,
+    pub info: CallInfo,
+    pub stream_id: String,
+    pub session_params: Map<String, Value>,
+}
+
+pub fn transport_name(p: Platform) -> &'static str {
+    match p {
+        Platform::Twilio => "twilio",
+        Platform::Vonage => "vonage",
+    }
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// Builds the call from the start message. The error explains why the call cannot run.
+pub async fn setup(phone: &Phone, platform: Platform, start: &StartInfo) -> Result<CallSetup, String> {
+    let p = &start.custom_parameters;
+    let get = |k: &str| p.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let name = get("connector").unwrap_or("");
+    let connector = phone
+        .connector(name)
+        .ok_or_else(|| format!("unknown connector `{name}`"))?;
+    let call_id = if start.call_id.is_empty() {
+        uuid::Uuid::new_v4().to_string()
+    } else {
+        start.call_id.clone()
+    };
+    let mut cfg = connector.cfg.call_config();
+    if let Some(l) = get("language") {
+        cfg.language = l.to_string();
+    }
+    if let Some(w) = get("welcomeIntent") {
+        cfg.welcome_event = w.to_string();
+    }
+    if let Some(s) = get("sentimentAnalysis").and_then(parse_bool) {
+        cfg.sentiment = s;
+    }
+    let mut session_params = Map::new();
+    for (k, v) in p {
+        if !OVERRIDE_KEYS.contains(&k.as_str()) && k != VONAGE_CALL_ID_HEADER {
+            session_params.insert(k.clone(), Value::String(v.clone()));
+        }
+    }
+    cfg.session_params = session_params.clone();
+    cfg.source = transport_name(platform).to_string();
+    let mut end_user_id = call_id.clone();
+    if let Some(id) = get("resumeEndUserId") {
+        let now = chrono::Utc::now().timestamp_millis();
+        match phone.paused.take(id, now).await {
+            Ok(Some((state, _transcript))) => {
+                end_user_id = id.to_string();
+                cfg.resume = Some(Resume {
+                    state,
+                    event: get("resumeEventName").map(str::to_string),
+                });
+            }
+            Ok(None) => tracing::warn!(call = %call_id, "no paused session to resume; starting anew"),
+            Err(e) => tracing::error!(call = %call_id, error = %e, "paused sessions"),
+        }
+    }
+    let project = connector
+        .engine
+        .agent
+        .project
+        .clone()
+        .unwrap_or_else(|| "switchboard".into());
+    let conversation_id = format!("projects/{project}/agent/sessions/{call_id}");
+    cfg.session = Some(conversation_id.clone());
+    let info = CallInfo {
+        call_id,
+        account_sid: start.account_id.clone(),
+        transport: match platform {
+            Platform::Twilio => Transport::Twilio,
+            Platform::Vonage => Transport::Vonage,
+        },
+        connector: connector.name.clone(),
+        end_user_id,
+        conversation_id,
+        language: cfg.language.clone(),
+    };
+    Ok(CallSetup {
+        connector,
+        cfg,
+        info,
+        stream_id: start.stream_id.clone(),
+        session_params,
+    })
+}

@@ -66,6 +66,35 @@ fn sentences(engine: &sb_nlu::engine::Engine) -> Vec<String> {
     out
 }
 
+const NAMES: &[&str] = &[
+    "Tanya", "Nicole", "Joseph", "Amanda", "Michael", "Sarah", "David", "Emma", "Olivia", "James", "Sophia",
+    "Daniel", "Grace", "Henry", "Chloe", "Lucas", "Mia", "Noah", "Ava", "Ethan", "Zoe", "Liam", "Ella", "Jack",
+];
+const DATES: &[&str] = &[
+    "tomorrow", "today", "next friday", "on monday", "the 10th", "the 3rd of March", "01/09/2022", "10/12/2021",
+    "March 12th", "next saturday", "on the 21st", "June 5", "the day after tomorrow", "this sunday", "12/24/2022",
+];
+const TIMES: &[&str] = &[
+    "7pm", "10:00 am", "13:00", "noon", "half past seven", "8 pm", "6:30 pm", "19:00", "9 am", "12:30", "1 pm",
+    "quarter to eight", "11am", "five o'clock",
+];
+const TEMPLATES: &[&str] = &[
+    "I'd like to book a table for {n} {d} at {t}",
+    "could I book a slot at {t} on {d} for {n}?",
+    "a table for {n} on {d} at {t}, please",
+    "reserve a table {d} at {t} under the name {n}",
+    "can {n} get a table at {t} {d}",
+];
+
+/// The i-th of many distinct booking sentences (so no per-text cache can hide the cost).
+pub fn unique_sentence(i: usize) -> String {
+    let t = TEMPLATES[i % TEMPLATES.len()];
+    let j = i / TEMPLATES.len();
+    t.replace("{n}", NAMES[j % NAMES.len()])
+        .replace("{d}", DATES[(j / NAMES.len()) % DATES.len()])
+        .replace("{t}", TIMES[(j / (NAMES.len() * DATES.len())) % TIMES.len()])
+}
+
 pub fn nlu(a: BenchNluArgs) -> anyhow::Result<()> {
     let t0 = Instant::now();
     let engine = load_engine(&a.agent, None)?;
@@ -76,6 +105,36 @@ pub fn nlu(a: BenchNluArgs) -> anyhow::Result<()> {
     );
     let sentences = sentences(&engine);
     let n = a.queries.max(1);
+    // Cold pass: every query is a sentence never seen before (no cache can help).
+    let distinct = TEMPLATES.len() * NAMES.len() * DATES.len() * TIMES.len();
+    let mut cold = Vec::with_capacity(n.min(distinct));
+    for i in 0..n.min(distinct) {
+        let text = unique_sentence(i * 7919 % distinct);
+        let req = TurnRequest {
+            session: "projects/bench/agent/sessions/nlu-cold".into(),
+            input: QueryInput::Text { text, language_code: engine.agent.language.clone() },
+            params: QueryParams::default(),
+            now: chrono::Utc::now(),
+            sentiment: None,
+            speech_confidence: None,
+            source: "bench".into(),
+        };
+        let mut state = SessionState::default();
+        let t = Instant::now();
+        let step = engine.begin(&mut state, req);
+        cold.push(t.elapsed().as_nanos() as u64 / 1_000);
+        std::hint::black_box(step);
+    }
+    cold.sort_unstable();
+    println!(
+        "nlu cold: {} distinct booking sentences: mean {:.0} µs, p50 {} µs, p90 {} µs, p99 {} µs, max {} µs",
+        cold.len(),
+        cold.iter().sum::<u64>() as f64 / cold.len().max(1) as f64,
+        percentile(&cold, 0.50),
+        percentile(&cold, 0.90),
+        percentile(&cold, 0.99),
+        cold.last().copied().unwrap_or(0)
+    );
     let mut lat = Vec::with_capacity(n);
     let mut webhook_turns = 0usize;
     let warmup = 200.min(n);
@@ -107,7 +166,7 @@ pub fn nlu(a: BenchNluArgs) -> anyhow::Result<()> {
     lat.sort_unstable();
     let mean = lat.iter().sum::<u64>() as f64 / lat.len() as f64;
     println!(
-        "nlu: {} queries ({} distinct, {} stopped at a webhook): mean {:.0} µs, p50 {} µs, p90 {} µs, p99 {} µs, max {} µs",
+        "nlu warm: {} queries ({} distinct, repeated, {} stopped at a webhook): mean {:.0} µs, p50 {} µs, p90 {} µs, p99 {} µs, max {} µs",
         lat.len(),
         sentences.len(),
         webhook_turns,

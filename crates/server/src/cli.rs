@@ -74,6 +74,12 @@ pub struct ServeArgs {
     /// Most sessions kept in memory at once.
     #[arg(long, default_value_t = 50_000)]
     pub max_sessions: usize,
+    /// Phone connectors and limits (switchboard.toml); without it, one `default` connector.
+    #[arg(long, env = "SWITCHBOARD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Serve only the text API: no speech models, no phone calls.
+    #[arg(long)]
+    pub no_phone: bool,
 }
 
 #[derive(Debug, Args)]
@@ -204,6 +210,16 @@ async fn serve(
         data_dir = %a.data_dir.display(),
         "listening on http://{addr}"
     );
+    let phone = match a.no_phone {
+        true => None,
+        false => Some(crate::phone::setup::enable(&state, a.config.as_deref()).await?),
+    };
+    let shutdown = async move {
+        shutdown.await;
+        if let Some(p) = phone {
+            p.drain(std::time::Duration::from_secs(30)).await;
+        }
+    };
     crate::run(listener, state, shutdown).await?;
     tracing::info!("stopped");
     Ok(())

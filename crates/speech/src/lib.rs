@@ -4,6 +4,7 @@ pub use error::SpeechError;
 pub mod asr;
 pub mod bench;
 pub mod espeak;
+pub mod eval;
 pub mod models;
 pub mod normalize;
 pub mod sentiment;

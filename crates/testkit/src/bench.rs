@@ -139,7 +139,9 @@ pub struct BenchReport {
 /// problems and latencies.
 pub async fn bench_voice(opts: BenchOptions, voices: &Voices) -> Result<BenchReport, TestkitError> {
     if opts.levels.is_empty() || opts.levels.contains(&0) {
-        return Err(TestkitError::Bench("levels must be non-empty and > 0".into()));
+        return Err(TestkitError::Bench(
+            "levels must be non-empty and > 0".into(),
+        ));
     }
     opts.script.validate()?;
     let voices = voices.without_asr();
@@ -162,7 +164,10 @@ pub async fn bench_voice(opts: BenchOptions, voices: &Voices) -> Result<BenchRep
     };
     let mut failed_in_row = 0;
     for &n in &opts.levels {
-        say(&format!("level {n}: running {n} concurrent call(s) for {:?}…", opts.duration_per_level));
+        say(&format!(
+            "level {n}: running {n} concurrent call(s) for {:?}…",
+            opts.duration_per_level
+        ));
         let level = run_level(&opts, &voices, n).await;
         say(&format!(
             "level {n}: {} call(s), reply p50 {} / p95 {} / p99 {} ms, greeting p95 {} ms, \
@@ -172,7 +177,9 @@ pub async fn bench_voice(opts: BenchOptions, voices: &Voices) -> Result<BenchRep
             show(level.reply.p95),
             show(level.reply.p99),
             show(level.greeting.p95),
-            level.cpu_per_call.map_or("n/a".into(), |c| format!("{c:.3}")),
+            level
+                .cpu_per_call
+                .map_or("n/a".into(), |c| format!("{c:.3}")),
             level.calls_with_problems
         ));
         if level.within_threshold {
@@ -319,6 +326,9 @@ mod tests {
         assert_eq!(percentile(&[7], 99.0), Some(7));
         assert_eq!(percentile(&[], 50.0), None);
         let p = Percentiles::of(&[300, 100, 200]);
-        assert_eq!((p.count, p.p50, p.p95, p.max), (3, Some(200), Some(300), Some(300)));
+        assert_eq!(
+            (p.count, p.p50, p.p95, p.max),
+            (3, Some(200), Some(300), Some(300))
+        );
     }
 }

@@ -123,7 +123,9 @@ pub async fn place_call(opts: CallOptions, script: Script, voices: &Voices) -> C
         script: &script,
     };
     let outcome = run.converse(&mut line, &audio).await;
-    if line.closed_at.is_none() {
+    if line.caller_hung_up {
+        // The script's `hangup` turn already did.
+    } else if line.closed_at.is_none() {
         line.hang_up(HANGUP_DRAIN, HANGUP_GRACE).await;
     } else {
         report.hung_up_by = HungUpBy::Bot;
@@ -262,10 +264,15 @@ impl Runner<'_> {
     /// Waits for reply `slot` to start; then either `barge_ms` more (the next turn barges in)
     /// or until it is done. Returns whether the reply started.
     async fn await_reply(&self, line: &mut Line, slot: usize, barge_ms: Option<u64>) -> bool {
-        let opened = line.replies.get(slot).map_or_else(Instant::now, |r| r.opened_at);
+        let opened = line
+            .replies
+            .get(slot)
+            .map_or_else(Instant::now, |r| r.opened_at);
         let started = line
             .pump(Some(opened + self.opts.reply_timeout), |l, _| {
-                l.replies.get(slot).is_some_and(|r| r.first_audio_at.is_some())
+                l.replies
+                    .get(slot)
+                    .is_some_and(|r| r.first_audio_at.is_some())
             })
             .await;
         let first = line.replies.get(slot).and_then(|r| r.first_audio_at);
@@ -301,7 +308,9 @@ async fn build_turns(
 ) {
     for slot in 0..line.replies.len() {
         let r = &mut line.replies[slot];
-        let latency_ms = r.first_audio_at.map(|f| ms(f.saturating_duration_since(r.opened_at)));
+        let latency_ms = r
+            .first_audio_at
+            .map(|f| ms(f.saturating_duration_since(r.opened_at)));
         let mut audio = std::mem::take(&mut r.audio);
         audio.truncate(r.samples);
         let mut t = TurnReport {
@@ -353,7 +362,9 @@ fn check_expectations(t: &mut TurnReport, turn: &crate::script::Turn, hung_up: b
                 verdicts.push(ok);
             }
             None if t.latency_ms.is_none() => {
-                details.push(format!("expected the bot to say {want:?}; it did not reply"));
+                details.push(format!(
+                    "expected the bot to say {want:?}; it did not reply"
+                ));
                 verdicts.push(false);
             }
             None => details.push(format!("{want:?} not checked: no ASR")),

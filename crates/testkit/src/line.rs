@@ -77,6 +77,8 @@ pub(crate) struct Line {
     pub problems: Problems,
     /// Set when the server closed the socket (or it failed).
     pub closed_at: Option<Instant>,
+    /// Set once the caller hung up.
+    pub caller_hung_up: bool,
 }
 
 impl Line {
@@ -106,6 +108,7 @@ impl Line {
             record: record.then(|| (Vec::new(), Vec::new())),
             problems: Problems::default(),
             closed_at: None,
+            caller_hung_up: false,
         }
     }
 
@@ -113,7 +116,9 @@ impl Line {
     pub(crate) async fn send_event(&mut self, ev: &Inbound) {
         match self.codec.encode(ev) {
             Ok(msgs) => self.send_all(msgs).await,
-            Err(e) => self.problems.add(format!("caller could not encode {ev:?}: {e}")),
+            Err(e) => self
+                .problems
+                .add(format!("caller could not encode {ev:?}: {e}")),
         }
     }
 
@@ -202,17 +207,14 @@ impl Line {
                 wake = wake.min(t);
             }
             let ev = tokio::select! {
-                biased;
                 m = self.ws.next() => Wake::Msg(m),
                 _ = sleep_until(wake) => Wake::Timer,
             };
-            match ev {
-                Wake::Msg(m) => self.on_ws(m).await,
-                Wake::Timer => {
-                    if Instant::now() >= frame_due {
-                        self.send_frame().await;
-                    }
-                }
+            if let Wake::Msg(m) = ev {
+                self.on_ws(m).await;
+            }
+            if self.closed_at.is_none() && Instant::now() >= frame_due {
+                self.send_frame().await;
             }
         }
     }
@@ -248,7 +250,11 @@ impl Line {
                 caller.extend_from_slice(&frame);
             }
         }
-        self.send_event(&Inbound::Audio { pcm16k: frame, at_ms }).await;
+        self.send_event(&Inbound::Audio {
+            pcm16k: frame,
+            at_ms,
+        })
+        .await;
         if had_speech && self.speech.is_empty() {
             self.speech_sent_at = Some(Instant::now());
         }
@@ -309,9 +315,9 @@ impl Line {
                     }
                 }
             }
-            Err(e) => self
-                .problems
-                .add(format!("undecodable message from the server ({e}): {shown}")),
+            Err(e) => self.problems.add(format!(
+                "undecodable message from the server ({e}): {shown}"
+            )),
         }
     }
 
@@ -384,9 +390,10 @@ impl Line {
     /// The caller hangs up: Twilio sends `stop`, both close the socket. Then reads what the
     /// server still sends for up to `drain`, reporting audio that arrives after `grace`.
     pub(crate) async fn hang_up(&mut self, drain: Duration, grace: Duration) {
-        if self.closed_at.is_some() {
+        if self.closed_at.is_some() || self.caller_hung_up {
             return;
         }
+        self.caller_hung_up = true;
         self.send_event(&Inbound::Stop).await;
         let stopped = Instant::now();
         let _ = self.ws.close(None).await;

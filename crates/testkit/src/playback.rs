@@ -160,7 +160,10 @@ mod tests {
         let later = t0 + Duration::from_millis(500);
         assert_eq!(p.push_audio(later, 8_000), t0 + Duration::from_secs(1));
         p.push_mark(later, "b".into());
-        assert_eq!(p.take_due(t0 + Duration::from_secs(1)), vec!["a".to_string()]);
+        assert_eq!(
+            p.take_due(t0 + Duration::from_secs(1)),
+            vec!["a".to_string()]
+        );
         assert_eq!(p.pending_marks(), 1);
         assert_eq!(
             p.take_due(t0 + Duration::from_millis(1500)),

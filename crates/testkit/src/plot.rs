@@ -79,10 +79,26 @@ pub fn latency_svg(report: &BenchReport) -> String {
         LEFT + plot_w
     );
     let series: [(&str, &str, Vec<Option<u64>>); 4] = [
-        ("reply p50", "#1f77b4", levels.iter().map(|l| l.reply.p50).collect()),
-        ("reply p95", "#ff7f0e", levels.iter().map(|l| l.reply.p95).collect()),
-        ("reply p99", "#d62728", levels.iter().map(|l| l.reply.p99).collect()),
-        ("greeting p95", "#7f7f7f", levels.iter().map(|l| l.greeting.p95).collect()),
+        (
+            "reply p50",
+            "#1f77b4",
+            levels.iter().map(|l| l.reply.p50).collect(),
+        ),
+        (
+            "reply p95",
+            "#ff7f0e",
+            levels.iter().map(|l| l.reply.p95).collect(),
+        ),
+        (
+            "reply p99",
+            "#d62728",
+            levels.iter().map(|l| l.reply.p99).collect(),
+        ),
+        (
+            "greeting p95",
+            "#7f7f7f",
+            levels.iter().map(|l| l.greeting.p95).collect(),
+        ),
     ];
     for (name, color, values) in &series {
         let pts: Vec<String> = xs
@@ -93,7 +109,11 @@ pub fn latency_svg(report: &BenchReport) -> String {
         if pts.is_empty() {
             continue;
         }
-        let dash = if name.starts_with("greeting") { r#" stroke-dasharray="3 3""# } else { "" };
+        let dash = if name.starts_with("greeting") {
+            r#" stroke-dasharray="3 3""#
+        } else {
+            ""
+        };
         let _ = writeln!(
             s,
             r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"{dash}/>"#,
@@ -149,7 +169,9 @@ fn nice_ceiling(v: f64) -> f64 {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 #[cfg(test)]

@@ -117,7 +117,10 @@ fn write_bot(f: &mut fmt::Formatter<'_>, t: &TurnReport) -> fmt::Result {
     };
     let text = match &t.bot_text {
         Some(s) if !s.is_empty() => s.clone(),
-        Some(_) => format!("[{:.1} s of unintelligible audio]", t.bot_audio_ms as f64 / 1e3),
+        Some(_) => format!(
+            "[{:.1} s of unintelligible audio]",
+            t.bot_audio_ms as f64 / 1e3
+        ),
         None => format!("[{:.1} s of audio]", t.bot_audio_ms as f64 / 1e3),
     };
     write!(f, "bot ({latency} ms)> {text}")?;
@@ -159,10 +162,30 @@ pub fn normalize_text(s: &str) -> String {
 }
 
 /// Whether `haystack` contains the words of `needle` in order, on word boundaries
-/// (case-insensitive, punctuation ignored).
+/// (case-insensitive, punctuation ignored, tolerant of `-s`/`-ed`/`-ing` endings: telephone
+/// audio often swallows a final consonant, so ASR hears "table book" for "table booked").
 pub fn text_contains(haystack: &str, needle: &str) -> bool {
-    let n = normalize_text(needle);
-    !n.is_empty() && format!(" {} ", normalize_text(haystack)).contains(&format!(" {n} "))
+    let n = stemmed(needle);
+    !n.is_empty() && format!(" {} ", stemmed(haystack)).contains(&format!(" {n} "))
+}
+
+fn stemmed(s: &str) -> String {
+    normalize_text(s)
+        .split(' ')
+        .map(stem)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A deliberately light stemmer: drops one `ing`, `ed` or plural `s` ending from longer words.
+fn stem(w: &str) -> &str {
+    let n = w.chars().count();
+    for (suffix, min_len) in [("ing", 6), ("ed", 5), ("s", 4)] {
+        if n >= min_len && w.ends_with(suffix) && !w.ends_with("ss") {
+            return &w[..w.len() - suffix.len()];
+        }
+    }
+    w
 }
 
 /// Collects problem lines, folding repeats into a count and capping distinct entries.
@@ -214,12 +237,20 @@ mod tests {
 
     #[test]
     fn matching_ignores_case_and_punctuation_on_word_boundaries() {
-        assert_eq!(normalize_text("Table booked!  For TANYA."), "table booked for tanya");
+        assert_eq!(
+            normalize_text("Table booked!  For TANYA."),
+            "table booked for tanya"
+        );
         assert!(text_contains("OK. Table booked, see you.", "table booked"));
         assert!(text_contains("I'd like that", "id like"));
         assert!(!text_contains("Tablebooked", "table booked"));
         assert!(!text_contains("stable booked", "table booked"));
         assert!(!text_contains("anything", "?!"));
+        assert!(text_contains("table book for Tanya", "Table booked"));
+        assert!(text_contains("two tables booked", "table booked"));
+        assert!(!text_contains("table bookkeeper", "table booked"));
+        assert!(text_contains("the class", "class"));
+        assert!(!text_contains("table for two", "table for three"));
     }
 
     #[test]

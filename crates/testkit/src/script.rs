@@ -220,9 +220,7 @@ impl Script {
                         return err("`dtmf` is empty".into());
                     }
                     if let Some(c) = d.chars().find(|c| !is_dtmf(*c)) {
-                        return err(format!(
-                            "`dtmf` has {c:?}; allowed are 0-9, *, # and A-D"
-                        ));
+                        return err(format!("`dtmf` has {c:?}; allowed are 0-9, *, # and A-D"));
                     }
                 }
                 Action::Silence { ms } if *ms == 0 || *ms > MAX_SILENCE_MS => {

@@ -29,7 +29,8 @@ async fn marks_are_echoed_only_after_their_audio_played() {
         cfg.reply_ms = 1000;
         let mut bot = FakeBot::spawn(cfg).await;
         let mut opts = CallOptions::new(platform, bot.url.clone());
-        opts.custom_parameters.insert("agent".into(), "restaurant".into());
+        opts.custom_parameters
+            .insert("agent".into(), "restaurant".into());
         let report = place_call(opts, Script::from_says(&["I would like a table"]), &voices).await;
         let log = bot.next_log().await;
         assert!(report.ok, "{platform:?}: {report}");
@@ -56,9 +57,15 @@ async fn marks_are_echoed_only_after_their_audio_played() {
         assert!(g.latency_ms.is_some_and(|l| l < 500), "{report}");
         assert!((1400..=1600).contains(&g.bot_audio_ms), "{report}");
         assert_eq!(report.turns.len(), 1);
-        assert!((900..=1100).contains(&report.turns[0].bot_audio_ms), "{report}");
+        assert!(
+            (900..=1100).contains(&report.turns[0].bot_audio_ms),
+            "{report}"
+        );
         assert_eq!(report.hung_up_by, HungUpBy::Caller);
-        assert!(log.stopped || platform == Platform::Vonage, "Twilio caller sends stop");
+        assert!(
+            log.stopped || platform == Platform::Vonage,
+            "Twilio caller sends stop"
+        );
     }
 }
 
@@ -79,7 +86,11 @@ async fn latency_runs_from_end_of_caller_audio_to_first_bot_audio() {
         assert!(report.ok, "{report}");
         let latency = report.turns[0].latency_ms.expect("reply latency") as i64;
         // The bot's own view: last voiced caller frame → reply sent; plus the silent lead-in.
-        assert_eq!(log.utterance_ends.len(), 1, "{platform:?}: one utterance: {log:?}\n{report}");
+        assert_eq!(
+            log.utterance_ends.len(),
+            1,
+            "{platform:?}: one utterance: {log:?}\n{report}"
+        );
         let end = log.utterance_ends[0];
         let server_view = ms(log.replies[0].sent_at - end) + 200;
         assert!(
@@ -87,7 +98,10 @@ async fn latency_runs_from_end_of_caller_audio_to_first_bot_audio() {
             "{platform:?}: caller measured {latency} ms, server-side {server_view} ms"
         );
         // Endpointing (400) + thinking (300) + lead-in (200).
-        assert!((880..=1200).contains(&latency), "{platform:?}: {latency} ms");
+        assert!(
+            (880..=1200).contains(&latency),
+            "{platform:?}: {latency} ms"
+        );
     }
 }
 
@@ -117,17 +131,27 @@ async fn clear_drops_the_unplayed_queue() {
             Platform::Twilio => {
                 let echo = log.mark_echoes.iter().find(|(_, n)| n == "greeting");
                 let echo = echo.expect("greeting mark returned on clear").0;
-                assert!(ms(echo - clear) < 200, "mark came {} ms after clear", ms(echo - clear));
+                assert!(
+                    ms(echo - clear) < 200,
+                    "mark came {} ms after clear",
+                    ms(echo - clear)
+                );
             }
             // Vonage confirms the clear.
             Platform::Vonage => {
-                let c = *log.cleared_confirmations.first().expect("websocket:cleared");
+                let c = *log
+                    .cleared_confirmations
+                    .first()
+                    .expect("websocket:cleared");
                 assert!(ms(c - clear) < 200);
             }
         }
         // The reply to the interruption followed and was heard in full.
         assert!(report.turns[0].latency_ms.is_some(), "{report}");
-        assert!((500..=700).contains(&report.turns[0].bot_audio_ms), "{report}");
+        assert!(
+            (500..=700).contains(&report.turns[0].bot_audio_ms),
+            "{report}"
+        );
     }
 }
 
@@ -171,7 +195,10 @@ async fn garbage_from_the_server_is_reported_not_fatal() {
             }
             Platform::Vonage => {
                 assert!(all.contains("frame of 100 bytes, expected 640"), "{all}");
-                assert!(all.contains("unknown event \\\"dance\\\"") || all.contains("dance"), "{all}");
+                assert!(
+                    all.contains("unknown event \\\"dance\\\"") || all.contains("dance"),
+                    "{all}"
+                );
             }
         }
         // The conversation itself still worked.
@@ -212,14 +239,17 @@ async fn problems_for_cut_off_goodbyes_missing_hangups_and_early_hangups() {
     let _ = bot.next_log().await;
     assert_eq!(report.hung_up_by, HungUpBy::Bot);
     let all = report.problems.join("\n");
-    assert!(all.contains("hung up with") && all.contains("unplayed"), "{all}");
+    assert!(
+        all.contains("hung up with") && all.contains("unplayed"),
+        "{all}"
+    );
     assert!(all.contains("the bot hung up before turn 2 of 2"), "{all}");
     assert!(!report.ok);
 
     // A bot that never hangs up fails `expect_hangup`.
     let mut bot = FakeBot::spawn(FakeConfig::new(platform)).await;
-    let script = Script::from_toml_str("[[turn]]\nsay = \"Bye\"\nexpect_hangup = true\n")
-        .expect("script");
+    let script =
+        Script::from_toml_str("[[turn]]\nsay = \"Bye\"\nexpect_hangup = true\n").expect("script");
     let mut opts = CallOptions::new(platform, bot.url.clone());
     opts.hangup_timeout = Duration::from_millis(500);
     let report = place_call(opts, script, &voices).await;
@@ -227,7 +257,37 @@ async fn problems_for_cut_off_goodbyes_missing_hangups_and_early_hangups() {
     assert_eq!(report.turns[0].expectation, Some(false), "{report}");
     assert_eq!(report.hung_up_by, HungUpBy::Caller);
     assert!(!report.ok);
-    assert!(report.to_string().contains("✗ expected the bot to hang up"), "{report}");
+    assert!(
+        report.to_string().contains("✗ expected the bot to hang up"),
+        "{report}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caller_hangs_up_by_script() {
+    let Some(voices) = voices() else { return };
+    for platform in BOTH {
+        let mut bot = FakeBot::spawn(FakeConfig::new(platform)).await;
+        let script =
+            Script::from_toml_str("[[turn]]\nsay = \"Never mind\"\n[[turn]]\nhangup = true\n")
+                .expect("script");
+        let report = place_call(CallOptions::new(platform, bot.url.clone()), script, &voices).await;
+        let log = bot.next_log().await;
+        assert!(report.ok, "{platform:?}: {report}");
+        assert_eq!(report.hung_up_by, HungUpBy::Caller);
+        assert_eq!(report.turns.len(), 1);
+        assert_eq!(log.replies.len(), 1);
+        assert_eq!(
+            log.mark_echoes.len(),
+            1,
+            "the reply played before the hang-up"
+        );
+        assert_eq!(
+            log.stopped,
+            platform == Platform::Twilio,
+            "Twilio says stop, Vonage closes"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -243,8 +303,8 @@ async fn recordings_hold_both_sides() {
     let _ = bot.next_log().await;
     assert!(report.ok, "{report}");
     assert_eq!(report.recordings.len(), 2);
-    let bot_wav = sb_audio::read_wav(&std::fs::read(&report.recordings[1]).expect("bot wav"))
-        .expect("wav");
+    let bot_wav =
+        sb_audio::read_wav(&std::fs::read(&report.recordings[1]).expect("bot wav")).expect("wav");
     assert_eq!(bot_wav.rate, 16_000);
     let pcm = sb_audio::f32_to_i16(&bot_wav.samples);
     // Greeting (500 ms) and reply (600 ms) of tone, silence between.
@@ -270,7 +330,9 @@ async fn unreachable_server_is_a_problem_not_a_panic() {
             _: &str,
             _: &mut dyn FnMut(sb_speech::tts::AudioChunk) -> bool,
         ) -> Result<(), sb_speech::SpeechError> {
-            Err(sb_speech::SpeechError::Other("no voice in this test".into()))
+            Err(sb_speech::SpeechError::Other(
+                "no voice in this test".into(),
+            ))
         }
         fn sample_rate(&self) -> u32 {
             16_000
@@ -288,7 +350,10 @@ async fn unreachable_server_is_a_problem_not_a_panic() {
     )
     .await;
     assert!(!report.ok);
-    assert!(report.problems[0].starts_with("cannot connect to ws://"), "{report}");
+    assert!(
+        report.problems[0].starts_with("cannot connect to ws://"),
+        "{report}"
+    );
     // A voice that fails is reported too.
     let report = place_call(
         CallOptions::new(Platform::Twilio, format!("ws://{addr}/twilio/media")),
@@ -296,5 +361,8 @@ async fn unreachable_server_is_a_problem_not_a_panic() {
         &voices,
     )
     .await;
-    assert!(report.problems[0].contains("no voice in this test"), "{report}");
+    assert!(
+        report.problems[0].contains("no voice in this test"),
+        "{report}"
+    );
 }

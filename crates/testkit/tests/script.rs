@@ -93,7 +93,10 @@ fn bad_scripts_get_clear_errors() {
     assert!(e.contains("turn 1: needs exactly one of `say`"), "{e}");
     assert!(e.contains("found 2"), "{e}");
     let e = err("[[turn]]\nwait_for_bot = true\n");
-    assert!(e.contains("turn 1: needs exactly one") && e.contains("found 0"), "{e}");
+    assert!(
+        e.contains("turn 1: needs exactly one") && e.contains("found 0"),
+        "{e}"
+    );
     let e = err("[[turn]]\nsay = \"a\"\nexpect_bot_contain = \"x\"\n");
     assert!(e.contains("unknown field `expect_bot_contain`"), "{e}");
     assert!(e.contains("line 3"), "TOML errors point at the line: {e}");
@@ -104,7 +107,10 @@ fn bad_scripts_get_clear_errors() {
     let e = err("[[turn]]\nsay = \"a\"\nbarge_in_after_ms = 100\n");
     assert!(e.contains("needs `[call] greeting = true`"), "{e}");
     let e = err("[[turn]]\nsay = \"a\"\nexpect_hangup = true\n[[turn]]\nsay = \"b\"\n");
-    assert!(e.contains("turn 1: `expect_hangup` but 1 turn(s) follow"), "{e}");
+    assert!(
+        e.contains("turn 1: `expect_hangup` but 1 turn(s) follow"),
+        "{e}"
+    );
     let e = err("[[turn]]\nhangup = true\nexpect_bot_contains = \"x\"\n");
     assert!(e.contains("cannot expect"), "{e}");
     let e = err("[[turn]]\nsay = \"   \"\n");
@@ -129,7 +135,10 @@ fn shipped_examples_parse() {
         s.turns[0].action,
         Action::Say("I'd like to book a table at 10:00 am on 01/09/2022 for Tanya".into())
     );
-    assert_eq!(s.turns[0].expect_bot_contains.as_deref(), Some("Table booked"));
+    assert_eq!(
+        s.turns[0].expect_bot_contains.as_deref(),
+        Some("Table booked")
+    );
     assert!(s.turns[0].expect_hangup);
 
     let s = Script::load(&dir.join("restaurant-missing.toml")).expect("restaurant-missing");

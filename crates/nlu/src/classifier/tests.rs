@@ -109,7 +109,7 @@ fn music() -> (Vec<(String, usize)>, Gazetteers) {
         ("i want to hear a song", 0),
         ("start my workout mix", 0),
         ("add this song to my road trip playlist", 1),
-        ("add adele to my chill playlist", 1),
+        ("add this tune to my chill playlist", 1),
         ("put this track on my workout mix", 1),
         ("add a tune to the jazz classics playlist", 1),
         ("include this album in my party list", 1),
@@ -134,8 +134,8 @@ fn entity_lists_are_features() {
     let (ex, g) = music();
     let plain = IntentClassifier::train(&ex, 2).unwrap();
     let with = IntentClassifier::train_with(&ex, 2, &g).unwrap();
-    // A known artist the plain classifier never saw.
-    let q = "play nina simone";
+    // A known artist the plain classifier never saw, in a text without carrier words.
+    let q = "nina simone";
     assert_eq!(argmax(&with.predict(q)), 0, "{:?}", with.predict(q));
     assert!(
         with.predict(q)[0] > plain.predict(q)[0],

@@ -1,8 +1,8 @@
 use super::*;
 
 /// 300-per-intent guard thresholds (measured figures − 0.01).
-const THRESH_300_ACC: f64 = 0.0;
-const THRESH_300_F1: f64 = 0.0;
+const THRESH_300_ACC: f64 = 0.985;
+const THRESH_300_F1: f64 = 0.937;
 
 const DATASET: &str = "/work/shared/datasets/snips-2017";
 
@@ -21,7 +21,8 @@ fn dataset_dir() -> Option<PathBuf> {
     }
 }
 
-/// Slow in the unoptimised dev profile (~90 s): run with
+/// Measured: intent 0.9871, slot F1 0.8877; thresholds are these − 0.01. Slow in the
+/// unoptimised dev profile (~90 s): run with
 /// `cargo test -p sb-nlu --release --lib eval -- --ignored` (~5 s).
 #[test]
 #[ignore = "needs --release (about 90 s in the dev profile); see the doc comment"]
@@ -43,7 +44,7 @@ fn snips_70_per_intent_regression_guard() {
         "intent accuracy {}",
         r.intent_accuracy
     );
-    assert!(r.slot_f1 >= 0.878, "slot F1 {}", r.slot_f1);
+    assert!(r.slot_f1 >= 0.877, "slot F1 {}", r.slot_f1);
 }
 
 #[test]

@@ -102,7 +102,10 @@ impl std::fmt::Debug for CallbackConfig {
             .field("status_callback", &self.status_callback.is_some())
             .field("action", &self.action.is_some())
             .field("analytics", &self.analytics.is_some())
-            .field("auth_token", &self.auth_token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "auth_token",
+                &self.auth_token.as_ref().map(|_| "<redacted>"),
+            )
             .field("provider", &self.provider)
             .field("timeout", &self.timeout)
             .field("max_attempts", &self.max_attempts)

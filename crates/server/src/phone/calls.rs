@@ -148,7 +148,8 @@ impl CallStore {
         if !self.send(Cmd::List(limit.clamp(1, MAX_LIST), tx)) {
             return Err("transcript store busy".into());
         }
-        rx.await.map_err(|_| "transcript store stopped".to_string())?
+        rx.await
+            .map_err(|_| "transcript store stopped".to_string())?
     }
 
     /// One call with its turns.
@@ -157,7 +158,8 @@ impl CallStore {
         if !self.send(Cmd::Get(id.to_string(), tx)) {
             return Err("transcript store busy".into());
         }
-        rx.await.map_err(|_| "transcript store stopped".to_string())?
+        rx.await
+            .map_err(|_| "transcript store stopped".to_string())?
     }
 }
 
@@ -177,7 +179,9 @@ fn apply(conn: &Connection, cmd: Cmd) -> rusqlite::Result<()> {
             record: r,
         } => {
             let (kind, text, conf) = match &r.input {
-                TurnInput::Speech { text, confidence } => ("speech", text.clone(), Some(*confidence)),
+                TurnInput::Speech { text, confidence } => {
+                    ("speech", text.clone(), Some(*confidence))
+                }
                 TurnInput::Dtmf { digits } => ("dtmf", digits.clone(), None),
                 TurnInput::Event { name } => ("event", name.clone(), None),
             };
@@ -265,7 +269,9 @@ fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Value>> {
             let p: String = r.get(7)?;
             let t: String = r.get(11)?;
             let score: Option<f64> = r.get(9)?;
-            let sentiment = score.map(|s| json!({"score": s, "magnitude": r.get::<_, Option<f64>>(10).ok().flatten()}));
+            let sentiment = score.map(
+                |s| json!({"score": s, "magnitude": r.get::<_, Option<f64>>(10).ok().flatten()}),
+            );
             Ok(json!({
                 "turn": r.get::<_, i64>(0)?,
                 "at": r.get::<_, String>(1)?,

@@ -152,7 +152,10 @@ impl std::fmt::Debug for TwilioSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TwilioSettings")
             .field("account_sid", &self.account_sid)
-            .field("auth_token", &self.auth_token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "auth_token",
+                &self.auth_token.as_ref().map(|_| "<redacted>"),
+            )
             .field("api_base", &self.api_base)
             .finish()
     }
@@ -232,7 +235,8 @@ impl PhoneFile {
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let mut f = Self::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         f.apply_env(std::env::var("TWILIO_AUTH_TOKEN").ok());
-        f.validate().map_err(|e| format!("{}: {e}", path.display()))?;
+        f.validate()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(f)
     }
 
@@ -278,7 +282,9 @@ impl PhoneFile {
             return Err("phone.playout_lead_ms must be between 100 and 10000".into());
         }
         if l.asr_threads == 0 || l.tts_workers == 0 || l.jobs_per_call == 0 {
-            return Err("phone.asr_threads, tts_workers and jobs_per_call must be at least 1".into());
+            return Err(
+                "phone.asr_threads, tts_workers and jobs_per_call must be at least 1".into(),
+            );
         }
         if let Some(u) = &l.public_url {
             match reqwest::Url::parse(u) {

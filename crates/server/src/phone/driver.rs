@@ -5,160 +5,24 @@
 //! Clock: milliseconds since the socket was accepted. Caller audio is stamped with the time it
 //! arrived minus its length, kept monotonic, so "end of caller speech" is real time.
 
+use super::accept::{to_wire, to_ws};
 use super::events::Bookkeeping;
 use super::playout::{Playout, Send};
 use super::setup::Phone;
 use super::speech::Work;
-use super::start::{self, transport_name, CallSetup};
+use super::start::CallSetup;
 use axum::extract::ws::{Message, WebSocket};
 use sb_call::{CallSession, HangupReason, Input, Output};
-use sb_speech::vad::EarshotVad;
-use sb_transport::{server_codec, Codec, Inbound, Outbound, Platform, StartInfo, WsMessage};
+use sb_transport::{Codec, Inbound, Outbound, Platform};
 use std::sync::Arc;
-use tokio::sync::{mpsc, OwnedSemaphorePermit};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::{sleep_until, Duration, Instant};
 
 /// Results waiting for one call (speech chunks, webhook answers).
 const WORK_QUEUE: usize = 256;
 /// Longest wait for a live-agent handoff REST call before the socket closes anyway.
-const HANDOFF_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// Marks the call live for [`Phone::drain`] until dropped.
-struct Live(Arc<Phone>);
-
-impl Drop for Live {
-    fn drop(&mut self) {
-        self.0.call_done();
-    }
-}
-
-/// Runs one platform WebSocket to the end. Never panics on platform input.
-pub async fn run_call(
-    mut ws: WebSocket,
-    platform: Platform,
-    phone: Arc<Phone>,
-    _permit: OwnedSemaphorePermit,
-) {
-    phone.call_began();
-    let _live = Live(phone.clone());
-    let t0 = Instant::now();
-    let mut codec = match server_codec(platform) {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot create codec");
-            return;
-        }
-    };
-    let Some(info) = wait_start(&mut ws, &mut *codec, &phone, platform).await else {
-        let _ = ws.send(Message::Close(None)).await;
-        return;
-    };
-    let setup = match start::setup(&phone, platform, &info).await {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!(call = %info.call_id, error = %e, "call refused");
-            let _ = ws.send(Message::Close(None)).await;
-            return;
-        }
-    };
-    let session = CallSession::new(
-        setup.connector.engine.clone(),
-        Box::new(EarshotVad::new()),
-        setup.cfg.clone(),
-        &setup.info.call_id,
-    );
-    let mut session = match session {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(call = %setup.info.call_id, error = %e, "bad call configuration");
-            let _ = ws.send(Message::Close(None)).await;
-            return;
-        }
-    };
-    if let Some(s) = &phone.sentiment {
-        session = session.with_sentiment(s.clone());
-    }
-    tracing::info!(call = %setup.info.call_id, transport = transport_name(platform), connector = %setup.connector.name, "call started");
-    let mut driver = Driver::new(phone.clone(), platform, setup, session, codec, t0);
-    driver.run(&mut ws).await;
-    // Handoff (a REST redirect of the live call) happens before our side closes the stream.
-    driver.finish().await;
-    let _ = ws.send(Message::Close(None)).await;
-}
-
-/// Reads until the start message. `None`: socket closed, too many bad messages, or timeout.
-async fn wait_start(
-    ws: &mut WebSocket,
-    codec: &mut dyn Codec,
-    phone: &Phone,
-    platform: Platform,
-) -> Option<StartInfo> {
-    let limits = &phone.file.phone;
-    let deadline = Instant::now() + Duration::from_millis(limits.start_timeout_ms);
-    let mut bad = 0u32;
-    loop {
-        let msg = tokio::select! {
-            m = ws.recv() => m,
-            _ = sleep_until(deadline) => {
-                tracing::warn!(transport = transport_name(platform), "no start message in time");
-                return None;
-            }
-        };
-        let msg = match msg {
-            Some(Ok(m)) => m,
-            _ => return None,
-        };
-        let Some(wire) = to_wire(msg, limits.max_message_bytes) else {
-            continue;
-        };
-        match wire.and_then(|w| codec.decode(w).map_err(|e| e.to_string())) {
-            Ok(events) => {
-                for ev in events {
-                    match ev {
-                        Inbound::Start(info) => return Some(info),
-                        Inbound::Stop => return None,
-                        _ => {}
-                    }
-                }
-            }
-            Err(e) => {
-                bad += 1;
-                phone.metrics.bad_messages.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                tracing::debug!(error = %e, "bad message before start");
-                if bad > limits.max_bad_messages {
-                    tracing::warn!("too many bad messages before start");
-                    return None;
-                }
-            }
-        }
-    }
-}
-
-/// A WebSocket message as codec input: `None` for control frames, `Err` for oversized ones.
-fn to_wire(msg: Message, max: usize) -> Option<Result<WsMessage, String>> {
-    let w = match msg {
-        Message::Text(t) => WsMessage::Text(t.to_string()),
-        Message::Binary(b) => WsMessage::Binary(b.to_vec()),
-        _ => return None,
-    };
-    let len = match &w {
-        WsMessage::Text(t) => t.len(),
-        WsMessage::Binary(b) => b.len(),
-    };
-    Some(if len > max {
-        Err(format!("message of {len} bytes exceeds {max}"))
-    } else {
-        Ok(w)
-    })
-}
-
-fn to_ws(m: WsMessage) -> Message {
-    match m {
-        WsMessage::Text(t) => Message::Text(t.into()),
-        WsMessage::Binary(b) => Message::Binary(b.into()),
-    }
-}
+pub(crate) const HANDOFF_TIMEOUT: Duration = Duration::from_secs(15);
 
 pub(crate) struct Driver {
     pub(crate) phone: Arc<Phone>,
@@ -182,7 +46,7 @@ pub(crate) struct Driver {
 }
 
 impl Driver {
-    fn new(
+    pub(crate) fn new(
         phone: Arc<Phone>,
         platform: Platform,
         setup: CallSetup,
@@ -219,8 +83,10 @@ impl Driver {
         (self.t0.elapsed().as_millis() as u64).max(self.last_audio_end)
     }
 
-    async fn run(&mut self, ws: &mut WebSocket) {
-        self.book.started(self);
+    pub(crate) async fn run(&mut self, ws: &mut WebSocket) {
+        let mut book = std::mem::take(&mut self.book);
+        book.started(self);
+        self.book = book;
         let mut shutdown = self.phone.shutdown_signal();
         let mut shutting = *shutdown.borrow();
         let at = self.now_ms();
@@ -229,7 +95,10 @@ impl Driver {
             utc: chrono::Utc::now(),
         });
         if shutting {
-            self.feed(Input::Abort { at_ms: at, error: "server shutting down".into() });
+            self.feed(Input::Abort {
+                at_ms: at,
+                error: "server shutting down".into(),
+            });
         }
         loop {
             self.drain_outputs();
@@ -242,7 +111,10 @@ impl Driver {
                 self.drain_outputs();
                 break;
             }
-            let deadline = self.session.poll_timeout().map(|ms| self.t0 + Duration::from_millis(ms));
+            let deadline = self
+                .session
+                .poll_timeout()
+                .map(|ms| self.t0 + Duration::from_millis(ms));
             let send_due = self.playout.next_due(Instant::now());
             tokio::select! {
                 r = shutdown.changed(), if !shutting => {
@@ -308,7 +180,8 @@ impl Driver {
     fn on_bad(&mut self, e: String) {
         self.bad += 1;
         let m = &self.phone.metrics;
-        m.bad_messages.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        m.bad_messages
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if self.bad <= 3 {
             tracing::warn!(call = %self.setup.info.call_id, error = %e, "bad platform message skipped");
         }
@@ -347,11 +220,28 @@ impl Driver {
         let input = match w {
             Work::Asr { turn, result } => {
                 self.book.asr_done(&self.phone, turn, at);
-                Input::AsrResult { at_ms: at, turn, result }
+                Input::AsrResult {
+                    at_ms: at,
+                    turn,
+                    result,
+                }
             }
-            Work::Tts { turn, pcm16k, last } => Input::TtsChunk { at_ms: at, turn, pcm16k, last },
-            Work::TtsFailed { turn, error } => Input::TtsFailed { at_ms: at, turn, error },
-            Work::Webhook { turn, outcome } => Input::WebhookResult { at_ms: at, turn, outcome },
+            Work::Tts { turn, pcm16k, last } => Input::TtsChunk {
+                at_ms: at,
+                turn,
+                pcm16k,
+                last,
+            },
+            Work::TtsFailed { turn, error } => Input::TtsFailed {
+                at_ms: at,
+                turn,
+                error,
+            },
+            Work::Webhook { turn, outcome } => Input::WebhookResult {
+                at_ms: at,
+                turn,
+                outcome,
+            },
         };
         self.feed(input);
     }
@@ -389,7 +279,11 @@ impl Driver {
                 self.playout.clear(Instant::now());
                 self.book.pending_clear = true;
             }
-            Output::Asr { turn, pcm16k, prompt } => {
+            Output::Asr {
+                turn,
+                pcm16k,
+                prompt,
+            } => {
                 self.book.asr_sent(turn, at);
                 if !speech.recognize(self.key, turn, pcm16k, prompt, self.work_tx.clone()) {
                     return Some(Input::AsrResult {
@@ -408,7 +302,11 @@ impl Driver {
                     });
                 }
             }
-            Output::Webhook { turn, request, webhook } => {
+            Output::Webhook {
+                turn,
+                request,
+                webhook,
+            } => {
                 let (client, tx) = (self.phone.webhook.clone(), self.work_tx.clone());
                 self.tasks.spawn(async move {
                     let outcome = client.call_with(&request, &webhook).await;
@@ -444,7 +342,9 @@ impl Driver {
             };
             match encoded {
                 Ok(m) => msgs.extend(m),
-                Err(e) => tracing::warn!(call = %self.setup.info.call_id, error = %e, "cannot encode output"),
+                Err(e) => {
+                    tracing::warn!(call = %self.setup.info.call_id, error = %e, "cannot encode output")
+                }
             }
         }
         for m in msgs {
@@ -456,7 +356,7 @@ impl Driver {
     }
 
     /// After the socket closed: end-of-call bookkeeping, handoff, pause, queue cleanup.
-    async fn finish(mut self) {
+    pub(crate) async fn finish(mut self) {
         self.tasks.abort_all();
         self.phone.speech.forget(self.key);
         super::events::finish(&mut self, HANDOFF_TIMEOUT).await;

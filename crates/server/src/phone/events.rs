@@ -26,7 +26,7 @@ pub struct Bookkeeping {
 }
 
 impl Bookkeeping {
-    pub fn started(&mut self, d: &Driver) {
+    pub(crate) fn started(&mut self, d: &Driver) {
         self.started = true;
         let info = &d.setup.info;
         d.phone.metrics.call_started(transport_name(d.platform));
@@ -57,7 +57,9 @@ impl Bookkeeping {
     pub fn first_audio(&mut self, phone: &Phone, turn: u64, at: u64) {
         self.first_audio_at.insert(turn, at);
         if let Some(end) = self.speech_end.remove(&turn) {
-            phone.metrics.observe(Stage::ReplyLatency, at.saturating_sub(end));
+            phone
+                .metrics
+                .observe(Stage::ReplyLatency, at.saturating_sub(end));
         }
     }
 
@@ -66,10 +68,14 @@ impl Bookkeeping {
             return;
         };
         if let Some(sent) = self.asr_sent_at.get(&turn) {
-            phone.metrics.observe(Stage::Endpointing, sent.saturating_sub(end));
+            phone
+                .metrics
+                .observe(Stage::Endpointing, sent.saturating_sub(end));
         }
         match self.first_audio_at.get(&turn) {
-            Some(first) => phone.metrics.observe(Stage::ReplyLatency, first.saturating_sub(end)),
+            Some(first) => phone
+                .metrics
+                .observe(Stage::ReplyLatency, first.saturating_sub(end)),
             None => {
                 self.speech_end.insert(turn, end);
             }
@@ -78,7 +84,9 @@ impl Bookkeeping {
 }
 
 fn sentiment_of(query_result: &Value) -> Option<(f32, f32)> {
-    let s = query_result.get("sentimentAnalysisResult")?.get("queryTextSentiment")?;
+    let s = query_result
+        .get("sentimentAnalysisResult")?
+        .get("queryTextSentiment")?;
     let score = s.get("score").and_then(Value::as_f64).unwrap_or(0.0);
     let magnitude = s.get("magnitude").and_then(Value::as_f64).unwrap_or(0.0);
     Some((score as f32, magnitude as f32))
@@ -94,7 +102,7 @@ pub fn outcome_name(s: &EndStatus) -> &'static str {
 }
 
 /// Handles one session event (never blocks).
-pub fn on_event(d: &mut Driver, ev: CallEvent) {
+pub(crate) fn on_event(d: &mut Driver, ev: CallEvent) {
     let phone = d.phone.clone();
     let info = &d.setup.info;
     match ev {
@@ -110,7 +118,8 @@ pub fn on_event(d: &mut Driver, ev: CallEvent) {
             if rec.timings.speech_end_ms.is_some() || rec.timings.nlu_ms > 0 {
                 phone.metrics.observe(Stage::NluWebhook, rec.timings.nlu_ms);
             }
-            d.book.turn_done(&phone, rec.turn, rec.timings.speech_end_ms);
+            d.book
+                .turn_done(&phone, rec.turn, rec.timings.speech_end_ms);
             if !phone.calls.turn(&info.call_id, &d.setup.stream_id, &rec) {
                 phone.metrics.dropped("transcripts");
             }
@@ -132,7 +141,7 @@ pub fn on_event(d: &mut Driver, ev: CallEvent) {
 }
 
 /// End of call: transcript status, `action` callback, pause, handoff, metrics.
-pub async fn finish(d: &mut Driver, handoff_timeout: Duration) {
+pub(crate) async fn finish(d: &mut Driver, handoff_timeout: Duration) {
     let phone = d.phone.clone();
     let info = d.setup.info.clone();
     let (status, state) = match d.book.ended.take() {
@@ -153,18 +162,32 @@ pub async fn finish(d: &mut Driver, handoff_timeout: Duration) {
         phone.metrics.dropped("transcripts");
     }
     if d.book.started {
-        phone.metrics.call_ended(transport_name(d.platform), outcome);
+        phone
+            .metrics
+            .call_ended(transport_name(d.platform), outcome);
     }
     if let EndStatus::Paused { .. } = &status {
         let now = chrono::Utc::now().timestamp_millis();
-        let transcript = phone.calls.get(&info.call_id).await.ok().flatten().unwrap_or(Value::Null);
-        if let Err(e) = phone.paused.save(&info.end_user_id, &state, &transcript, now).await {
+        let transcript = phone
+            .calls
+            .get(&info.call_id)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or(Value::Null);
+        if let Err(e) = phone
+            .paused
+            .save(&info.end_user_id, &state, &transcript, now)
+            .await
+        {
             tracing::error!(call = %info.call_id, error = %e, "cannot save the paused session");
         }
     }
     if d.hangup == Some(HangupReason::LiveAgentHandoff) {
         let h = &d.setup.connector.handoff;
-        match tokio::time::timeout(handoff_timeout, h.handoff(&info, &status, &d.book.last_df)).await {
+        match tokio::time::timeout(handoff_timeout, h.handoff(&info, &status, &d.book.last_df))
+            .await
+        {
             Ok(Ok(())) => tracing::info!(call = %info.call_id, "handed off to a live agent"),
             Ok(Err(e)) => tracing::error!(call = %info.call_id, error = %e, "handoff failed"),
             Err(_) => tracing::error!(call = %info.call_id, "handoff timed out"),

@@ -167,7 +167,10 @@ impl Handoff {
             encode_uri_component(account),
             encode_uri_component(&call.call_id)
         );
-        let form = [("Twiml", twilio_twiml(self.cfg.action_url.as_deref(), df_json))];
+        let form = [(
+            "Twiml",
+            twilio_twiml(self.cfg.action_url.as_deref(), df_json),
+        )];
         send::send_with_retry(&self.cfg.retry, || {
             Ok(self
                 .client

@@ -217,7 +217,9 @@ mod tests {
         assert!(t.contains("switchboard_turn_reply_latency_seconds_bucket{le=\"0.5\"} 1\n"));
         assert!(t.contains("switchboard_turn_reply_latency_seconds_sum 0.42\n"));
         assert!(t.contains("switchboard_calls_active{transport=\"twilio\"} 0\n"));
-        assert!(t.contains("switchboard_calls_total{transport=\"twilio\",outcome=\"completed\"} 1\n"));
+        assert!(
+            t.contains("switchboard_calls_total{transport=\"twilio\",outcome=\"completed\"} 1\n")
+        );
         assert!(t.contains("switchboard_queue_dropped_total{queue=\"asr\"} 1\n"));
     }
 }

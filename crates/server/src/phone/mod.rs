@@ -6,6 +6,7 @@ pub mod handoff;
 pub mod paused;
 
 // The media path (connectors, speech workers, the driver loop, routes, transcripts, metrics).
+pub mod accept;
 pub mod calls;
 pub mod connectors;
 pub mod driver;

@@ -53,9 +53,10 @@ pub struct PausedSessions {
     ttl_ms: i64,
 }
 
-/// `path` itself, or `path/switchboard.db` when `path` is a directory.
+/// `path/switchboard.db` when `path` is a directory (or, not existing yet, has no extension);
+/// else `path` itself.
 fn db_file(path: &Path) -> PathBuf {
-    if path.is_dir() {
+    if path.is_dir() || (!path.exists() && path.extension().is_none()) {
         path.join("switchboard.db")
     } else {
         path.to_path_buf()
@@ -63,8 +64,9 @@ fn db_file(path: &Path) -> PathBuf {
 }
 
 impl PausedSessions {
-    /// Opens the store. `db_path` is the database file (or the data directory, meaning its
-    /// `switchboard.db`); `None` keeps sessions in memory (lost on restart).
+    /// Opens the store. `db_path` is the data directory (meaning its `switchboard.db`) or a
+    /// database file (a path with an extension); `None` keeps sessions in memory (lost on
+    /// restart). Creates missing directories.
     pub fn open(db_path: Option<&Path>, ttl: Duration) -> Result<Self> {
         let conn = match db_path {
             Some(p) => {

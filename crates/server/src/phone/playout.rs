@@ -20,7 +20,11 @@ pub enum Item {
 #[derive(Debug, PartialEq)]
 pub enum Send {
     /// Audio of `turn`; `first` when it is the turn's first audio written.
-    Audio { turn: u64, pcm: Vec<i16>, first: bool },
+    Audio {
+        turn: u64,
+        pcm: Vec<i16>,
+        first: bool,
+    },
     Mark(String),
 }
 
@@ -72,7 +76,11 @@ impl Playout {
     pub fn next_due(&self, now: Instant) -> Option<Instant> {
         match self.items.front()? {
             Item::Mark(_) => Some(now),
-            Item::Audio { .. } => Some(self.play_end.checked_sub(self.lead).unwrap_or(self.play_end)),
+            Item::Audio { .. } => Some(
+                self.play_end
+                    .checked_sub(self.lead)
+                    .unwrap_or(self.play_end),
+            ),
         }
     }
 
@@ -128,7 +136,14 @@ mod tests {
         let first = p.due(t0);
         // 1 s of lead: ten 100 ms chunks, the first flagged.
         assert_eq!(first.len(), 10);
-        assert!(matches!(first[0], Send::Audio { turn: 3, first: true, .. }));
+        assert!(matches!(
+            first[0],
+            Send::Audio {
+                turn: 3,
+                first: true,
+                ..
+            }
+        ));
         assert!(matches!(first[1], Send::Audio { first: false, .. }));
         assert_eq!(p.next_due(t0), Some(t0));
         assert!(p.due(t0).is_empty());

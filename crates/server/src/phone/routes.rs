@@ -1,7 +1,7 @@
 //! HTTP and WebSocket routes of the phone path: Twilio TwiML + media stream, Vonage answer/event
 //! + media stream, transcripts (`/v1/calls`) and `/metrics`.
 
-use super::driver::run_call;
+use super::accept::run_call;
 use super::setup::Phone;
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -31,13 +31,20 @@ pub fn routes() -> Router<Arc<AppState>> {
 
 fn phone(app: &AppState) -> Result<Arc<Phone>, Response> {
     app.phone.get().cloned().ok_or_else(|| {
-        (StatusCode::SERVICE_UNAVAILABLE, "the phone path is not enabled\n").into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the phone path is not enabled\n",
+        )
+            .into_response()
     })
 }
 
 fn pairs(query: &str) -> Vec<(String, String)> {
     match reqwest::Url::parse(&format!("http://x/?{query}")) {
-        Ok(u) => u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect(),
+        Ok(u) => u
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect(),
         Err(_) => Vec::new(),
     }
 }
@@ -45,7 +52,13 @@ fn pairs(query: &str) -> Vec<(String, String)> {
 /// `(scheme, host)` of the public URL: configured, else `X-Forwarded-Proto` / `X-Forwarded-Host`
 /// / `Host` (scheme `https` unless forwarded as `http`).
 fn public_origin(p: &Phone, headers: &HeaderMap) -> (String, String) {
-    if let Some(u) = p.file.phone.public_url.as_deref().and_then(|u| reqwest::Url::parse(u).ok()) {
+    if let Some(u) = p
+        .file
+        .phone
+        .public_url
+        .as_deref()
+        .and_then(|u| reqwest::Url::parse(u).ok())
+    {
         let host = match (u.host_str(), u.port()) {
             (Some(h), Some(port)) => format!("{h}:{port}"),
             (Some(h), None) => h.to_string(),
@@ -53,12 +66,19 @@ fn public_origin(p: &Phone, headers: &HeaderMap) -> (String, String) {
         };
         return (u.scheme().to_string(), host);
     }
-    let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(|v| v.split(',').next().unwrap_or("").trim().to_string());
+    let h = |n: &str| {
+        headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(',').next().unwrap_or("").trim().to_string())
+    };
     let scheme = match h("x-forwarded-proto").as_deref() {
         Some("http") => "http",
         _ => "https",
     };
-    let host = h("x-forwarded-host").or_else(|| h("host")).unwrap_or_default();
+    let host = h("x-forwarded-host")
+        .or_else(|| h("host"))
+        .unwrap_or_default();
     (scheme.to_string(), host)
 }
 
@@ -88,7 +108,11 @@ async fn twilio_twiml(
     let query: BTreeMap<String, String> = pairs(uri.query().unwrap_or("")).into_iter().collect();
     let name = query.get("connector").map(String::as_str).unwrap_or("");
     let Some(conn) = p.connector(name) else {
-        return (StatusCode::NOT_FOUND, format!("unknown connector `{name}`\n")).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            format!("unknown connector `{name}`\n"),
+        )
+            .into_response();
     };
     let (scheme, host) = public_origin(&p, &headers);
     if let Some(token) = conn.cfg.twilio.auth_token.as_deref() {
@@ -97,10 +121,17 @@ async fn twilio_twiml(
         } else {
             Vec::new()
         };
-        let form_refs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/twilio/twiml");
+        let form_refs: Vec<(&str, &str)> =
+            form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let path = uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/twilio/twiml");
         let url = format!("{scheme}://{host}{path}");
-        let sig = headers.get("x-twilio-signature").and_then(|v| v.to_str().ok()).unwrap_or("");
+        let sig = headers
+            .get("x-twilio-signature")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         if sig.is_empty() || !verify_twilio_signature(token, &url, &form_refs, sig) {
             tracing::warn!(connector = %conn.name, "TwiML request with a bad X-Twilio-Signature");
             return (StatusCode::FORBIDDEN, "invalid X-Twilio-Signature\n").into_response();
@@ -108,7 +139,12 @@ async fn twilio_twiml(
     }
     let ws_url = format!("{}://{host}/twilio/media", ws_scheme(&scheme));
     let mut params: Vec<(&str, &str)> = vec![("connector", conn.name.as_str())];
-    params.extend(query.iter().filter(|(k, _)| *k != "connector").map(|(k, v)| (k.as_str(), v.as_str())));
+    params.extend(
+        query
+            .iter()
+            .filter(|(k, _)| *k != "connector")
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    );
     xml(twiml_connect_stream(&ws_url, &params))
 }
 
@@ -118,7 +154,9 @@ async fn media(app: Arc<AppState>, ws: WebSocketUpgrade, platform: Platform) -> 
         Err(r) => return r,
     };
     let Ok(permit) = p.slots.clone().try_acquire_owned() else {
-        p.metrics.refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        p.metrics
+            .refused
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         return (StatusCode::SERVICE_UNAVAILABLE, "too many calls\n").into_response();
     };
     let max = p.file.phone.max_message_bytes;
@@ -145,7 +183,8 @@ async fn vonage_answer(
         Ok(p) => p,
         Err(r) => return r,
     };
-    let mut fields: BTreeMap<String, String> = pairs(q.as_deref().unwrap_or("")).into_iter().collect();
+    let mut fields: BTreeMap<String, String> =
+        pairs(q.as_deref().unwrap_or("")).into_iter().collect();
     if let Ok(Value::Object(m)) = serde_json::from_slice::<Value>(&body) {
         for (k, v) in m {
             if let Value::String(s) = v {
@@ -155,21 +194,33 @@ async fn vonage_answer(
     }
     let name = fields.get("connector").cloned().unwrap_or_default();
     let Some(conn) = p.connector(&name) else {
-        return (StatusCode::NOT_FOUND, format!("unknown connector `{name}`\n")).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            format!("unknown connector `{name}`\n"),
+        )
+            .into_response();
     };
     let (scheme, host) = public_origin(&p, &headers);
     let ws_url = format!("{}://{host}/vonage/media", ws_scheme(&scheme));
     let event_url = format!("{scheme}://{host}/vonage/event");
     let uuid = fields.get("uuid").cloned().unwrap_or_default();
-    let mut hdrs: Vec<(&str, &str)> = vec![("uuid", uuid.as_str()), ("connector", conn.name.as_str())];
-    for k in super::start::OVERRIDE_KEYS.iter().filter(|k| **k != "connector") {
+    let mut hdrs: Vec<(&str, &str)> =
+        vec![("uuid", uuid.as_str()), ("connector", conn.name.as_str())];
+    for k in super::start::OVERRIDE_KEYS
+        .iter()
+        .filter(|k| **k != "connector")
+    {
         if let Some(v) = fields.get(*k) {
             hdrs.push((k, v.as_str()));
         }
     }
     match ncco_connect(&ws_url, &event_url, 16_000, &hdrs) {
         Ok(ncco) => axum::Json(ncco).into_response(),
-        Err(e) => (StatusCode::BAD_REQUEST, format!("cannot build the NCCO: {e}\n")).into_response(),
+        Err(e) => (
+            StatusCode::BAD_REQUEST,
+            format!("cannot build the NCCO: {e}\n"),
+        )
+            .into_response(),
     }
 }
 
@@ -219,6 +270,10 @@ fn error(code: StatusCode, message: &str) -> Response {
 }
 
 async fn metrics(State(app): State<Arc<AppState>>) -> Response {
-    let text = app.phone.get().map(|p| p.metrics.render()).unwrap_or_default();
+    let text = app
+        .phone
+        .get()
+        .map(|p| p.metrics.render())
+        .unwrap_or_default();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

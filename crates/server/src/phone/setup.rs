@@ -61,8 +61,12 @@ pub fn load_models(
     let paths = store
         .ensure(&|m| tracing::info!("models: {m}"))
         .context("cannot fetch the speech models")?;
-    let asr = WhisperAsr::load(&paths.whisper_dir, &store.root.join("cache"), threads.max(1))
-        .context("cannot load the ASR model")?;
+    let asr = WhisperAsr::load(
+        &paths.whisper_dir,
+        &store.root.join("cache"),
+        threads.max(1),
+    )
+    .context("cannot load the ASR model")?;
     let locale = language.to_string();
     let norm: sb_speech::tts::Normalizer = Arc::new(move |t: &str| {
         sb_speech::normalize::normalize_for_speech(t, &locale, tz.as_deref())
@@ -83,7 +87,12 @@ pub fn static_prompts(engine: &Engine) -> Vec<String> {
     for intent in &engine.agent.intents {
         for m in &intent.messages {
             if let Message::Text { variants, .. } = m {
-                out.extend(variants.iter().filter(|v| !v.contains('$') && !v.contains('#')).cloned());
+                out.extend(
+                    variants
+                        .iter()
+                        .filter(|v| !v.contains('$') && !v.contains('#'))
+                        .cloned(),
+                );
             }
         }
     }
@@ -159,7 +168,11 @@ impl Phone {
         prompts.dedup();
         let l = &file.phone;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let asr_workers = if l.asr_workers == 0 { cores } else { l.asr_workers };
+        let asr_workers = if l.asr_workers == 0 {
+            cores
+        } else {
+            l.asr_workers
+        };
         let speech = Speech::start(
             asr,
             tts,
@@ -242,4 +255,31 @@ impl Phone {
         }
         self.speech.close();
     }
+}
+
+/// Reads `config` (or uses one `default` connector), loads the speech models and attaches the
+/// phone path to `app`.
+pub async fn enable(
+    app: &Arc<AppState>,
+    config: Option<&std::path::Path>,
+) -> anyhow::Result<Arc<Phone>> {
+    let file = match config {
+        Some(p) => PhoneFile::load(p).map_err(anyhow::Error::msg)?,
+        None => PhoneFile::with_default_connector(),
+    };
+    file.validate().map_err(anyhow::Error::msg)?;
+    let app = app.clone();
+    tokio::task::spawn_blocking(move || {
+        let c = file
+            .connector("")
+            .map(|(_, c)| c.clone())
+            .unwrap_or_default();
+        let tz = c
+            .time_zone
+            .clone()
+            .or_else(|| Some(app.engine.agent.time_zone.clone()));
+        let (asr, tts) = load_models(file.phone.asr_threads, &c.language, tz)?;
+        Phone::start(&app, file, asr, tts)
+    })
+    .await?
 }

@@ -172,7 +172,11 @@ impl Speech {
         prompts: &[String],
         metrics: Arc<Metrics>,
     ) -> Result<Arc<Speech>, String> {
-        let texts: Vec<&str> = prompts.iter().map(String::as_str).take(MAX_PROMPTS).collect();
+        let texts: Vec<&str> = prompts
+            .iter()
+            .map(String::as_str)
+            .take(MAX_PROMPTS)
+            .collect();
         let cache = PromptCache::build(&*tts, texts.iter().copied())
             .map_err(|e| format!("cannot synthesise the agent's prompts: {e}"))?;
         let mut prompts16 = HashMap::new();
@@ -231,7 +235,13 @@ impl Speech {
     }
 
     /// Cached audio of a static prompt, or queues a synthesis. `false` when dropped.
-    pub fn synthesize(&self, call: u64, turn: u64, text: String, reply: mpsc::Sender<Work>) -> bool {
+    pub fn synthesize(
+        &self,
+        call: u64,
+        turn: u64,
+        text: String,
+        reply: mpsc::Sender<Work>,
+    ) -> bool {
         if let Some(a) = self.prompts.get(&prompt_key(&text)) {
             let w = Work::Tts {
                 turn,

@@ -44,7 +44,11 @@ fn parse_bool(v: &str) -> Option<bool> {
 }
 
 /// Builds the call from the start message. The error explains why the call cannot run.
-pub async fn setup(phone: &Phone, platform: Platform, start: &StartInfo) -> Result<CallSetup, String> {
+pub async fn setup(
+    phone: &Phone,
+    platform: Platform,
+    start: &StartInfo,
+) -> Result<CallSetup, String> {
     let p = &start.custom_parameters;
     let get = |k: &str| p.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
     let name = get("connector").unwrap_or("");
@@ -85,7 +89,9 @@ pub async fn setup(phone: &Phone, platform: Platform, start: &StartInfo) -> Resu
                     event: get("resumeEventName").map(str::to_string),
                 });
             }
-            Ok(None) => tracing::warn!(call = %call_id, "no paused session to resume; starting anew"),
+            Ok(None) => {
+                tracing::warn!(call = %call_id, "no paused session to resume; starting anew")
+            }
             Err(e) => tracing::error!(call = %call_id, error = %e, "paused sessions"),
         }
     }

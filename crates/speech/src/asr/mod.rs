@@ -12,12 +12,14 @@ pub mod ct2;
 pub mod ggml;
 pub mod mel;
 mod repeat;
+mod vocab;
 mod whisper;
 
 pub use bench::{bench_asr, BenchReport};
 pub use ggml::WeightType;
 pub use repeat::{collapse_repeats, kept_word_indices};
-pub use whisper::WhisperAsr;
+pub use vocab::vocabulary_prompt;
+pub use whisper::{WhisperAsr, DEFAULT_SHORT_WINDOW_S, SHORT_AUDIO_SAMPLES};
 
 use crate::error::SpeechError;
 

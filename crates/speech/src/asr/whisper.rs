@@ -37,7 +37,14 @@ pub struct WhisperAsr {
     threads: usize,
     states: Mutex<Vec<WhisperState>>,
     ggml_path: PathBuf,
+    /// Encoder window (s) for audio shorter than [`SHORT_AUDIO_SAMPLES`]; > 15 = 30 s.
+    short_window_s: usize,
 }
+
+/// Audio shorter than this (2 s) uses [`WhisperAsr::with_short_window`]'s window.
+pub const SHORT_AUDIO_SAMPLES: usize = 2 * SAMPLE_RATE;
+/// Default encoder window for short audio (see [`WhisperAsr::with_short_window`]).
+pub const DEFAULT_SHORT_WINDOW_S: usize = 6;
 
 fn model_err(e: impl std::fmt::Display) -> SpeechError {
     SpeechError::Model(e.to_string())
@@ -74,7 +81,16 @@ impl WhisperAsr {
             threads,
             states: Mutex::new(vec![first]),
             ggml_path,
+            short_window_s: DEFAULT_SHORT_WINDOW_S,
         })
+    }
+
+    /// Encoder window in seconds for audio under 2 s (one of 6, 10, 15, or 30; other values
+    /// round up to the next of these). Whisper was trained on 30 s windows and reads very
+    /// short words less reliably in a small one; a larger window costs encoder time.
+    pub fn with_short_window(mut self, seconds: usize) -> Self {
+        self.short_window_s = seconds;
+        self
     }
 
     /// The converted whisper.cpp model file in the cache.
@@ -158,7 +174,12 @@ impl WhisperAsr {
         p.set_temperature(0.0);
         p.set_temperature_inc(0.0);
         p.set_max_tokens(token_cap(opts.max_tokens, n_samples) as i32);
-        p.set_audio_ctx(audio_ctx(n_samples) as i32);
+        let ctx = if n_samples < SHORT_AUDIO_SAMPLES {
+            audio_ctx(self.short_window_s * SAMPLE_RATE)
+        } else {
+            audio_ctx(n_samples)
+        };
+        p.set_audio_ctx(ctx as i32);
         if !prompt.is_empty() {
             p.set_tokens(prompt);
         }

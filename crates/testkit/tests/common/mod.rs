@@ -22,13 +22,17 @@ use tokio_tungstenite::tungstenite::Message;
 pub fn models() -> Option<ModelPaths> {
     static PATHS: OnceLock<Option<ModelPaths>> = OnceLock::new();
     PATHS
-        .get_or_init(|| match ModelStore::from_env().ensure(&|m| eprintln!("{m}")) {
-            Ok(p) => Some(p),
-            Err(e) => {
-                eprintln!("SKIPPED: speech models unavailable ({e}); run `switchboard models fetch`");
-                None
-            }
-        })
+        .get_or_init(
+            || match ModelStore::from_env().ensure(&|m| eprintln!("{m}")) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    eprintln!(
+                        "SKIPPED: speech models unavailable ({e}); run `switchboard models fetch`"
+                    );
+                    None
+                }
+            },
+        )
         .clone()
 }
 
@@ -208,7 +212,11 @@ async fn serve(tcp: tokio::net::TcpStream, cfg: FakeConfig, spoken: Arc<Vec<Vec<
             if !p.greeting {
                 replies_sent += 1;
             }
-            let mark = if p.greeting { "greeting".to_string() } else { format!("reply-{replies_sent}") };
+            let mark = if p.greeting {
+                "greeting".to_string()
+            } else {
+                format!("reply-{replies_sent}")
+            };
             if cfg.garbage {
                 let junk: Vec<Message> = match cfg.platform {
                     Platform::Twilio => vec![
@@ -231,7 +239,10 @@ async fn serve(tcp: tokio::net::TcpStream, cfg: FakeConfig, spoken: Arc<Vec<Vec<
             for m in msgs {
                 let _ = ws.send(to_msg(m)).await;
             }
-            for m in codec.encode(&Outbound::Mark(mark.clone())).expect("encode mark") {
+            for m in codec
+                .encode(&Outbound::Mark(mark.clone()))
+                .expect("encode mark")
+            {
                 let _ = ws.send(to_msg(m)).await;
             }
             log.replies.push(SentReply {
@@ -270,7 +281,10 @@ async fn serve(tcp: tokio::net::TcpStream, cfg: FakeConfig, spoken: Arc<Vec<Vec<
                 Inbound::Start(info) => {
                     log.start = Some((now, info.custom_parameters.clone()));
                     if cfg.greeting_ms.is_some() {
-                        pending = Some(Pending { at: now, greeting: true });
+                        pending = Some(Pending {
+                            at: now,
+                            greeting: true,
+                        });
                     }
                 }
                 Inbound::Audio { pcm16k, .. } => {
@@ -331,9 +345,7 @@ async fn serve(tcp: tokio::net::TcpStream, cfg: FakeConfig, spoken: Arc<Vec<Vec<
     log
 }
 
-async fn drain(
-    ws: &mut tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
-) {
+async fn drain(ws: &mut tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>) {
     while let Some(Ok(m)) = ws.next().await {
         if m.is_close() {
             break;

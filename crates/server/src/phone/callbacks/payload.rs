@@ -68,7 +68,10 @@ pub fn intent_form(
     let sentiment = sentiment.or_else(|| {
         let base = "/sentimentAnalysisResult/queryTextSentiment";
         let score = f32_at(qr, &format!("{base}/score"))?;
-        Some((score, f32_at(qr, &format!("{base}/magnitude")).unwrap_or(0.0)))
+        Some((
+            score,
+            f32_at(qr, &format!("{base}/magnitude")).unwrap_or(0.0),
+        ))
     });
     if let Some((score, magnitude)) = sentiment {
         data.insert("SentimentAnalysisScore".into(), num(score));

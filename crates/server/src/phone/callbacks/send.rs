@@ -31,7 +31,9 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// Pause after failed try number `attempt` (1-based).
     pub fn delay(&self, attempt: u32) -> Duration {
-        let factor = 1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX);
+        let factor = 1u32
+            .checked_shl(attempt.saturating_sub(1))
+            .unwrap_or(u32::MAX);
         self.backoff
             .checked_mul(factor)
             .unwrap_or(self.max_backoff)

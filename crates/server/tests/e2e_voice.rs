@@ -1,0 +1,116 @@
+//! End to end by voice: the real server (Whisper ASR, Piper TTS, the restaurant agent) and a
+//! simulated Twilio and Vonage caller speaking with the espeak-ng voice. Run with `--release`;
+//! the models are fetched on first use.
+
+mod phone_support;
+
+use phone_support::PhoneServer;
+use sb_speech::models::ModelStore;
+use sb_speech::tts::{EspeakTts, Tts};
+use sb_testkit::{place_call, CallOptions, HungUpBy, Platform, Script, Voices};
+use std::sync::Arc;
+
+const BOOKING: &str = "I'd like to book a table at 10:00 am on 01/09/2022 for Tanya";
+
+const SCRIPT: &str = r#"
+[call]
+greeting = true
+[[turn]]
+say = "I'd like to book a table at 10:00 am on 01/09/2022 for Tanya"
+expect_hangup = true
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn books_a_table_by_voice_on_both_transports() {
+    let (asr, tts, caller) = tokio::task::spawn_blocking(|| {
+        let (asr, tts) =
+            switchboard::phone::setup::load_models(2, "en", Some("Europe/London".into()))
+                .expect("speech models");
+        let paths = ModelStore::from_env().paths().expect("model paths");
+        let caller: Arc<dyn Tts> =
+            Arc::new(EspeakTts::load_voice(&paths, "en-us").expect("caller voice"));
+        (asr, tts, caller)
+    })
+    .await
+    .expect("load");
+    let s = PhoneServer::start("[phone]\nasr_workers = 1\nasr_threads = 2\n", asr, tts).await;
+    let voices = Voices::new(caller, None);
+    let script = Script::from_toml_str(SCRIPT).expect("script");
+    for platform in [Platform::Twilio, Platform::Vonage] {
+        let mut opts = CallOptions::new(platform, s.ws_url(platform));
+        opts.reply_timeout = std::time::Duration::from_secs(15);
+        let report = place_call(opts, script.clone(), &voices).await;
+        eprintln!("{report}");
+        assert!(report.problems.is_empty(), "{platform:?}: {report}");
+        assert_eq!(report.hung_up_by, HungUpBy::Bot, "{report}");
+        let greeting = report.greeting.as_ref().expect("greeting");
+        assert!(
+            greeting.latency_ms.is_some() && greeting.bot_audio_ms > 3_000,
+            "{report}"
+        );
+        assert_eq!(report.turns.len(), 1);
+        assert!(report.turns[0].latency_ms.is_some(), "{report}");
+
+        let (status, call) = s.get_json(&format!("/v1/calls/{}", report.call_id)).await;
+        assert_eq!(status, 200, "{call}");
+        assert_eq!(call["status"], "completed");
+        assert_eq!(
+            call["transport"],
+            if platform == Platform::Twilio {
+                "twilio"
+            } else {
+                "vonage"
+            }
+        );
+        let turns = call["turns"].as_array().expect("turns");
+        assert_eq!(turns.len(), 2, "{call}");
+        assert_eq!(turns[0]["intent"], "Default Welcome Intent");
+        assert_eq!(
+            turns[0]["botText"],
+            "Welcome to our Demonstration Restaurant. When and for whom would you like to book a table?"
+        );
+        let t = &turns[1];
+        eprintln!(
+            "caller heard as: {} (confidence {})",
+            t["callerText"], t["asrConfidence"]
+        );
+        assert_eq!(t["inputKind"], "speech");
+        assert_eq!(t["intent"], "Table Booker", "{t}");
+        assert_eq!(
+            t["parameters"]["person"],
+            serde_json::json!({"name": "Tanya"}),
+            "{t}"
+        );
+        let bot = t["botText"].as_str().unwrap_or_default();
+        assert!(bot.starts_with("Table booked for Tanya at "), "{bot}");
+        assert!(bot.ends_with("Thank you!"), "{bot}");
+        let timings = &t["timings"];
+        assert!(timings["replyLatencyMs"].as_u64().is_some(), "{t}");
+        eprintln!("{platform:?} turn timings: {timings}; caller said {BOOKING:?}");
+    }
+    let metrics = s
+        .http
+        .get(format!("{}/metrics", s.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for needle in [
+        "switchboard_turn_reply_latency_seconds_count 2\n",
+        "switchboard_turn_asr_seconds_count 2\n",
+        "switchboard_turn_endpointing_seconds_count 2\n",
+        "switchboard_calls_total{transport=\"twilio\",outcome=\"completed\"} 1\n",
+        "switchboard_calls_total{transport=\"vonage\",outcome=\"completed\"} 1\n",
+    ] {
+        assert!(metrics.contains(needle), "missing {needle} in\n{metrics}");
+    }
+    for line in metrics
+        .lines()
+        .filter(|l| l.contains("_sum") || l.contains("_count"))
+    {
+        eprintln!("{line}");
+    }
+    s.stop().await;
+}

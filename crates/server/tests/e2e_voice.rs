@@ -41,6 +41,8 @@ async fn books_a_table_by_voice_on_both_transports() {
         opts.reply_timeout = std::time::Duration::from_secs(15);
         let report = place_call(opts, script.clone(), &voices).await;
         eprintln!("{report}");
+        let (_, heard) = s.get_json(&format!("/v1/calls/{}", report.call_id)).await;
+        eprintln!("{}", serde_json::to_string_pretty(&heard).unwrap_or_default());
         assert!(report.problems.is_empty(), "{platform:?}: {report}");
         assert_eq!(report.hung_up_by, HungUpBy::Bot, "{report}");
         let greeting = report.greeting.as_ref().expect("greeting");

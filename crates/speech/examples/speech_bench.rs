@@ -39,7 +39,7 @@ fn main() {
                     })
                     .collect()
             }
-            "--no-prompt" => (cfg.prompt, takes) = (None, false),
+            "--no-prompt" => (cfg.prompts, takes) = (Vec::new(), false),
             "--no-tts" => (cfg.tts_sentences, takes) = (Vec::new(), false),
             "--verbose" => (verbose, takes) = (true, false),
             other => {

@@ -222,8 +222,11 @@ impl Callbacks {
             .as_ref()
             .is_some_and(|tx| tx.try_send(Msg::Job(job)).is_ok());
         if !queued {
-            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(call = %call.call_id, ?kind, "callback queue full; dropped");
+            let n = self.counters.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            // Rate-limited: an overflow storm must not turn into a logging storm.
+            if n == 1 || n % 100 == 0 {
+                tracing::warn!(call = %call.call_id, ?kind, dropped = n, "callback queue full; dropped");
+            }
         }
     }
 

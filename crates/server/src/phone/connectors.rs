@@ -168,6 +168,12 @@ pub struct VonageSettings {
     /// Path of the application's private key (PEM); the key itself is never logged.
     pub private_key: Option<PathBuf>,
     pub api_base: Option<String>,
+    /// Live-agent handoff: number to connect when the agent gives none.
+    pub transfer_number: Option<String>,
+    /// Caller id for that `connect` (a number of the Vonage account).
+    pub transfer_from: Option<String>,
+    /// Said before connecting.
+    pub transfer_text: Option<String>,
 }
 
 impl Connector {

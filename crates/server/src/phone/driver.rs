@@ -216,6 +216,7 @@ impl Driver {
     }
 
     fn on_work(&mut self, w: Work) {
+        while self.tasks.try_join_next().is_some() {} // reap finished webhook tasks
         let at = self.now_ms();
         let input = match w {
             Work::Asr { turn, result } => {

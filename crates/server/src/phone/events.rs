@@ -185,6 +185,12 @@ pub(crate) async fn finish(d: &mut Driver, handoff_timeout: Duration) {
     }
     if d.hangup == Some(HangupReason::LiveAgentHandoff) {
         let h = &d.setup.connector.handoff;
+        if d.platform == sb_transport::Platform::Vonage {
+            match h.vonage_ncco(&status) {
+                Ok(ncco) => phone.remember_handoff(&info.call_id, ncco),
+                Err(e) => tracing::warn!(call = %info.call_id, error = %e, "no handoff NCCO"),
+            }
+        }
         match tokio::time::timeout(handoff_timeout, h.handoff(&info, &status, &d.book.last_df))
             .await
         {

@@ -224,14 +224,20 @@ async fn vonage_answer(
     }
 }
 
-async fn vonage_event(body: Bytes) -> Response {
-    match serde_json::from_slice::<Value>(&body) {
-        Ok(v) => {
-            let status = v.get("status").and_then(Value::as_str).unwrap_or("");
-            let uuid = v.get("uuid").and_then(Value::as_str).unwrap_or("");
-            tracing::info!(call = %uuid, status, "vonage event");
+/// Call progress from Vonage: logged; a `disconnected` websocket leg of a handed-off call gets
+/// the transfer NCCO so the call continues.
+async fn vonage_event(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
+    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+        tracing::debug!("vonage event without a JSON body");
+        return StatusCode::OK.into_response();
+    };
+    let field = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("");
+    let (status, uuid, conv) = (field("status"), field("uuid"), field("conversation_uuid"));
+    tracing::info!(call = %uuid, status, "vonage event");
+    if status == "disconnected" {
+        if let Some(ncco) = app.phone.get().and_then(|p| p.take_handoff(&[uuid, conv])) {
+            return axum::Json(ncco).into_response();
         }
-        Err(_) => tracing::debug!("vonage event without a JSON body"),
     }
     StatusCode::OK.into_response()
 }

@@ -49,7 +49,12 @@ pub struct Phone {
     next_key: AtomicU64,
     live: AtomicUsize,
     idle: Notify,
+    /// Vonage calls handed off whose `disconnected` event gets the transfer NCCO.
+    handed_off: std::sync::Mutex<std::collections::VecDeque<(String, serde_json::Value)>>,
 }
+
+/// Handed-off Vonage calls remembered for their `disconnected` event.
+const MAX_HANDED_OFF: usize = 1_024;
 
 /// Loads the embedded ASR and TTS (fetching the models on first use). Blocking.
 pub fn load_models(
@@ -145,6 +150,9 @@ impl Phone {
                 },
                 vonage,
                 action_url: c.action.clone(),
+                transfer_number: c.vonage.transfer_number.clone(),
+                transfer_from: c.vonage.transfer_from.clone(),
+                transfer_text: c.vonage.transfer_text.clone(),
                 ..HandoffConfig::default()
             };
             if let Some(b) = &c.twilio.api_base {
@@ -205,6 +213,7 @@ impl Phone {
             next_key: AtomicU64::new(1),
             live: AtomicUsize::new(0),
             idle: Notify::new(),
+            handed_off: std::sync::Mutex::new(std::collections::VecDeque::new()),
             file,
         });
         if app.phone.set(phone.clone()).is_err() {
@@ -221,6 +230,23 @@ impl Phone {
     /// A key for one call's speech queues.
     pub fn next_key(&self) -> u64 {
         self.next_key.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Remembers the NCCO that continues a handed-off Vonage call.
+    pub fn remember_handoff(&self, call_id: &str, ncco: serde_json::Value) {
+        if let Ok(mut q) = self.handed_off.lock() {
+            if q.len() >= MAX_HANDED_OFF {
+                q.pop_front();
+            }
+            q.push_back((call_id.to_string(), ncco));
+        }
+    }
+
+    /// The NCCO for a `disconnected` event of `ids` (call or conversation uuid), once.
+    pub fn take_handoff(&self, ids: &[&str]) -> Option<serde_json::Value> {
+        let mut q = self.handed_off.lock().ok()?;
+        let i = q.iter().position(|(id, _)| ids.contains(&id.as_str()))?;
+        q.remove(i).map(|(_, v)| v)
     }
 
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {

@@ -117,7 +117,13 @@ pub const TEXTS: &[(&str, &str)] = &[
 
 /// Caller voices (none is the bot's Piper voice).
 pub const VOICES: &[&str] = &[
-    "en-us", "en-gb", "en-us+f3", "en-us+m3", "en-gb+f2", "en-us+m7", "en-gb+f4",
+    "en-us",
+    "en",
+    "en-us+f3",
+    "en-us+m3",
+    "en+f2",
+    "en-gb-scotland+m7",
+    "en-us-nyc+f4",
 ];
 const SPEEDS: [f32; 3] = [1.0, 0.9, 1.1];
 
@@ -254,7 +260,10 @@ fn speech_power(x: &[f32]) -> f32 {
     loud.iter().sum::<f32>() / loud.len().max(1) as f32
 }
 
-fn telephone(
+/// What a phone call delivers of `raw` (mono at `rate`): speed change, 150 ms of line on either
+/// side, `noise` (babble drawn from `babble` at an offset picked by `seed`; white noise seeded
+/// by `seed`), 8 kHz G.711 μ-law round trip, back to 16 kHz f32.
+pub fn telephone(
     raw: &[i16],
     rate: u32,
     speed: f32,

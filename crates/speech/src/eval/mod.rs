@@ -32,8 +32,8 @@ pub struct AsrEvalConfig {
     pub weights: Vec<WeightType>,
     pub beams: Vec<usize>,
     pub threads: Vec<usize>,
-    /// Vocabulary prompt for the "prompt on" runs; `None` runs prompt off only.
-    pub prompt: Option<String>,
+    /// Named vocabulary prompts, each run besides "prompt off" (empty: prompt off only).
+    pub prompts: Vec<(String, String)>,
     /// Encoder window for < 2 s audio in the main grid (see `WhisperAsr::with_short_window`).
     pub short_window_s: usize,
     /// Extra single-thread runs of the first weight type / beam sweeping the short window.
@@ -54,7 +54,10 @@ impl Default for AsrEvalConfig {
             weights: vec![WeightType::F16, WeightType::Q8_0],
             beams: vec![1, 5],
             threads: vec![1, 2],
-            prompt: Some(restaurant_prompt()),
+            prompts: vec![
+                ("names".into(), restaurant_names_prompt()),
+                ("agent".into(), restaurant_prompt()),
+            ],
             short_window_s: crate::asr::DEFAULT_SHORT_WINDOW_S,
             short_window_sweep: Vec::new(),
             multi_thread_stride: 3,
@@ -69,28 +72,38 @@ impl Default for AsrEvalConfig {
     }
 }
 
-/// Vocabulary prompt of the example restaurant agent (`examples/restaurant`): its training
-/// phrases and the person names in them.
+/// Training phrases of the example restaurant agent (`examples/restaurant`), most specific
+/// first.
+pub const RESTAURANT_PHRASES: &[&str] = &[
+    "I'd like to book a table at 10:00 am on 01/09/2022 for Tanya",
+    "book a table for Michael tomorrow at 7 pm",
+    "can I reserve a table for Friday at 8pm under the name Sarah",
+    "A table for Nicole on the 10th at 13:00, please.",
+    "Could I book a slot at 14:00 on 10/12/2021 for Joseph?",
+    "I'd like to book a table on the 10/09/2020 at 16:00 for Amanda",
+    "I want to speak to an agent",
+    "can I talk to a human",
+    "representative please",
+    "I need to check my calendar",
+    "let me check my diary first",
+    "hello, is this the restaurant?",
+    "thank you, goodbye",
+];
+/// Entity values / names of the example restaurant agent, plus its domain words.
+pub const RESTAURANT_VALUES: &[&str] = &[
+    "Tanya", "Nicole", "Joseph", "Amanda", "Michael", "Sarah", "table", "reservation", "agent",
+    "calendar", "restaurant",
+];
+
+/// Vocabulary prompt from the restaurant agent's training phrases and values (400 bytes).
+/// Note the evaluation texts include some of these phrases, as real callers would.
 pub fn restaurant_prompt() -> String {
-    let phrases = [
-        "I'd like to book a table at 10:00 am on 01/09/2022 for Tanya",
-        "book a table for Michael tomorrow at 7 pm",
-        "I want to speak to an agent",
-        "I need to check my calendar",
-        "hello, is this the restaurant?",
-        "thank you, goodbye",
-    ];
-    let values = [
-        "Tanya",
-        "Nicole",
-        "Joseph",
-        "Amanda",
-        "Michael",
-        "Sarah",
-        "table",
-        "reservation",
-    ];
-    vocabulary_prompt(&phrases, &values, 400)
+    vocabulary_prompt(RESTAURANT_PHRASES, RESTAURANT_VALUES, 400)
+}
+
+/// Vocabulary prompt from the restaurant agent's values only (names and domain words).
+pub fn restaurant_names_prompt() -> String {
+    vocabulary_prompt(&[], RESTAURANT_VALUES, 400)
 }
 
 /// One utterance's outcome in one configuration.
@@ -98,6 +111,8 @@ pub fn restaurant_prompt() -> String {
 pub struct ItemResult {
     pub id: String,
     pub category: &'static str,
+    /// Caller condition: voice, speed and noise (e.g. "en-us x1.1 white25").
+    pub condition: (&'static str, f32, Noise),
     pub reference: &'static str,
     pub hypothesis: String,
     pub audio_s: f64,
@@ -146,7 +161,7 @@ pub struct AsrEvalReport {
     /// `/proc/loadavg` before and after.
     pub load_before: String,
     pub load_after: String,
-    pub prompt: Option<String>,
+    pub prompts: Vec<(String, String)>,
     pub elapsed: Duration,
 }
 
@@ -168,6 +183,7 @@ pub fn evaluate(
         items.push(ItemResult {
             id: u.id.clone(),
             category: u.category,
+            condition: (u.voice, u.speed, u.noise),
             reference: u.text,
             counts: wer_counts(u.text, &text),
             hypothesis: text,
@@ -250,21 +266,18 @@ pub fn asr_benchmark(
         corpus.len(),
         corpus.iter().map(|u| u.audio_s()).sum::<f64>()
     ));
-    let prompts: Vec<Option<String>> = match &cfg.prompt {
-        Some(p) => vec![None, Some(p.clone())],
-        None => vec![None],
-    };
+    let mut prompts: Vec<(&str, Option<String>)> = vec![("off", None)];
+    prompts.extend(cfg.prompts.iter().map(|(n, p)| (n.as_str(), Some(p.clone()))));
     let mut configs = Vec::new();
     for &threads in &cfg.threads {
         for &wtype in &cfg.weights {
             let asr = WhisperAsr::load_with(&paths.whisper_dir, &cfg.cache_dir, threads, wtype)?
                 .with_short_window(cfg.short_window_s);
             for &beam in &cfg.beams {
-                for prompt in &prompts {
+                for (name, prompt) in &prompts {
                     let label = format!(
-                        "{} beam{beam} prompt-{} {threads}t{}",
+                        "{} beam{beam} prompt-{name} {threads}t{}",
                         wtype.tag(),
-                        if prompt.is_some() { "on" } else { "off" },
                         if threads > 1 {
                             format!(" (1/{stride})")
                         } else {
@@ -321,7 +334,7 @@ pub fn asr_benchmark(
         media,
         load_before,
         load_after: loadavg(),
-        prompt: cfg.prompt.clone(),
+        prompts: cfg.prompts.clone(),
         elapsed: started.elapsed(),
     })
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::{AsrEvalReport, ConfigResult, CATEGORIES};
+use super::{AsrEvalReport, ConfigResult, Noise, WerCounts, CATEGORIES};
 
 fn pct(x: f64) -> String {
     format!("{:.1}", x * 100.0)
@@ -27,8 +27,8 @@ impl fmt::Display for AsrEvalReport {
             self.load_after,
             self.elapsed.as_secs_f64()
         )?;
-        if let Some(p) = &self.prompt {
-            writeln!(f, "vocabulary prompt ({} bytes): {p:?}", p.len())?;
+        for (name, p) in &self.prompts {
+            writeln!(f, "prompt-{name} ({} bytes): {p:?}", p.len())?;
         }
         writeln!(
             f,
@@ -74,6 +74,30 @@ impl fmt::Display for AsrEvalReport {
             .filter(|c| !c.label.contains("<2s-only"))
             .min_by(|a, b| a.total.wer().total_cmp(&b.total.wer()))
         {
+            writeln!(f, "\nWER by caller condition, {}:", best.label)?;
+            let noise = |n: Noise| match n {
+                Noise::None => "clean".to_string(),
+                Noise::White(db) => format!("white {db:.0} dB"),
+                Noise::Babble(db) => format!("babble {db:.0} dB"),
+            };
+            let mut keys: Vec<String> = Vec::new();
+            for i in &best.items {
+                let (v, sp, n) = i.condition;
+                keys.extend([format!("voice {v}"), format!("speed x{sp}"), noise(n)]);
+            }
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                let mut w = WerCounts::default();
+                best.items
+                    .iter()
+                    .filter(|i| {
+                        let (v, sp, n) = i.condition;
+                        k == format!("voice {v}") || k == format!("speed x{sp}") || k == noise(n)
+                    })
+                    .for_each(|i| w.add(i.counts));
+                writeln!(f, "  {k:<28} {:>5}% of {} words", pct(w.wer()), w.ref_words)?;
+            }
             writeln!(f, "\nerrors of the most accurate config, {}:", best.label)?;
             for i in best.errors() {
                 writeln!(

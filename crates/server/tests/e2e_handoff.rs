@@ -1,0 +1,141 @@
+//! Live-agent handoff by voice (release, real models): the caller asks for a person; on Twilio
+//! the call is redirected through the (fake) REST API and the app gets its callbacks; on Vonage
+//! the `disconnected` event of the stream leg gets the transfer NCCO.
+
+mod phone_support;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::routing::post;
+use axum::Router;
+use phone_support::PhoneServer;
+use sb_speech::models::ModelStore;
+use sb_speech::tts::{EspeakTts, Tts};
+use sb_testkit::{place_call, CallOptions, HungUpBy, Platform, Script, Voices};
+use serde_json::json;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+type Seen = mpsc::Sender<(String, String)>;
+
+async fn record(State(tx): State<Seen>, Path(rest): Path<String>, body: Bytes) -> &'static str {
+    let _ = tx.try_send((rest, String::from_utf8_lossy(&body).into_owned()));
+    "{}"
+}
+
+/// A fake customer app + Twilio REST API on 127.0.0.1:0: every POST is reported.
+async fn fake_app() -> (String, mpsc::Receiver<(String, String)>) {
+    let (tx, rx) = mpsc::channel(64);
+    let app = Router::new().route("/{*rest}", post(record)).with_state(tx);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (base, rx)
+}
+
+fn decode_form(body: &str) -> Vec<(String, String)> {
+    reqwest::Url::parse(&format!("http://x/?{body}"))
+        .map(|u| {
+            u.query_pairs()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn field<'a>(form: &'a [(String, String)], k: &str) -> &'a str {
+    form.iter()
+        .find(|(n, _)| n == k)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caller_asks_for_a_person() {
+    let (app, mut seen) = fake_app().await;
+    let toml = format!(
+        "[phone]\nasr_workers = 1\nasr_threads = 2\n[connectors.default]\nstatus_callback = \"{app}/status\"\naction = \"{app}/action\"\n\
+         [connectors.default.twilio]\naccount_sid = \"ACtest\"\nauth_token = \"tok\"\napi_base = \"{app}\"\n\
+         [connectors.default.vonage]\ntransfer_number = \"15550100\"\n"
+    );
+    let (asr, tts, caller) = tokio::task::spawn_blocking(|| {
+        let (asr, tts) = switchboard::phone::setup::load_models(2, "en", None).expect("models");
+        let paths = ModelStore::from_env().paths().expect("model paths");
+        let caller: Arc<dyn Tts> = Arc::new(EspeakTts::load_voice(&paths, "en-us").expect("voice"));
+        (asr, tts, caller)
+    })
+    .await
+    .unwrap();
+    let s = PhoneServer::start(&toml, asr, tts).await;
+    let voices = Voices::new(caller, None);
+    let script = Script::from_toml_str(
+        "[call]\ngreeting = true\n[[turn]]\nsay = \"I want to speak to an agent\"\nexpect_hangup = true\n",
+    )
+    .unwrap();
+
+    // Twilio: REST redirect, status callbacks, action callback.
+    let opts = CallOptions::new(Platform::Twilio, s.ws_url(Platform::Twilio));
+    let report = place_call(opts, script.clone(), &voices).await;
+    eprintln!("{report}");
+    assert_eq!(report.hung_up_by, HungUpBy::Bot, "{report}");
+    let sid = report.call_id.clone();
+    let mut intents = Vec::new();
+    let (mut redirect, mut action) = (None, None);
+    while redirect.is_none() || action.is_none() || intents.len() < 2 {
+        let (path, body) = seen.recv().await.expect("fake app");
+        match path.as_str() {
+            "status" => intents.push(decode_form(&body)),
+            "action" => action = Some(decode_form(&body)),
+            p if p.starts_with("2010-04-01/Accounts/")
+                && p.ends_with(&format!("/Calls/{sid}.json")) =>
+            {
+                redirect = Some(decode_form(&body))
+            }
+            other => panic!("unexpected request to /{other}"),
+        }
+    }
+    let redirect = redirect.unwrap();
+    assert!(
+        field(&redirect, "Twiml").contains("<Redirect"),
+        "{redirect:?}"
+    );
+    let action = action.unwrap();
+    assert_eq!(field(&action, "VirtualAgentStatus"), "live-agent-handoff");
+    assert_eq!(field(&action, "CallSid"), sid);
+    let data: serde_json::Value =
+        serde_json::from_str(field(&action, "VirtualAgentProviderData")).unwrap();
+    assert_eq!(
+        data["AgentHandoffParameters"],
+        json!({"live_agent_handoff": true, "reason": "caller asked for a person"})
+    );
+    let names: Vec<String> = intents
+        .iter()
+        .map(|f| {
+            let d: serde_json::Value =
+                serde_json::from_str(field(f, "VirtualAgentProviderData")).unwrap();
+            d["IntentDisplayName"].as_str().unwrap_or("").to_string()
+        })
+        .collect();
+    assert_eq!(names, ["Default Welcome Intent", "Live Agent Handoff"]);
+    let (_, call) = s.get_json(&format!("/v1/calls/{sid}")).await;
+    assert_eq!(call["status"], "live-agent-handoff");
+
+    // Vonage: no REST credentials, so the stream leg's `disconnected` event continues the call.
+    let opts = CallOptions::new(Platform::Vonage, s.ws_url(Platform::Vonage));
+    let report = place_call(opts, script, &voices).await;
+    assert_eq!(report.hung_up_by, HungUpBy::Bot, "{report}");
+    let r = s
+        .http
+        .post(format!("{}/vonage/event", s.base))
+        .json(&json!({"status": "disconnected", "uuid": report.call_id}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let ncco: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        ncco,
+        json!([{"action": "connect", "endpoint": [{"type": "phone", "number": "15550100"}]}])
+    );
+    s.stop().await;
+}

@@ -1,0 +1,80 @@
+//! Round trips through the telephone band: the bot's Piper prompts and an espeak caller go
+//! through 8 kHz μ-law and come back through Whisper with their key words intact.
+//! Release-friendly: `cargo test --release -p sb-speech --test roundtrip` (< 60 s).
+//! Models come from the model store (fetched on first use); without them the tests fail.
+
+use std::sync::OnceLock;
+
+use sb_speech::asr::{Asr, AsrOptions, WhisperAsr};
+use sb_speech::eval::corpus::telephone;
+use sb_speech::eval::{normalize_words, Noise};
+use sb_speech::models::{ModelPaths, ModelStore};
+use sb_speech::tts::{EspeakTts, PiperTts, Tts};
+
+fn paths() -> &'static ModelPaths {
+    static P: OnceLock<ModelPaths> = OnceLock::new();
+    P.get_or_init(|| {
+        ModelStore::from_env()
+            .ensure(&|l| eprintln!("{l}"))
+            .expect("speech models (fetched into the model store on first use)")
+    })
+}
+
+fn asr() -> &'static WhisperAsr {
+    static A: OnceLock<WhisperAsr> = OnceLock::new();
+    A.get_or_init(|| {
+        let cache = std::env::temp_dir().join("sb-speech-roundtrip-cache");
+        WhisperAsr::load(&paths().whisper_dir, &cache, 1).expect("load whisper")
+    })
+}
+
+/// `tts` says `text` → phone line → 16 kHz → Whisper; returns normalised words.
+fn round_trip(tts: &dyn Tts, text: &str, noise: Noise, opts: &AsrOptions) -> Vec<String> {
+    let raw = tts.synthesize_all(text).expect("synthesis");
+    assert!(raw.len() > tts.sample_rate() as usize / 2, "no audio for {text:?}");
+    let pcm = telephone(&raw, tts.sample_rate(), 1.0, noise, &[], 7).expect("phone line");
+    let t = asr().transcribe(&pcm, opts).expect("transcribe");
+    eprintln!("{text:?} -> {:?}", t.text);
+    normalize_words(&t.text)
+}
+
+fn assert_has(words: &[String], wanted: &[&str]) {
+    for w in wanted {
+        let norm = normalize_words(w);
+        assert!(
+            words.windows(norm.len()).any(|win| win == norm.as_slice()),
+            "{w:?} missing from {words:?}"
+        );
+    }
+}
+
+#[test]
+fn piper_prompts_survive_the_phone_line() {
+    let piper = PiperTts::load(paths()).expect("piper");
+    let opts = AsrOptions::default();
+    let welcome = round_trip(
+        &piper,
+        "Welcome to our Demonstration Restaurant. When and for whom would you like to book a table?",
+        Noise::None,
+        &opts,
+    );
+    assert_has(&welcome, &["welcome", "restaurant", "when", "book a table"]);
+    let booked = round_trip(
+        &piper,
+        "Table booked for Tanya at ten a m on Sunday the ninth of January. Thank you!",
+        Noise::None,
+        &opts,
+    );
+    assert_has(&booked, &["table", "booked", "tanya", "10", "sunday", "9th", "january", "thank you"]);
+}
+
+#[test]
+fn espeak_caller_booking_is_understood() {
+    let text = "I'd like to book a table at ten a.m. on the ninth of January for Tanya";
+    let opts = AsrOptions::default();
+    for (voice, noise) in [("en-us", Noise::None), ("en", Noise::White(30.0))] {
+        let caller = EspeakTts::load_voice(paths(), voice).expect("espeak voice");
+        let words = round_trip(&caller, text, noise, &opts);
+        assert_has(&words, &["book a table", "tanya", "10", "january"]);
+    }
+}

@@ -22,6 +22,10 @@ expect_hangup = true
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn books_a_table_by_voice_on_both_transports() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "switchboard=info".into()))
+        .with_test_writer()
+        .try_init();
     let (asr, tts, caller) = tokio::task::spawn_blocking(|| {
         let (asr, tts) =
             switchboard::phone::setup::load_models(2, "en", Some("Europe/London".into()))

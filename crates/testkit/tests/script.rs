@@ -143,7 +143,10 @@ fn shipped_examples_parse() {
 
     let s = Script::load(&dir.join("restaurant-missing.toml")).expect("restaurant-missing");
     assert_eq!(s.turns.len(), 2);
-    assert_eq!(s.turns[0].expect_bot_contains.as_deref(), Some("for whom"));
+    assert_eq!(
+        s.turns[0].expect_bot_contains.as_deref(),
+        Some("book the table")
+    );
     assert_eq!(s.turns[1].action, Action::Say("Tanya".into()));
     assert!(s.turns[1].expect_hangup);
 }

@@ -44,6 +44,8 @@ pub enum Command {
     Say(crate::speech_cli::SayArgs),
     /// Transcribe a WAV file with the embedded ASR.
     Transcribe(crate::speech_cli::TranscribeArgs),
+    /// Place a simulated phone call (Twilio or Vonage protocol) against a server.
+    Call(crate::sim_cli::CallArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -179,6 +181,13 @@ pub async fn execute(
         Command::Say(a) => tokio::task::spawn_blocking(move || crate::speech_cli::say(a)).await?,
         Command::Transcribe(a) => {
             tokio::task::spawn_blocking(move || crate::speech_cli::transcribe(a)).await?
+        }
+        Command::Call(a) => {
+            if crate::sim_cli::call(a).await? {
+                Ok(())
+            } else {
+                Err(anyhow::anyhow!("the call did not go as the script expected"))
+            }
         }
     }
 }

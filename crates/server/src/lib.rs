@@ -11,6 +11,7 @@ pub mod phone;
 pub mod sentiment;
 pub mod server;
 pub mod sessions;
+pub mod sim_cli;
 pub mod speech_cli;
 pub mod state;
 pub mod store;

@@ -3,12 +3,12 @@
 //! ```text
 //! cargo run --release -p sb-speech --example speech_bench -- \
 //!     [--threads 1,2] [--weights f16,q8_0] [--beams 1,5] [--no-prompt] [--stride 3] \
-//!     [--short-window 6] [--sweep 6,10,15,30] [--no-tts] [--verbose]
+//!     [--short-window 6] [--sweep WINDOW_S:LEAD_MS:MIN_MS,…] [--no-tts] [--verbose]
 //! ```
 //! Models come from the model store (`$SWITCHBOARD_MODELS`, fetched on first use).
 
 use sb_speech::asr::WeightType;
-use sb_speech::eval::{asr_benchmark, AsrEvalConfig};
+use sb_speech::eval::{asr_benchmark, AsrEvalConfig, ShortStrategy};
 use sb_speech::models::ModelStore;
 
 fn list(v: &str) -> Vec<usize> {
@@ -28,7 +28,20 @@ fn main() {
             "--beams" => cfg.beams = list(&val),
             "--stride" => cfg.multi_thread_stride = val.parse().unwrap_or(3),
             "--short-window" => cfg.short_window_s = val.parse().unwrap_or(6),
-            "--sweep" => cfg.short_window_sweep = list(&val),
+            "--sweep" => {
+                // window_s:lead_ms:min_ms,…
+                cfg.short_sweep = val
+                    .split(',')
+                    .filter_map(|t| {
+                        let v: Vec<u32> = t.split(':').filter_map(|x| x.parse().ok()).collect();
+                        Some(ShortStrategy {
+                            window_s: *v.first()? as usize,
+                            lead_ms: v.get(1).copied().unwrap_or(0),
+                            min_ms: v.get(2).copied().unwrap_or(1000),
+                        })
+                    })
+                    .collect()
+            }
             "--weights" => {
                 cfg.weights = val
                     .split(',')

@@ -31,7 +31,10 @@ fn asr() -> &'static WhisperAsr {
 /// `tts` says `text` → phone line → 16 kHz → Whisper; returns normalised words.
 fn round_trip(tts: &dyn Tts, text: &str, noise: Noise, opts: &AsrOptions) -> Vec<String> {
     let raw = tts.synthesize_all(text).expect("synthesis");
-    assert!(raw.len() > tts.sample_rate() as usize / 2, "no audio for {text:?}");
+    assert!(
+        raw.len() > tts.sample_rate() as usize / 2,
+        "no audio for {text:?}"
+    );
     let pcm = telephone(&raw, tts.sample_rate(), 1.0, noise, &[], 7).expect("phone line");
     let t = asr().transcribe(&pcm, opts).expect("transcribe");
     eprintln!("{text:?} -> {:?}", t.text);
@@ -65,7 +68,19 @@ fn piper_prompts_survive_the_phone_line() {
         Noise::None,
         &opts,
     );
-    assert_has(&booked, &["table", "booked", "tanya", "10", "sunday", "9th", "january", "thank you"]);
+    assert_has(
+        &booked,
+        &[
+            "table",
+            "booked",
+            "tanya",
+            "10",
+            "sunday",
+            "9th",
+            "january",
+            "thank you",
+        ],
+    );
 }
 
 #[test]

@@ -205,7 +205,10 @@ impl Driver {
                 self.feed(Input::Audio { at_ms: at, pcm16k });
             }
             Inbound::Dtmf { digit, .. } => self.feed(Input::Dtmf { at_ms: now, digit }),
-            Inbound::Mark { name } => self.feed(Input::PlaybackMark { at_ms: now, name }),
+            Inbound::Mark { name } => {
+                tracing::trace!(call = %self.setup.info.call_id, at = now, %name, "mark echoed");
+                self.feed(Input::PlaybackMark { at_ms: now, name })
+            }
             Inbound::Stop => {
                 self.closed = true;
                 self.feed(Input::Hangup { at_ms: now });
@@ -269,6 +272,7 @@ impl Driver {
     fn perform(&mut self, out: Output) -> Option<Input> {
         let at = self.now_ms();
         let speech = self.phone.speech.clone();
+        tracing::trace!(call = %self.setup.info.call_id, at, output = %describe(&out), "output");
         match out {
             Output::PlayAudio { turn, pcm16k } => {
                 if !self.playout.push_audio(turn, pcm16k) {
@@ -361,5 +365,29 @@ impl Driver {
         self.tasks.abort_all();
         self.phone.speech.forget(self.key);
         super::events::finish(&mut self, HANDOFF_TIMEOUT).await;
+    }
+}
+
+/// A one-line description of an output for trace logs (no audio, no secrets).
+fn describe(o: &Output) -> String {
+    match o {
+        Output::PlayAudio { turn, pcm16k } => format!("play turn {turn}: {} ms", pcm16k.len() / 16),
+        Output::Mark(m) => format!("mark {m}"),
+        Output::ClearPlayback => "clear".into(),
+        Output::Asr { turn, pcm16k, .. } => format!("asr turn {turn}: {} ms", pcm16k.len() / 16),
+        Output::Synthesize { turn, text } => format!("synthesize turn {turn}: {text:?}"),
+        Output::Webhook { turn, .. } => format!("webhook turn {turn}"),
+        Output::Event(e) => format!(
+            "event {}",
+            match e {
+                sb_call::CallEvent::IntentMatched { .. } => "intent-matched",
+                sb_call::CallEvent::TurnCompleted(_) => "turn-completed",
+                sb_call::CallEvent::BargeIn { .. } => "barge-in",
+                sb_call::CallEvent::NoInput { .. } => "no-input",
+                sb_call::CallEvent::Warning { .. } => "warning",
+                sb_call::CallEvent::SessionEnded { .. } => "session-ended",
+            }
+        ),
+        Output::Hangup { reason } => format!("hangup {reason:?}"),
     }
 }

@@ -39,6 +39,10 @@ pub struct WhisperAsr {
     ggml_path: PathBuf,
     /// Encoder window (s) for audio shorter than [`SHORT_AUDIO_SAMPLES`]; > 15 = 30 s.
     short_window_s: usize,
+    /// Silence (samples) put before audio shorter than [`SHORT_AUDIO_SAMPLES`].
+    short_lead: usize,
+    /// Audio is padded with trailing silence to at least this many samples.
+    min_samples: usize,
 }
 
 /// Audio shorter than this (2 s) uses [`WhisperAsr::with_short_window`]'s window.
@@ -82,7 +86,17 @@ impl WhisperAsr {
             states: Mutex::new(vec![first]),
             ggml_path,
             short_window_s: DEFAULT_SHORT_WINDOW_S,
+            short_lead: 0,
+            min_samples: MIN_SAMPLES,
         })
+    }
+
+    /// Padding of short audio: `lead_ms` of silence before audio under 2 s, and trailing
+    /// silence up to `min_ms` in total (at least 1 s, which whisper.cpp needs).
+    pub fn with_short_padding(mut self, lead_ms: u32, min_ms: u32) -> Self {
+        self.short_lead = lead_ms.min(1_000) as usize * SAMPLE_RATE / 1000;
+        self.min_samples = (min_ms.min(6_000) as usize * SAMPLE_RATE / 1000).max(MIN_SAMPLES);
+        self
     }
 
     /// Encoder window in seconds for audio under 2 s (one of 6, 10, 15, or 30; other values
@@ -192,6 +206,7 @@ impl WhisperAsr {
         state: &mut WhisperState,
         pcm: &[f32],
         n_real_samples: usize,
+        lead_samples: usize,
         opts: &AsrOptions,
         prompt: &[i32],
     ) -> Result<Transcript, SpeechError> {
@@ -200,6 +215,7 @@ impl WhisperAsr {
             .map_err(|e| SpeechError::Other(format!("whisper.cpp: {e}")))?;
         let eot = self.ctx.token_eot();
         let audio_ms = (n_real_samples * 1000 / SAMPLE_RATE) as u32;
+        let lead_cs = (lead_samples * 100 / SAMPLE_RATE) as i64;
         let mut words: Vec<WordBuf> = Vec::new();
         let (mut logprob_sum, mut n_tokens) = (0f64, 0usize);
         for segment in state.as_iter() {
@@ -215,8 +231,8 @@ impl WhisperAsr {
                 n_tokens += 1;
                 let bytes = token.to_bytes().unwrap_or_default();
                 let (t0, t1) = (
-                    centis_to_ms(data.t0, audio_ms),
-                    centis_to_ms(data.t1, audio_ms),
+                    centis_to_ms(data.t0 - lead_cs, audio_ms),
+                    centis_to_ms(data.t1 - lead_cs, audio_ms),
                 );
                 match words.last_mut() {
                     Some(w) if !bytes.starts_with(b" ") => {
@@ -310,9 +326,15 @@ impl Asr for WhisperAsr {
             });
         }
         let padded;
-        let pcm = if pcm_16k.len() < MIN_SAMPLES {
-            let mut v = pcm_16k.to_vec();
-            v.resize(MIN_SAMPLES, 0.0);
+        let lead = if pcm_16k.len() < SHORT_AUDIO_SAMPLES {
+            self.short_lead
+        } else {
+            0
+        };
+        let pcm = if pcm_16k.len() + lead < self.min_samples || lead > 0 {
+            let mut v = vec![0.0; lead];
+            v.extend_from_slice(pcm_16k);
+            v.resize(v.len().max(self.min_samples), 0.0);
             padded = v;
             &padded[..]
         } else {
@@ -320,7 +342,7 @@ impl Asr for WhisperAsr {
         };
         let prompt = self.prompt_tokens(opts)?;
         let mut state = self.take_state()?;
-        let result = self.run(&mut state, pcm, pcm_16k.len(), opts, &prompt);
+        let result = self.run(&mut state, pcm, pcm_16k.len(), lead, opts, &prompt);
         if result.is_ok() {
             self.put_state(state);
         }

@@ -36,8 +36,9 @@ pub struct AsrEvalConfig {
     pub prompts: Vec<(String, String)>,
     /// Encoder window for < 2 s audio in the main grid (see `WhisperAsr::with_short_window`).
     pub short_window_s: usize,
-    /// Extra single-thread runs of the first weight type / beam sweeping the short window.
-    pub short_window_sweep: Vec<usize>,
+    /// Extra single-thread runs on the < 2 s utterances (first weight type and beam, prompt
+    /// off) trying short-audio strategies.
+    pub short_sweep: Vec<ShortStrategy>,
     /// Runs with more than one thread use every n-th utterance (≥ 1).
     pub multi_thread_stride: usize,
     /// Piper one-sentence replies timed for time-to-first-audio; empty skips Piper.
@@ -59,7 +60,7 @@ impl Default for AsrEvalConfig {
                 ("agent".into(), restaurant_prompt()),
             ],
             short_window_s: crate::asr::DEFAULT_SHORT_WINDOW_S,
-            short_window_sweep: Vec::new(),
+            short_sweep: Vec::new(),
             multi_thread_stride: 3,
             tts_sentences: vec![
                 "Welcome to our Demonstration Restaurant. When and for whom would you like to book a table?".into(),
@@ -91,8 +92,17 @@ pub const RESTAURANT_PHRASES: &[&str] = &[
 ];
 /// Entity values / names of the example restaurant agent, plus its domain words.
 pub const RESTAURANT_VALUES: &[&str] = &[
-    "Tanya", "Nicole", "Joseph", "Amanda", "Michael", "Sarah", "table", "reservation", "agent",
-    "calendar", "restaurant",
+    "Tanya",
+    "Nicole",
+    "Joseph",
+    "Amanda",
+    "Michael",
+    "Sarah",
+    "table",
+    "reservation",
+    "agent",
+    "calendar",
+    "restaurant",
 ];
 
 /// Vocabulary prompt from the restaurant agent's training phrases and values (400 bytes).
@@ -140,6 +150,15 @@ pub struct ConfigResult {
     /// Sum of processing time / sum of audio.
     pub rtf: f64,
     pub items: Vec<ItemResult>,
+}
+
+/// How audio under 2 s is presented to Whisper (see `WhisperAsr::with_short_window` and
+/// `WhisperAsr::with_short_padding`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShortStrategy {
+    pub window_s: usize,
+    pub lead_ms: u32,
+    pub min_ms: u32,
 }
 
 /// Piper figures for one reply.
@@ -267,7 +286,11 @@ pub fn asr_benchmark(
         corpus.iter().map(|u| u.audio_s()).sum::<f64>()
     ));
     let mut prompts: Vec<(&str, Option<String>)> = vec![("off", None)];
-    prompts.extend(cfg.prompts.iter().map(|(n, p)| (n.as_str(), Some(p.clone()))));
+    prompts.extend(
+        cfg.prompts
+            .iter()
+            .map(|(n, p)| (n.as_str(), Some(p.clone()))),
+    );
     let mut configs = Vec::new();
     for &threads in &cfg.threads {
         for &wtype in &cfg.weights {
@@ -299,10 +322,17 @@ pub fn asr_benchmark(
     }
     if let (Some(&wtype), Some(&beam)) = (cfg.weights.first(), cfg.beams.first()) {
         let short: Vec<&EvalUtterance> = corpus.iter().filter(|u| u.audio_s() < 2.0).collect();
-        for &w in &cfg.short_window_sweep {
+        for st in &cfg.short_sweep {
             let asr = WhisperAsr::load_with(&paths.whisper_dir, &cfg.cache_dir, 1, wtype)?
-                .with_short_window(w);
-            let label = format!("{} beam{beam} window{w}s <2s-only 1t", wtype.tag());
+                .with_short_window(st.window_s)
+                .with_short_padding(st.lead_ms, st.min_ms);
+            let label = format!(
+                "{} beam{beam} w{}s lead{} min{} <2s-only",
+                wtype.tag(),
+                st.window_s,
+                st.lead_ms,
+                st.min_ms
+            );
             let opts = AsrOptions {
                 beam_size: beam,
                 ..AsrOptions::default()

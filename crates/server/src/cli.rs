@@ -46,6 +46,8 @@ pub enum Command {
     Transcribe(crate::speech_cli::TranscribeArgs),
     /// Place a simulated phone call (Twilio or Vonage protocol) against a server.
     Call(crate::sim_cli::CallArgs),
+    /// Fetch the models, start the server on the example agent, chat and call it, then keep serving.
+    Demo(crate::demo::DemoArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -116,6 +118,9 @@ pub enum BenchCommand {
     Nlu(BenchNluArgs),
     /// HTTP throughput of the detectIntent API, server and clients in-process.
     Http(BenchHttpArgs),
+    /// Concurrent simulated phone calls against a `switchboard serve` child: latency percentiles,
+    /// CPU per call, RSS, the largest concurrency within the threshold; JSON report and SVG plot.
+    Voice(crate::demo::BenchVoiceArgs),
 }
 
 #[derive(Debug, Args)]
@@ -175,6 +180,9 @@ pub async fn execute(
         Command::Bench {
             which: BenchCommand::Http(a),
         } => crate::bench::http(a).await,
+        Command::Bench {
+            which: BenchCommand::Voice(a),
+        } => crate::demo::bench(a).await,
         Command::Models { which } => {
             tokio::task::spawn_blocking(move || crate::speech_cli::models(which)).await?
         }
@@ -182,6 +190,7 @@ pub async fn execute(
         Command::Transcribe(a) => {
             tokio::task::spawn_blocking(move || crate::speech_cli::transcribe(a)).await?
         }
+        Command::Demo(a) => crate::demo::demo(a, shutdown).await,
         Command::Call(a) => {
             if crate::sim_cli::call(a).await? {
                 Ok(())

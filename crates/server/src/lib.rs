@@ -7,6 +7,7 @@ pub mod chat;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod demo;
 pub mod phone;
 pub mod sentiment;
 pub mod server;

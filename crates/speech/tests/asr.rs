@@ -40,7 +40,9 @@ fn cache_dir() -> PathBuf {
 
 fn asr() -> &'static WhisperAsr {
     static ASR: OnceLock<WhisperAsr> = OnceLock::new();
-    ASR.get_or_init(|| WhisperAsr::load(&model_dir(), &cache_dir(), 1).expect("load whisper"))
+    ASR.get_or_init(|| {
+        WhisperAsr::load_with(&model_dir(), &cache_dir(), 1, WeightType::F16).expect("load whisper")
+    })
 }
 
 /// Reads an 8 kHz μ-law fixture and converts it to 16 kHz f32.
@@ -64,7 +66,10 @@ fn normalized(text: &str) -> String {
 }
 
 fn beam5() -> AsrOptions {
-    AsrOptions::default()
+    AsrOptions {
+        beam_size: 5,
+        ..AsrOptions::default()
+    }
 }
 
 fn assert_words_consistent(t: &Transcript, audio_len: usize) {

@@ -104,6 +104,9 @@ pub struct Connector {
     pub goodbye_prompt: String,
     /// Longest call (ms).
     pub max_call_ms: u64,
+    /// Words and phrases the caller is likely to say (names, products): they bias recognition,
+    /// like Dialogflow's speech contexts.
+    pub speech_hints: Vec<String>,
     pub status_callback: Option<String>,
     pub action: Option<String>,
     pub analytics: Option<String>,
@@ -129,6 +132,7 @@ impl Default for Connector {
             no_input_prompt: c.no_input_prompt,
             goodbye_prompt: c.goodbye_prompt,
             max_call_ms: c.max_call_ms,
+            speech_hints: Vec::new(),
             status_callback: None,
             action: None,
             analytics: None,
@@ -196,8 +200,22 @@ impl Connector {
         }
     }
 
+    /// The ASR prompt made of the speech hints (`None` without hints).
+    pub fn asr_prompt(&self) -> Option<String> {
+        let hints: Vec<&str> = self
+            .speech_hints
+            .iter()
+            .map(|h| h.trim())
+            .filter(|h| !h.is_empty())
+            .collect();
+        (!hints.is_empty()).then(|| hints.join(", "))
+    }
+
     fn validate(&self, name: &str) -> Result<(), String> {
         let err = |m: String| Err(format!("connector `{name}`: {m}"));
+        if self.speech_hints.iter().map(String::len).sum::<usize>() > 1_000 {
+            return err("speech_hints are longer than 1000 bytes in total".into());
+        }
         if let Err(e) = self.call_config().validate() {
             return err(e.to_string());
         }

@@ -219,6 +219,7 @@ impl Driver {
     }
 
     fn on_work(&mut self, w: Work) {
+        tracing::trace!(call = %self.setup.info.call_id, work = ?std::mem::discriminant(&w), "work result");
         while self.tasks.try_join_next().is_some() {} // reap finished webhook tasks
         let at = self.now_ms();
         let input = match w {
@@ -290,6 +291,7 @@ impl Driver {
                 prompt,
             } => {
                 self.book.asr_sent(turn, at);
+                let prompt = prompt.or_else(|| self.setup.connector.cfg.asr_prompt());
                 if !speech.recognize(self.key, turn, pcm16k, prompt, self.work_tx.clone()) {
                     return Some(Input::AsrResult {
                         at_ms: at,

@@ -280,12 +280,22 @@ fn asr_worker(q: &FairQueue<AsrJob>, asr: &dyn Asr) {
             continue; // the call is gone
         }
         let pcm = sb_audio::i16_to_f32(&job.pcm);
+        // Speech carries ~3-4 tokens a second; the cap bounds decoding time when the model
+        // falls into a repetition loop.
+        let secs = job.pcm.len() / 16_000;
         let opts = AsrOptions {
             initial_prompt: job.prompt,
             beam_size: 1,
-            ..AsrOptions::default()
+            max_tokens: (12 + 6 * secs).min(AsrOptions::default().max_tokens),
         };
+        let t0 = std::time::Instant::now();
         let result = asr.transcribe(&pcm, &opts).map_err(|e| e.to_string());
+        tracing::debug!(
+            audio_ms = job.pcm.len() / 16,
+            took_ms = t0.elapsed().as_millis() as u64,
+            ok = result.is_ok(),
+            "ASR"
+        );
         let _ = job.reply.blocking_send(Work::Asr {
             turn: job.turn,
             result,

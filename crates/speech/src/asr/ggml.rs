@@ -158,12 +158,17 @@ pub fn decode_vocabulary(text: &str) -> Result<Vec<Vec<u8>>, SpeechError> {
 }
 
 /// Storage of the large matrices (attention, MLP, token embedding).
+///
+/// The default is `Q8_0`: on the generated telephone-band caller set (`sb_speech::eval`,
+/// 79 utterances) it is as accurate as `F16` (greedy WER 36.8 % vs 37.2 % with the agent
+/// prompt, 50.8 % vs 50.8 % without; differences within the ±2-point run-to-run spread) and
+/// about 1.7× faster per utterance on one thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum WeightType {
     /// Half precision: the model's own precision.
-    #[default]
     F16,
     /// ggml `Q8_0`: blocks of 32 int8 with an f16 scale (≈ 8.5 bits/weight).
+    #[default]
     Q8_0,
 }
 

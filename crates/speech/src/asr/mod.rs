@@ -48,7 +48,9 @@ pub struct WordTiming {
 pub struct AsrOptions {
     /// Text that biases recognition (e.g. expected names or phrases).
     pub initial_prompt: Option<String>,
-    /// 1 = greedy; > 1 = beam search of that width (max 8).
+    /// 1 = greedy (the default); > 1 = beam search of that width (max 8). Measured on the
+    /// telephone-band caller set, beam 5 is not more accurate than greedy without a prompt
+    /// (f16: 60.9 % vs 50.8 % WER; q8_0: 52.3 % vs 50.8 %) and costs 1.4–2× the time.
     pub beam_size: usize,
     /// Hard cap on decoded tokens; the engine also caps by audio length.
     pub max_tokens: usize,
@@ -58,7 +60,7 @@ impl Default for AsrOptions {
     fn default() -> Self {
         Self {
             initial_prompt: None,
-            beam_size: 5,
+            beam_size: 1,
             max_tokens: 128,
         }
     }

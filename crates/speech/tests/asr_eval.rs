@@ -8,8 +8,20 @@
 //! store and are fetched on first use; without them the test fails.
 
 use sb_speech::asr::{AsrOptions, WeightType, WhisperAsr};
-use sb_speech::eval::{build_corpus, evaluate, restaurant_names_prompt, EvalUtterance};
+use sb_speech::eval::{build_corpus, evaluate, restaurant_prompt, EvalUtterance};
 use sb_speech::models::ModelStore;
+
+/// Measured 36.8 % (q8_0, greedy, agent prompt, one thread); run-to-run spread ±2 points.
+const WER_MAX: f64 = 0.42;
+/// Per category, measured + margin.
+const CATEGORY_MAX: [(&str, f64); 6] = [
+    ("booking", 0.42),
+    ("answer", 0.62),
+    ("handoff", 0.40),
+    ("pause", 0.30),
+    ("digits", 0.50),
+    ("other", 0.72),
+];
 
 #[test]
 fn production_config_meets_its_measured_accuracy() {
@@ -22,11 +34,11 @@ fn production_config_meets_its_measured_accuracy() {
     let asr = WhisperAsr::load_with(&paths.whisper_dir, &cache, 1, WeightType::Q8_0).expect("asr");
     let utts: Vec<&EvalUtterance> = corpus.iter().collect();
     let opts = AsrOptions {
-        initial_prompt: Some(restaurant_names_prompt()),
+        initial_prompt: Some(restaurant_prompt()),
         beam_size: 1,
         ..AsrOptions::default()
     };
-    let r = evaluate("q8_0 greedy names-prompt", &asr, &utts, &opts).expect("evaluate");
+    let r = evaluate("q8_0 greedy agent-prompt", &asr, &utts, &opts).expect("evaluate");
     for i in r.errors() {
         eprintln!("{:<28} {:?} -> {:?}", i.id, i.reference, i.hypothesis);
     }
@@ -34,10 +46,17 @@ fn production_config_meets_its_measured_accuracy() {
     eprintln!("WER {:.1} % over {} words", wer * 100.0, r.total.ref_words);
     assert!(wer <= WER_MAX, "WER {wer:.3} > {WER_MAX}");
     for (cat, w) in &r.per_category {
-        let max = CATEGORY_MAX.iter().find(|c| c.0 == *cat).map_or(1.0, |c| c.1);
+        let max = CATEGORY_MAX
+            .iter()
+            .find(|c| c.0 == *cat)
+            .map_or(1.0, |c| c.1);
         assert!(w.wer() <= max, "{cat}: WER {:.3} > {max}", w.wer());
     }
     // The clean en-us handoff request comes through word for word.
-    let handoff = r.items.iter().find(|i| i.id == "handoff-35-en-us").expect("item");
+    let handoff = r
+        .items
+        .iter()
+        .find(|i| i.id == "handoff-35-en-us")
+        .expect("item");
     assert_eq!(handoff.counts.errors, 0, "{:?}", handoff.hypothesis);
 }

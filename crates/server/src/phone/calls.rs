@@ -163,6 +163,15 @@ impl CallStore {
     }
 }
 
+/// SQLite stores NaN as NULL: keep scores finite.
+fn finite(x: f32) -> f64 {
+    if x.is_finite() {
+        f64::from(x)
+    } else {
+        0.0
+    }
+}
+
 fn apply(conn: &Connection, cmd: Cmd) -> rusqlite::Result<()> {
     match cmd {
         Cmd::Start(s) => {
@@ -193,9 +202,9 @@ fn apply(conn: &Connection, cmd: Cmd) -> rusqlite::Result<()> {
             conn.execute(
                 "INSERT OR REPLACE INTO call_turns VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                 params![
-                    call_id, stream_id, r.turn as i64, now(), kind, text, conf.map(f64::from),
-                    r.intent, f64::from(r.confidence), Value::Object(r.parameters.clone()).to_string(),
-                    r.bot_text, r.sentiment.map(|s| f64::from(s.0)), r.sentiment.map(|s| f64::from(s.1)),
+                    call_id, stream_id, r.turn as i64, now(), kind, text, conf.map(finite),
+                    r.intent, finite(r.confidence), Value::Object(r.parameters.clone()).to_string(),
+                    r.bot_text, r.sentiment.map(|s| finite(s.0)), r.sentiment.map(|s| finite(s.1)),
                     timings.to_string(), r.interrupted,
                 ],
             )?;

@@ -180,26 +180,7 @@ impl Engine {
 
     /// Entity matches of the given types (`@sys.*` and developer entities).
     pub fn entities(&self, text: &str, types: &[&str], ctx: &SysContext) -> Vec<EntityMatch> {
-        let sys: Vec<&str> = types
-            .iter()
-            .copied()
-            .filter(|t| t.starts_with("@sys.") && *t != "@sys.any")
-            .collect();
-        let dev: Vec<&str> = types
-            .iter()
-            .filter(|t| !t.starts_with("@sys."))
-            .map(|t| t.trim_start_matches('@'))
-            .collect();
-        let mut out = if sys.is_empty() {
-            Vec::new()
-        } else {
-            self.sys.extract(text, &sys, ctx)
-        };
-        if !dev.is_empty() {
-            out.extend(self.dev.extract(text, Some(&dev)));
-        }
-        out.sort_by_key(|m| (m.start, std::cmp::Reverse(m.end)));
-        out
+        find_entities(&self.sys, &self.dev, text, types, ctx)
     }
 
     /// The value of a whole answer to a prompt for an entity type.
@@ -222,14 +203,7 @@ impl Engine {
     /// Parameter values of `intent` found in `text`.
     pub fn extract(&self, intent_idx: usize, text: &str, ctx: &SysContext) -> Extracted {
         let intent = &self.agent.intents[intent_idx];
-        let mut types: Vec<&str> = intent
-            .parameters
-            .iter()
-            .map(|p| p.data_type.as_str())
-            .filter(|t| !t.is_empty())
-            .collect();
-        types.sort_unstable();
-        types.dedup();
+        let types = param_types(intent);
         let hints = self.entities(text, &types, ctx);
         let mut used = vec![false; hints.len()];
         let mut out = Extracted::default();
@@ -321,24 +295,7 @@ fn train_tagger(
         now: chrono::Utc::now(),
         tz,
     };
-    let mut types: Vec<&str> = intent
-        .parameters
-        .iter()
-        .map(|p| p.data_type.as_str())
-        .filter(|t| !t.is_empty())
-        .collect();
-    types.sort_unstable();
-    types.dedup();
-    let sys_types: Vec<&str> = types
-        .iter()
-        .copied()
-        .filter(|t| t.starts_with("@sys.") && *t != "@sys.any")
-        .collect();
-    let dev_types: Vec<&str> = types
-        .iter()
-        .filter(|t| !t.starts_with("@sys."))
-        .map(|t| t.trim_start_matches('@'))
-        .collect();
+    let types = param_types(intent);
     let mut examples = Vec::new();
     for ph in &intent.training_phrases {
         let mut text = String::new();
@@ -357,14 +314,7 @@ fn train_tagger(
                 }
             }
         }
-        let mut hints = if sys_types.is_empty() {
-            Vec::new()
-        } else {
-            sys.extract(&text, &sys_types, &ctx)
-        };
-        if !dev_types.is_empty() {
-            hints.extend(dev.extract(&text, Some(&dev_types)));
-        }
+        let hints = find_entities(sys, dev, &text, &types, &ctx);
         examples.push(TaggedExample { text, spans, hints });
     }
     let mut gazetteers = Vec::new();
@@ -395,4 +345,47 @@ fn trim_span(text: &str, mut s: usize, mut e: usize) -> (usize, usize) {
         e -= 1;
     }
     (s, e)
+}
+
+/// The distinct entity types of an intent's parameters.
+fn param_types(intent: &Intent) -> Vec<&str> {
+    let mut types: Vec<&str> = intent
+        .parameters
+        .iter()
+        .map(|p| p.data_type.as_str())
+        .filter(|t| !t.is_empty())
+        .collect();
+    types.sort_unstable();
+    types.dedup();
+    types
+}
+
+/// Entity matches of the given types, in text order (longest first at equal starts).
+fn find_entities(
+    sys: &SysExtractor,
+    dev: &EntityMatcher,
+    text: &str,
+    types: &[&str],
+    ctx: &SysContext,
+) -> Vec<EntityMatch> {
+    let sys_types: Vec<&str> = types
+        .iter()
+        .copied()
+        .filter(|t| t.starts_with("@sys.") && *t != "@sys.any")
+        .collect();
+    let dev_types: Vec<&str> = types
+        .iter()
+        .filter(|t| !t.starts_with("@sys."))
+        .map(|t| t.trim_start_matches('@'))
+        .collect();
+    let mut out = if sys_types.is_empty() {
+        Vec::new()
+    } else {
+        sys.extract(text, &sys_types, ctx)
+    };
+    if !dev_types.is_empty() {
+        out.extend(dev.extract(text, Some(&dev_types)));
+    }
+    out.sort_by_key(|m| (m.start, std::cmp::Reverse(m.end)));
+    out
 }

@@ -413,9 +413,23 @@ fn odd_inputs_never_panic() {
     let e = restaurant();
     let mut c = Chat::new(&e);
     let long = "table ".repeat(2000);
-    for text in ["", " ", "\u{0}", "🍕🍕🍕", "$person #ctx.x $session.params.", "10/10/10/10/10", "at at at on on", long.as_str(), "ÅÄÖ ß ﬁ ǅ", "\n\t"] {
+    for text in [
+        "",
+        " ",
+        "\u{0}",
+        "🍕🍕🍕",
+        "$person #ctx.x $session.params.",
+        "10/10/10/10/10",
+        "at at at on on",
+        long.as_str(),
+        "ÅÄÖ ß ﬁ ǅ",
+        "\n\t",
+    ] {
         let r = c.say(text);
-        assert!(r.intent_name.is_some(), "{text:?} still answered (fallback at worst)");
+        assert!(
+            r.intent_name.is_some(),
+            "{text:?} still answered (fallback at worst)"
+        );
     }
     let r = c.event("NO_SUCH_EVENT");
     assert_eq!(r.intent_name, None);

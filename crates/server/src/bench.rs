@@ -67,16 +67,42 @@ fn sentences(engine: &sb_nlu::engine::Engine) -> Vec<String> {
 }
 
 const NAMES: &[&str] = &[
-    "Tanya", "Nicole", "Joseph", "Amanda", "Michael", "Sarah", "David", "Emma", "Olivia", "James", "Sophia",
-    "Daniel", "Grace", "Henry", "Chloe", "Lucas", "Mia", "Noah", "Ava", "Ethan", "Zoe", "Liam", "Ella", "Jack",
+    "Tanya", "Nicole", "Joseph", "Amanda", "Michael", "Sarah", "David", "Emma", "Olivia", "James",
+    "Sophia", "Daniel", "Grace", "Henry", "Chloe", "Lucas", "Mia", "Noah", "Ava", "Ethan", "Zoe",
+    "Liam", "Ella", "Jack",
 ];
 const DATES: &[&str] = &[
-    "tomorrow", "today", "next friday", "on monday", "the 10th", "the 3rd of March", "01/09/2022", "10/12/2021",
-    "March 12th", "next saturday", "on the 21st", "June 5", "the day after tomorrow", "this sunday", "12/24/2022",
+    "tomorrow",
+    "today",
+    "next friday",
+    "on monday",
+    "the 10th",
+    "the 3rd of March",
+    "01/09/2022",
+    "10/12/2021",
+    "March 12th",
+    "next saturday",
+    "on the 21st",
+    "June 5",
+    "the day after tomorrow",
+    "this sunday",
+    "12/24/2022",
 ];
 const TIMES: &[&str] = &[
-    "7pm", "10:00 am", "13:00", "noon", "half past seven", "8 pm", "6:30 pm", "19:00", "9 am", "12:30", "1 pm",
-    "quarter to eight", "11am", "five o'clock",
+    "7pm",
+    "10:00 am",
+    "13:00",
+    "noon",
+    "half past seven",
+    "8 pm",
+    "6:30 pm",
+    "19:00",
+    "9 am",
+    "12:30",
+    "1 pm",
+    "quarter to eight",
+    "11am",
+    "five o'clock",
 ];
 const TEMPLATES: &[&str] = &[
     "I'd like to book a table for {n} {d} at {t}",
@@ -92,7 +118,10 @@ pub fn unique_sentence(i: usize) -> String {
     let j = i / TEMPLATES.len();
     t.replace("{n}", NAMES[j % NAMES.len()])
         .replace("{d}", DATES[(j / NAMES.len()) % DATES.len()])
-        .replace("{t}", TIMES[(j / (NAMES.len() * DATES.len())) % TIMES.len()])
+        .replace(
+            "{t}",
+            TIMES[(j / (NAMES.len() * DATES.len())) % TIMES.len()],
+        )
 }
 
 pub fn nlu(a: BenchNluArgs) -> anyhow::Result<()> {
@@ -112,7 +141,10 @@ pub fn nlu(a: BenchNluArgs) -> anyhow::Result<()> {
         let text = unique_sentence(i * 7919 % distinct);
         let req = TurnRequest {
             session: "projects/bench/agent/sessions/nlu-cold".into(),
-            input: QueryInput::Text { text, language_code: engine.agent.language.clone() },
+            input: QueryInput::Text {
+                text,
+                language_code: engine.agent.language.clone(),
+            },
             params: QueryParams::default(),
             now: chrono::Utc::now(),
             sentiment: None,

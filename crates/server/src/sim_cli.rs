@@ -70,7 +70,10 @@ impl Tts for SpokenLikeAPerson {
 /// transcribes the bot. Loading is blocking work.
 pub fn caller_voices(paths: &ModelPaths, with_asr: bool) -> anyhow::Result<Voices> {
     let inner = EspeakTts::load_voice(paths, "en-us").context("cannot load the caller's voice")?;
-    let tts: Arc<dyn Tts> = Arc::new(SpokenLikeAPerson { inner, locale: "en-US".into() });
+    let tts: Arc<dyn Tts> = Arc::new(SpokenLikeAPerson {
+        inner,
+        locale: "en-US".into(),
+    });
     let asr: Option<Arc<dyn Asr>> = if with_asr {
         let cache = ModelStore::from_env().root.join("cache");
         Some(Arc::new(WhisperAsr::load(&paths.whisper_dir, &cache, 1)?))
@@ -99,7 +102,9 @@ pub async fn call(a: CallArgs) -> anyhow::Result<bool> {
     let mut opts = CallOptions::new(transport, a.url.clone());
     opts.record_dir = a.record.clone();
     for kv in &a.params {
-        let (k, v) = kv.split_once('=').with_context(|| format!("--param `{kv}` is not key=value"))?;
+        let (k, v) = kv
+            .split_once('=')
+            .with_context(|| format!("--param `{kv}` is not key=value"))?;
         opts.custom_parameters.insert(k.to_string(), v.to_string());
     }
     let report = place_call(opts, script, &voices).await;

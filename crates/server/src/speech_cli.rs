@@ -66,7 +66,9 @@ pub fn model_paths(whisper_dir: Option<PathBuf>) -> anyhow::Result<ModelPaths> {
     if let Some(d) = whisper_dir {
         store = store.with_whisper_dir(d);
     }
-    store.ensure(&progress).context("speech models are not available")
+    store
+        .ensure(&progress)
+        .context("speech models are not available")
 }
 
 pub fn models(cmd: ModelsCommand) -> anyhow::Result<()> {
@@ -87,12 +89,18 @@ pub fn models(cmd: ModelsCommand) -> anyhow::Result<()> {
 }
 
 /// The voice named on the command line, with text normalisation for Piper.
-pub fn load_voice(paths: &ModelPaths, voice: &str, locale: &str, tz: Option<String>) -> anyhow::Result<Arc<dyn Tts>> {
+pub fn load_voice(
+    paths: &ModelPaths,
+    voice: &str,
+    locale: &str,
+    tz: Option<String>,
+) -> anyhow::Result<Arc<dyn Tts>> {
     Ok(match voice {
         "piper" => {
             let locale = locale.to_string();
-            let norm: sb_speech::tts::Normalizer =
-                Arc::new(move |t: &str| sb_speech::normalize::normalize_for_speech(t, &locale, tz.as_deref()));
+            let norm: sb_speech::tts::Normalizer = Arc::new(move |t: &str| {
+                sb_speech::normalize::normalize_for_speech(t, &locale, tz.as_deref())
+            });
             Arc::new(PiperTts::load(paths)?.with_normalizer(norm))
         }
         "espeak" => Arc::new(EspeakTts::load(paths)?),
@@ -120,7 +128,11 @@ pub fn say(a: SayArgs) -> anyhow::Result<()> {
     } else {
         samples
     };
-    let bytes = if a.ulaw { sb_audio::write_ulaw_wav(&out, rate)? } else { sb_audio::write_wav_i16(&out, rate)? };
+    let bytes = if a.ulaw {
+        sb_audio::write_ulaw_wav(&out, rate)?
+    } else {
+        sb_audio::write_wav_i16(&out, rate)?
+    };
     std::fs::write(&a.out, bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
     eprintln!(
         "wrote {} ({:.2} s at {} Hz{}); first audio after {} ms, total {} ms",
@@ -135,14 +147,23 @@ pub fn say(a: SayArgs) -> anyhow::Result<()> {
 }
 
 pub fn transcribe(a: TranscribeArgs) -> anyhow::Result<()> {
-    let bytes = std::fs::read(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?;
-    let wav = sb_audio::read_wav(&bytes).with_context(|| format!("{} is not a readable WAV file", a.file.display()))?;
-    let pcm = if wav.rate == 16_000 { wav.samples } else { sb_audio::resample(&wav.samples, wav.rate, 16_000)? };
+    let bytes =
+        std::fs::read(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?;
+    let wav = sb_audio::read_wav(&bytes)
+        .with_context(|| format!("{} is not a readable WAV file", a.file.display()))?;
+    let pcm = if wav.rate == 16_000 {
+        wav.samples
+    } else {
+        sb_audio::resample(&wav.samples, wav.rate, 16_000)?
+    };
     let paths = model_paths(a.whisper_dir.clone())?;
     let cache = ModelStore::from_env().root.join("cache");
     let asr = WhisperAsr::load(&paths.whisper_dir, &cache, a.threads.clamp(1, 16))?;
     let t0 = Instant::now();
-    let opts = AsrOptions { beam_size: a.beam.clamp(1, 8), ..AsrOptions::default() };
+    let opts = AsrOptions {
+        beam_size: a.beam.clamp(1, 8),
+        ..AsrOptions::default()
+    };
     let t = asr.transcribe(&pcm, &opts)?;
     println!("{}", t.text);
     eprintln!(

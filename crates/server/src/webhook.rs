@@ -5,10 +5,10 @@
 //! `webhookStatus`. Credentials (basic auth, custom headers) are sent but never logged.
 
 use reqwest::header::{HeaderName, HeaderValue, CONTENT_TYPE};
-use sb_nlu::dialog::PendingTurn;
 use sb_nlu::agent::WebhookConfig;
-use sb_nlu::webhook::WebhookRequest;
+use sb_nlu::dialog::PendingTurn;
 use sb_nlu::webhook::WebhookOutcome;
+use sb_nlu::webhook::WebhookRequest;
 use std::time::Duration;
 
 /// DF's limit on the webhook response body.

@@ -310,11 +310,11 @@ fn q8_0_weights_give_the_same_transcripts() {
     let q8 = WhisperAsr::load_with(&model_dir(), &cache_dir(), 1, WeightType::Q8_0).unwrap();
     assert!(q8.ggml_path().to_string_lossy().contains("q8_0"));
     let t = q8
-        .transcribe(&phone_fixture("asr_cancel"), &AsrOptions::default())
+        .transcribe(&phone_fixture("asr_cancel"), &beam5())
         .unwrap();
     assert_eq!(normalized(&t.text), "i want to cancel my order");
     let t = q8
-        .transcribe(&phone_fixture("asr_booking"), &AsrOptions::default())
+        .transcribe(&phone_fixture("asr_booking"), &beam5())
         .unwrap();
     let n = normalized(&t.text);
     assert!(n.contains("table") && n.contains("tanya"), "{t:?}");

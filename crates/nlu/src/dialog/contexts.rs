@@ -82,3 +82,12 @@ pub fn to_wire(state: &SessionState, session: &str) -> Vec<Value> {
         })
         .collect()
 }
+
+/// (name, parameters) of every context, for template rendering.
+pub fn view(state: &SessionState) -> Vec<(&str, &Map<String, Value>)> {
+    state
+        .contexts
+        .iter()
+        .map(|c| (c.name.as_str(), &c.parameters))
+        .collect()
+}

@@ -221,11 +221,7 @@ impl Engine {
             } else {
                 p.prompts[(attempts as usize - 1) % p.prompts.len()].clone()
             };
-            let ctx_view: Vec<(&str, &Map<String, Value>)> = state
-                .contexts
-                .iter()
-                .map(|c| (c.name.as_str(), &c.parameters))
-                .collect();
+            let ctx_view = contexts::view(state);
             let env = TemplateEnv {
                 params: &values,
                 originals: &originals,
@@ -256,11 +252,7 @@ impl Engine {
                 p.extend(oc.parameters.clone());
                 contexts::set(state, &oc.name, oc.lifespan, p);
             }
-            let ctx_view: Vec<(&str, &Map<String, Value>)> = state
-                .contexts
-                .iter()
-                .map(|c| (c.name.as_str(), &c.parameters))
-                .collect();
+            let ctx_view = contexts::view(state);
             let env = TemplateEnv {
                 params: &values,
                 originals: &originals,

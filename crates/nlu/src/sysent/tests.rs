@@ -390,7 +390,16 @@ fn speed_of_a_fifteen_word_sentence() {
 #[test]
 fn spoken_dates_with_a_comma_keep_their_year() {
     let text = "I'd like to book a table at 10am on January 9, 2022 for Tanya";
-    assert_eq!(one(text, "@sys.date", &utc()), json!("2022-01-09T12:00:00+00:00"));
-    assert_eq!(one(text, "@sys.time", &utc()), json!("2022-01-09T10:00:00+00:00"));
-    assert_eq!(one("on Sunday, January 9", "@sys.date", &utc()), json!("2022-01-09T12:00:00+00:00"));
+    assert_eq!(
+        one(text, "@sys.date", &utc()),
+        json!("2022-01-09T12:00:00+00:00")
+    );
+    assert_eq!(
+        one(text, "@sys.time", &utc()),
+        json!("2022-01-09T10:00:00+00:00")
+    );
+    assert_eq!(
+        one("on Sunday, January 9", "@sys.date", &utc()),
+        json!("2022-01-09T12:00:00+00:00")
+    );
 }

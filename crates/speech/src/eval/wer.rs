@@ -160,7 +160,7 @@ fn numbers_to_digits(words: Vec<String>) -> Vec<String> {
             }
             last = Last::Scale;
         } else {
-            let tens = v >= 20 && v < 100 && v % 10 == 0;
+            let tens = (20..100).contains(&v) && v % 10 == 0;
             let joins = match last {
                 Last::None | Last::Scale => true,
                 Last::Tens => v < 10,

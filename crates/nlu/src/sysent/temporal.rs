@@ -21,67 +21,12 @@ pub(crate) struct TimeHit {
     pub instant: bool,
 }
 
-const DATE_WORDS: &[&str] = &[
-    "today",
-    "tomorrow",
-    "tonight",
-    "yesterday",
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-    "mon",
-    "tue",
-    "tues",
-    "wed",
-    "thu",
-    "thurs",
-    "fri",
-    "sat",
-    "sun",
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-    "jan",
-    "feb",
-    "mar",
-    "apr",
-    "jun",
-    "jul",
-    "aug",
-    "sep",
-    "sept",
-    "oct",
-    "nov",
-    "dec",
-    "christmas",
-    "easter",
-    "thanksgiving",
-    "halloween",
-    "week",
-    "weekend",
-    "month",
-    "year",
-    "days",
-    "day",
-];
+const DATE_WORDS: &[&str] = &["week", "weekend", "month", "year", "days", "day"];
 
 fn names_a_day(body: &str) -> bool {
     let toks = tokenize(body);
     toks.iter().any(|t| {
-        DATE_WORDS.contains(&t.norm.as_str())
+        (super::calendar::is_day_name(&t.norm) || DATE_WORDS.contains(&t.norm.as_str()))
             || t.norm == "/"
             || (t.norm.chars().next().is_some_and(|c| c.is_ascii_digit())
                 && (t.norm.ends_with("th")

@@ -16,10 +16,6 @@ enum Class {
 }
 
 const STRONG: &[&str] = &[
-    "today",
-    "tomorrow",
-    "tonight",
-    "yesterday",
     "now",
     "noon",
     "midnight",
@@ -32,46 +28,6 @@ const STRONG: &[&str] = &[
     "week",
     "month",
     "year",
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-    "mon",
-    "tue",
-    "tues",
-    "wed",
-    "thu",
-    "thurs",
-    "fri",
-    "sat",
-    "january",
-    "february",
-    "march",
-    "april",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-    "jan",
-    "feb",
-    "apr",
-    "jun",
-    "jul",
-    "aug",
-    "sept",
-    "oct",
-    "nov",
-    "dec",
-    "christmas",
-    "easter",
-    "thanksgiving",
-    "halloween",
     "o'clock",
     "oclock",
     "am",
@@ -198,7 +154,9 @@ fn classify(t: &Token) -> Class {
     if w.chars().any(|c| c.is_ascii_digit()) {
         return Class::Strong;
     }
-    if STRONG.contains(&w) {
+    // Calendar names that are also ordinary words (sun, may, mar, sep) are not strong on their own.
+    let calendar = super::calendar::is_day_name(w) && !matches!(w, "sun" | "may" | "mar" | "sep");
+    if calendar || STRONG.contains(&w) {
         return Class::Strong;
     }
     if AMBIGUOUS.contains(&w) {

@@ -168,7 +168,7 @@ impl Precheck {
                     && w.split('-')
                         .all(|x| NUMBER_WORDS.contains(&x) || ORDINAL_WORDS.contains(&x));
             p.ordinal_word |= ORDINAL_WORDS.contains(&w);
-            p.time_word |= (super::calendar::is_day_name(w) || TIME_WORDS.contains(&w));
+            p.time_word |= super::calendar::is_day_name(w) || TIME_WORDS.contains(&w);
             p.duration_word |= DURATION_WORDS.contains(&w);
             p.money_like |= matches!(
                 w,

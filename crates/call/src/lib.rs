@@ -11,6 +11,7 @@
 
 mod config;
 mod dtmf;
+mod early;
 mod listen;
 pub mod session;
 mod turn;
@@ -18,6 +19,7 @@ mod types;
 
 pub use config::{CallConfig, CallError, Resume};
 pub use dtmf::MAX_DIGITS;
+pub use early::sounds_complete;
 pub use session::CallSession;
 pub use turn::end_mark;
 pub use types::*;

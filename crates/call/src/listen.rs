@@ -19,6 +19,13 @@ pub(crate) enum Heard {
     Started { start_ms: u64, at_ms: u64 },
     /// The utterance has `barge_min_ms` of voiced audio, as of the frame ending at `at_ms`.
     Sustained { at_ms: u64 },
+    /// The open utterance has paused (`early_silence_ms` of silence after `end_ms`); `pcm` is
+    /// its audio so far. It stays open: speech may resume, or [`Listener::commit`] ends it.
+    Paused {
+        start_ms: u64,
+        end_ms: u64,
+        pcm: Vec<i16>,
+    },
     /// The utterance ended; `end_ms` is the end of its last voiced frame.
     Ended {
         start_ms: u64,
@@ -151,6 +158,15 @@ impl Listener {
                 out.push(self.close(start_ms, end_ms));
                 return;
             }
+            Some(EndpointEvent::Paused { start_ms, end_ms }) => {
+                let from = self.utt.as_ref().map_or(self.buf_start, |u| u.capture_from);
+                let a = from.saturating_sub(self.buf_start) as usize;
+                out.push(Heard::Paused {
+                    start_ms: self.to_driver(start_ms),
+                    end_ms: self.to_driver(end_ms),
+                    pcm: self.buf.range(a.min(self.buf.len())..).copied().collect(),
+                });
+            }
             Some(EndpointEvent::MaxUtteranceReached { start_ms, at_ms }) => {
                 out.push(self.close(start_ms, at_ms));
                 return;
@@ -165,6 +181,19 @@ impl Listener {
                 });
             }
         }
+    }
+
+    /// Driver time at which the open utterance's last voiced frame ended.
+    pub fn last_speech_end_ms(&self) -> Option<u64> {
+        self.ep.last_speech_end().map(|e| self.to_driver(e))
+    }
+
+    /// Ends the open utterance now, without an event: the session took its turn at a pause.
+    /// Speech after this starts a new utterance.
+    pub fn commit(&mut self) {
+        self.ep.reset();
+        self.utt = None;
+        self.trim();
     }
 
     /// Ends an open utterance now (the audio stream stalled).
@@ -231,7 +260,41 @@ mod tests {
     }
 
     fn listener() -> Listener {
-        Listener::new(Box::new(Loud), &EndpointConfig::default(), 300).unwrap()
+        let cfg = EndpointConfig {
+            end_silence_ms: 600,
+            early_silence_ms: 0,
+            ..EndpointConfig::default()
+        };
+        Listener::new(Box::new(Loud), &cfg, 300).unwrap()
+    }
+
+    #[test]
+    fn pauses_carry_the_audio_so_far_and_commit_closes_the_utterance() {
+        let cfg = EndpointConfig {
+            early_silence_ms: 200,
+            end_silence_ms: 600,
+            pre_roll_ms: 100,
+            ..EndpointConfig::default()
+        };
+        let mut l = Listener::new(Box::new(Loud), &cfg, 300).unwrap();
+        push(&mut l, 0, 200, 0);
+        let mut heard = push(&mut l, 200, 500, 1000);
+        heard.extend(push(&mut l, 700, 250, 0));
+        assert!(matches!(heard[0], Heard::Started { start_ms: 200, .. }));
+        let Some(Heard::Paused { start_ms, end_ms, pcm }) = heard.last() else {
+            panic!("{heard:?}")
+        };
+        assert_eq!((*start_ms, *end_ms), (200, 700));
+        // 100 ms pre-roll, 500 ms speech, 200 ms of the pause (the audio up to the report).
+        assert_eq!(pcm.len(), 800 * 16);
+        assert_eq!(l.last_speech_end_ms(), Some(700));
+        l.commit();
+        assert!(!l.in_utterance());
+        assert_eq!(l.last_speech_end_ms(), None);
+        // The rest of the silence ends nothing; new speech is a new utterance.
+        assert!(push(&mut l, 950, 600, 0).is_empty());
+        let heard = push(&mut l, 1550, 200, 1000);
+        assert!(matches!(heard[0], Heard::Started { start_ms: 1550, .. }), "{heard:?}");
     }
 
     fn push(l: &mut Listener, at: u64, ms: u64, v: i16) -> Vec<Heard> {

@@ -5,6 +5,7 @@
 //!   Audio ──► Listener (VAD + end-pointer) ─► Heard::{Started, Sustained, Ended}
 //!               Started   : cancels the no-input timer
 //!               Sustained : barge-in if the bot's turn is interruptible (ClearPlayback)
+//!               Paused    : early recognition; the turn may end here    (early.rs)
 //!               Ended     : Output::Asr ─► AsrResult ─► engine turn   (turn.rs)
 //!   Dtmf ───► DtmfCollector ─► engine turn with the digits as text      (turn.rs)
 //!   engine turn ─► [Output::Webhook ─► WebhookResult] ─► Output::Synthesize
@@ -42,7 +43,7 @@ pub struct CallSession {
     pub(crate) cfg: CallConfig,
     pub(crate) session_path: String,
     pub(crate) sentiment: Option<Arc<dyn Sentiment>>,
-    listener: Listener,
+    pub(crate) listener: Listener,
     pub(crate) dtmf: DtmfCollector,
     pub(crate) state: SessionState,
     pub(crate) out: VecDeque<Output>,
@@ -53,7 +54,7 @@ pub struct CallSession {
     /// The bot's turn in flight (ASR → NLU → TTS → playback); `None` while listening.
     pub(crate) turn: Option<Turn>,
     /// The open utterance will be recognised (it began while listening, or barged in).
-    utterance_counts: bool,
+    pub(crate) utterance_counts: bool,
     pub(crate) no_input_at: Option<u64>,
     pub(crate) no_input_count: u32,
     /// The agent's last non-final reply (repeated on no-input).
@@ -112,6 +113,10 @@ impl CallSession {
 
     pub fn is_ended(&self) -> bool {
         self.phase == Phase::Ended
+    }
+
+    pub(crate) fn is_live(&self) -> bool {
+        self.phase == Phase::Live
     }
 
     /// Next queued output, in order.
@@ -240,7 +245,11 @@ impl CallSession {
                     self.utterance_counts = true;
                 }
             }
+            Heard::Paused { end_ms, pcm, .. } => self.on_pause(at, end_ms, pcm),
             Heard::Ended { end_ms, pcm, .. } => {
+                if self.end_tentative(at, end_ms) {
+                    return;
+                }
                 let counts = std::mem::take(&mut self.utterance_counts);
                 if counts && self.turn.is_none() && self.phase == Phase::Live {
                     self.no_input_at = None;
@@ -262,6 +271,9 @@ impl CallSession {
     // ---- DTMF --------------------------------------------------------------------------------
 
     fn on_dtmf(&mut self, at: u64, digit: char) {
+        if self.turn.as_ref().is_some_and(|t| t.tentative) {
+            self.turn = None; // keys in a pause: the digits are the turn
+        }
         if self.turn.is_some() {
             if !self.interruptible() {
                 return; // keys during a prompt that can't be interrupted are dropped

@@ -39,6 +39,10 @@ pub(crate) struct Turn {
     pub play_end_ms: u64,
     /// Give-up time for the current stage (or the mark echo).
     pub deadline: Option<u64>,
+    /// Recognition started at a pause of an utterance that is still open (early.rs).
+    pub tentative: bool,
+    /// A tentative turn's result, kept until the utterance ends.
+    pub held: Option<Result<Transcript, String>>,
 }
 
 impl Turn {
@@ -58,6 +62,8 @@ impl Turn {
             mark_sent: false,
             play_end_ms: at,
             deadline: None,
+            tentative: false,
+            held: None,
         }
     }
 }
@@ -132,6 +138,17 @@ impl CallSession {
             return;
         }
         t.timings.asr_ms = t.timings.speech_end_ms.map(|e| at.saturating_sub(e));
+        if t.tentative {
+            return self.on_early_asr(at, result);
+        }
+        self.recognised(at, result);
+    }
+
+    /// The turn's transcript is final: to the engine (or back to listening if empty).
+    pub(crate) fn recognised(&mut self, at: u64, result: Result<Transcript, String>) {
+        let Some(id) = self.turn.as_ref().map(|t| t.id) else {
+            return;
+        };
         let tr = match result {
             Ok(tr) if !tr.text.trim().is_empty() => tr,
             Ok(_) => return self.listen(at), // nothing recognisable: keep listening

@@ -7,7 +7,7 @@ use serde_json::json;
 
 #[test]
 fn full_booking_dialogue_with_exact_timings() {
-    let mut h = Harness::new(CallConfig::default());
+    let mut h = Harness::new(classic());
     let out = h.start();
     assert!(matches!(
         &out[0].1,

@@ -17,7 +17,7 @@ fn speaking_welcome(cfg: CallConfig) -> Harness {
 
 #[test]
 fn barge_in_clears_playback_within_one_frame_and_drops_late_chunks() {
-    let mut h = speaking_welcome(CallConfig::default());
+    let mut h = speaking_welcome(classic());
     // Speech from 500: 300 ms of it is complete when the frame 780..800 has been heard.
     let out = h.audio(280, true);
     assert!(actions(&out).is_empty(), "{out:?}");
@@ -304,7 +304,7 @@ fn caller_hangup_mid_asr_ignores_the_late_result() {
 
 #[test]
 fn empty_or_failed_transcripts_mean_listen_again() {
-    let mut h = Harness::new(CallConfig::default());
+    let mut h = Harness::new(classic());
     welcomed(&mut h);
     h.audio(300, false);
     h.audio(500, true);
@@ -343,7 +343,7 @@ fn a_mark_that_never_comes_back_is_assumed_after_playback_plus_grace() {
 
 #[test]
 fn stalled_audio_ends_the_utterance() {
-    let mut h = Harness::new(CallConfig::default());
+    let mut h = Harness::new(classic());
     let m = welcomed(&mut h);
     h.audio(1000, true); // audio from m..m+1000, then the stream goes quiet
     assert_eq!(h.s.poll_timeout(), Some(m + 1000 + 600));

@@ -148,6 +148,10 @@ pub struct EndpointConfig {
     pub start_min_ms: u32,
     /// Silence after speech that ends the utterance.
     pub end_silence_ms: u32,
+    /// Silence after speech that reports a pause ([`EndpointEvent::Paused`]): the caller may be
+    /// done, so recognition can start early and the turn can end here if what was said sounds
+    /// complete. 0 turns this off; values ≥ `end_silence_ms` never fire.
+    pub early_silence_ms: u32,
     /// Longest utterance before `MaxUtteranceReached` forces an end.
     pub max_utterance_ms: u32,
     /// Audio to keep before the detected start (reported as `capture_from_ms`).
@@ -160,7 +164,8 @@ impl Default for EndpointConfig {
             threshold: 0.6,
             release_threshold: 0.45,
             start_min_ms: 100,
-            end_silence_ms: 600,
+            end_silence_ms: 700,
+            early_silence_ms: 200,
             max_utterance_ms: 15_000,
             pre_roll_ms: 300,
         }
@@ -198,6 +203,9 @@ pub enum EndpointEvent {
     SpeechStarted { at_ms: u64, capture_from_ms: u64 },
     /// The utterance `[start_ms, end_ms)` ended (followed by `end_silence_ms` of silence).
     SpeechEnded { start_ms: u64, end_ms: u64 },
+    /// The utterance that began at `start_ms` has been silent for `early_silence_ms` since
+    /// `end_ms`; it is still open (reported once per pause).
+    Paused { start_ms: u64, end_ms: u64 },
     /// The utterance that began at `start_ms` reached `max_utterance_ms` at `at_ms`.
     MaxUtteranceReached { start_ms: u64, at_ms: u64 },
 }
@@ -213,6 +221,8 @@ enum State {
     Speaking {
         start_ms: u64,
         last_speech_end: u64,
+        /// The current pause has been reported.
+        paused: bool,
     },
 }
 
@@ -288,9 +298,11 @@ impl Endpointer {
             State::Speaking {
                 start_ms,
                 mut last_speech_end,
+                mut paused,
             } => {
                 if prob >= cfg.threshold {
                     last_speech_end = end;
+                    paused = false;
                 }
                 if end.saturating_sub(start_ms) >= u64::from(cfg.max_utterance_ms) {
                     self.state = State::Silence;
@@ -306,12 +318,29 @@ impl Endpointer {
                         end_ms: last_speech_end,
                     });
                 }
+                let silence = end.saturating_sub(last_speech_end);
+                let early = u64::from(cfg.early_silence_ms);
+                let report = !paused && early > 0 && silence >= early;
                 self.state = State::Speaking {
                     start_ms,
                     last_speech_end,
+                    paused: paused || report,
                 };
-                None
+                report.then_some(EndpointEvent::Paused {
+                    start_ms,
+                    end_ms: last_speech_end,
+                })
             }
+        }
+    }
+
+    /// End of the open utterance's last speech frame, if one is open.
+    pub fn last_speech_end(&self) -> Option<u64> {
+        match self.state {
+            State::Speaking {
+                last_speech_end, ..
+            } => Some(last_speech_end),
+            _ => None,
         }
     }
 
@@ -320,6 +349,7 @@ impl Endpointer {
             self.state = State::Speaking {
                 start_ms: since_ms,
                 last_speech_end: end,
+                paused: false,
             };
             Some(EndpointEvent::SpeechStarted {
                 at_ms: since_ms,
@@ -337,6 +367,7 @@ impl Endpointer {
             State::Speaking {
                 start_ms,
                 last_speech_end,
+                ..
             } => Some(EndpointEvent::SpeechEnded {
                 start_ms,
                 end_ms: last_speech_end,
@@ -369,9 +400,51 @@ mod tests {
         Endpointer::new(cfg, 20).unwrap()
     }
 
+    /// 600 ms end silence and no pause reports (what the older tests were written for).
+    fn classic() -> EndpointConfig {
+        EndpointConfig {
+            end_silence_ms: 600,
+            early_silence_ms: 0,
+            ..EndpointConfig::default()
+        }
+    }
+
+    #[test]
+    fn pauses_are_reported_once_each_before_the_end() {
+        let mut e = ep(EndpointConfig {
+            early_silence_ms: 200,
+            end_silence_ms: 600,
+            ..EndpointConfig::default()
+        });
+        let mut probs = vec![0.9; 20]; // 0..400 speech
+        probs.extend(vec![0.1; 15]); // 400..700: a 300 ms pause
+        probs.extend(vec![0.9; 10]); // 700..900 speech again
+        probs.extend(vec![0.1; 40]);
+        let evs = run(&mut e, &probs);
+        assert_eq!(
+            evs,
+            vec![
+                (
+                    80,
+                    SpeechStarted {
+                        at_ms: 0,
+                        capture_from_ms: 0
+                    }
+                ),
+                (580, Paused { start_ms: 0, end_ms: 400 }),
+                (1080, Paused { start_ms: 0, end_ms: 900 }),
+                (1480, SpeechEnded { start_ms: 0, end_ms: 900 }),
+            ]
+        );
+        // The open utterance's last speech end is visible until it closes.
+        let mut e = ep(classic());
+        run(&mut e, &[0.9; 10]);
+        assert_eq!(e.last_speech_end(), Some(200));
+    }
+
     #[test]
     fn start_needs_min_duration_and_end_needs_silence() {
-        let mut e = ep(EndpointConfig::default());
+        let mut e = ep(classic());
         // 10 silent frames (0..200 ms), 40 speech frames (200..1000), 40 silent.
         let mut probs = vec![0.1; 10];
         probs.extend(vec![0.9; 40]);
@@ -401,7 +474,7 @@ mod tests {
 
     #[test]
     fn short_blips_and_short_pauses_are_ignored() {
-        let mut e = ep(EndpointConfig::default());
+        let mut e = ep(classic());
         // 60 ms blip (too short), then speech with a 400 ms pause inside (< 600 ms).
         let mut probs = vec![0.0; 5];
         probs.extend([0.9, 0.9, 0.9, 0.1, 0.1]); // 100..160 blip
@@ -433,7 +506,7 @@ mod tests {
 
     #[test]
     fn hysteresis_applies_to_onset_only() {
-        let mut e = ep(EndpointConfig::default());
+        let mut e = ep(classic());
         // Onset 0.9, 0.5 (dip above release 0.45), 0.9 ... survives; then 0.5 counts as silence.
         let mut probs = vec![0.9, 0.5, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9];
         probs.extend(vec![0.5; 40]);
@@ -458,7 +531,7 @@ mod tests {
             ]
         );
         // A dip below release cancels the pending start.
-        let mut e = ep(EndpointConfig::default());
+        let mut e = ep(classic());
         let evs = run(&mut e, &[0.9, 0.9, 0.4, 0.9, 0.9, 0.9, 0.9, 0.9]);
         assert_eq!(
             evs,
@@ -477,7 +550,7 @@ mod tests {
         let cfg = EndpointConfig {
             max_utterance_ms: 1000,
             pre_roll_ms: 100,
-            ..EndpointConfig::default()
+            ..classic()
         };
         let mut e = ep(cfg);
         let mut probs = vec![0.0; 20];
@@ -521,7 +594,7 @@ mod tests {
 
     #[test]
     fn time_must_advance_and_nan_is_silence() {
-        let mut e = ep(EndpointConfig::default());
+        let mut e = ep(classic());
         assert_eq!(e.feed(100, 0.9), None);
         assert_eq!(e.feed(100, 0.9), None); // repeated time ignored
         assert_eq!(e.feed(50, 0.9), None);

@@ -39,6 +39,18 @@ pub fn restaurant() -> Arc<Engine> {
         .clone()
 }
 
+/// The end-pointing the exact-timing tests were written for: 600 ms end silence, no early turn.
+pub fn classic() -> CallConfig {
+    CallConfig {
+        endpoint: sb_speech::vad::EndpointConfig {
+            end_silence_ms: 600,
+            early_silence_ms: 0,
+            ..Default::default()
+        },
+        ..CallConfig::default()
+    }
+}
+
 pub const WELCOME: &str =
     "Welcome to our Demonstration Restaurant. When and for whom would you like to book a table?";
 
@@ -171,9 +183,15 @@ impl Harness {
         self.audio(300, false);
         self.audio(1000, true);
         let (t, turn, _, _) = self.until_asr();
-        let out = self.asr(t + 200, turn, text);
-        let reply = synth(&out).unwrap_or_else(|| panic!("no reply: {out:?}"));
-        reply
+        let mut out = self.asr(t + 200, turn, text);
+        // An unfinished-sounding answer waits for the full end-of-speech silence.
+        for _ in 0..50 {
+            if synth(&out).is_some() {
+                break;
+            }
+            out.extend(self.audio(20, false));
+        }
+        synth(&out).unwrap_or_else(|| panic!("no reply: {out:?}"))
     }
 }
 

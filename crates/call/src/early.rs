@@ -1,0 +1,106 @@
+//! Early end of turn: recognition starts at a short pause, and the turn ends there when what the
+//! caller said sounds finished; otherwise the session waits for the full end-of-speech silence.
+//!
+//! ```text
+//! Heard::Paused ─► tentative turn: Output::Asr (audio so far)
+//!   AsrResult, no speech since, sounds complete ─► Listener::commit, engine turn (turn.rs)
+//!   AsrResult, sounds unfinished ("… on", "…,")  ─► held until Heard::Ended
+//!   speech resumes                               ─► tentative turn dropped; the next pause
+//!                                                   or the end recognises the whole utterance
+//! Heard::Ended, no speech since the pause ─► the held result (or the one in flight) is used
+//! ```
+
+use crate::session::CallSession;
+use sb_speech::asr::Transcript;
+
+/// Words after which a caller is rarely done ("a table for", "at ten and").
+const DANGLING: &[&str] = &[
+    "a", "an", "the", "and", "or", "but", "so", "for", "to", "at", "on", "in", "of", "with",
+    "from", "by", "about", "my", "our", "your", "is", "are", "was", "i", "i'd", "i'm", "it's",
+    "we", "we'd", "like", "want", "uh", "um", "er", "erm", "hmm", "because", "then", "this",
+    "that", "me", "be", "book", "please,", "number", "is,",
+];
+
+/// Whether a transcript reads as a finished turn: not empty, not ending in a comma, dash or
+/// ellipsis (Whisper's mark of a trailing-off sentence), nor in a word that needs more after it.
+pub fn sounds_complete(text: &str) -> bool {
+    let t = text.trim();
+    if t.is_empty() || t.ends_with(',') || t.ends_with('-') || t.ends_with("...") || t.ends_with('…')
+    {
+        return false;
+    }
+    let last = t
+        .split_whitespace()
+        .last()
+        .unwrap_or("")
+        .trim_matches(|c: char| !c.is_alphanumeric() && c != '\'')
+        .to_lowercase();
+    !DANGLING.contains(&last.as_str())
+}
+
+impl CallSession {
+    /// The open utterance paused: recognise what was said so far.
+    pub(crate) fn on_pause(&mut self, at: u64, end_ms: u64, pcm: Vec<i16>) {
+        if !self.utterance_counts || !self.is_live() {
+            return;
+        }
+        if self.turn.as_ref().is_some_and(|t| !t.tentative) {
+            return;
+        }
+        self.speech_turn(at, end_ms, pcm);
+        if let Some(t) = self.turn.as_mut() {
+            t.tentative = true;
+        }
+    }
+
+    /// The result of a tentative turn's recognition.
+    pub(crate) fn on_early_asr(&mut self, at: u64, result: Result<Transcript, String>) {
+        let Some(t) = self.turn.as_mut() else { return };
+        if self.listener.last_speech_end_ms() != t.timings.speech_end_ms {
+            self.turn = None; // the caller went on: the pause was not the end
+            return;
+        }
+        match &result {
+            Ok(tr) if sounds_complete(&tr.text) => {
+                t.tentative = false;
+                self.listener.commit();
+                self.utterance_counts = false;
+                self.recognised(at, result);
+            }
+            _ => t.held = Some(result),
+        }
+    }
+
+    /// The utterance ended at `end_ms`. Returns whether a tentative turn took it over (no speech
+    /// since its pause); otherwise any tentative turn is dropped.
+    pub(crate) fn end_tentative(&mut self, at: u64, end_ms: u64) -> bool {
+        let Some(t) = self.turn.as_mut().filter(|t| t.tentative) else {
+            return false;
+        };
+        if t.timings.speech_end_ms != Some(end_ms) {
+            self.turn = None;
+            return false;
+        }
+        t.tentative = false;
+        self.utterance_counts = false;
+        if let Some(result) = t.held.take() {
+            self.recognised(at, result);
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sounds_complete;
+
+    #[test]
+    fn completeness_reads_punctuation_and_dangling_words() {
+        for done in ["Yes.", "for Tanya", "At ten a.m. on Sunday.", "Can I speak to an agent?"] {
+            assert!(sounds_complete(done), "{done}");
+        }
+        for open in ["", "  ", "I'd like to book a table for", "At ten,", "On the...", "Um", "I'd"] {
+            assert!(!sounds_complete(open), "{open}");
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! Early end of turn on a virtual clock: recognition at a 200 ms pause, the turn taken there when
+//! the words sound finished, held to the 700 ms end of speech when they don't, dropped when the
+//! caller goes on.
+
+mod common;
+use common::*;
+use sb_call::*;
+
+const BOOKING: &str = "I'd like to book a table at 10:00 am on 01/09/2022 for Tanya.";
+
+/// Welcome played (m = 1100); the caller speaks 1500..2500; returns the tentative ASR request.
+fn spoke(h: &mut Harness) -> (u64, u64, Vec<i16>) {
+    assert_eq!(welcomed(h), 1100);
+    h.audio(400, false);
+    h.audio(1000, true);
+    let (t, turn, pcm, _) = h.until_asr();
+    (t, turn, pcm)
+}
+
+fn asr_requests(out: &Timed) -> Vec<(u64, u64, usize)> {
+    out.iter()
+        .filter_map(|(t, o)| match o {
+            Output::Asr { turn, pcm16k, .. } => Some((*t, *turn, pcm16k.len() / 16)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_finished_sentence_is_answered_at_the_pause() {
+    let mut h = Harness::new(CallConfig::default());
+    let (t, turn, pcm) = spoke(&mut h);
+    // The frame 2680..2700 completes 200 ms of silence; audio from the 300 ms pre-roll on.
+    assert_eq!((t, turn, pcm.len() / 16), (2680, 1, 1500));
+    let out = h.asr(2800, 1, BOOKING);
+    let (turn, reply) = synth(&out).expect("answered at once");
+    assert_eq!(turn, 1);
+    assert!(reply.starts_with("Table booked for Tanya at "), "{reply}");
+    // The utterance is closed: the rest of the silence asks for nothing more.
+    let out = h.audio(1000, false);
+    assert!(asr_requests(&out).is_empty(), "{out:?}");
+    let out = h.tts(2900, 1, 500, true);
+    assert_eq!(actions(&out)[0].0, 2900);
+    let rec = &records(&h.mark(3400, 1))[0];
+    assert_eq!(rec.timings.speech_end_ms, Some(2500));
+    assert_eq!(rec.timings.asr_ms, Some(300));
+    assert_eq!(rec.timings.reply_latency_ms, Some(400), "vs 980+ at a 700 ms end silence");
+}
+
+#[test]
+fn an_unfinished_sentence_waits_for_the_end_of_speech() {
+    let mut h = Harness::new(CallConfig::default());
+    let (_, turn, _) = spoke(&mut h);
+    let out = h.asr(2700, turn, "I'd like to book a table for");
+    assert!(out.is_empty(), "held: {out:?}");
+    // 700 ms after the last speech (frame 3180..3200) the held words are the turn; no new ASR.
+    let out = h.audio(700, false);
+    assert!(asr_requests(&out).is_empty(), "{out:?}");
+    let at = out
+        .iter()
+        .find_map(|(t, o)| matches!(o, Output::Synthesize { .. }).then_some(*t));
+    assert_eq!(at, Some(3180));
+    assert_eq!(
+        synth(&out),
+        Some((turn, "For whom should I book the table?".into()))
+    );
+}
+
+#[test]
+fn speech_after_the_pause_drops_the_early_result() {
+    let mut h = Harness::new(CallConfig::default());
+    let (_, first, _) = spoke(&mut h);
+    h.audio(300, true); // 2700..3000: the caller goes on
+    assert!(h.asr(3000, first, "I'd like to book a table").is_empty(), "stale");
+    let out = h.audio(200, false);
+    assert_eq!(asr_requests(&out), vec![(3180, first + 1, 2000)], "whole utterance");
+    let out = h.asr(3250, first + 1, BOOKING);
+    assert!(synth(&out).is_some_and(|(_, r)| r.starts_with("Table booked for Tanya")));
+}
+
+#[test]
+fn a_held_result_is_dropped_when_the_caller_goes_on() {
+    let mut h = Harness::new(CallConfig::default());
+    let (_, first, _) = spoke(&mut h);
+    assert!(h.asr(2690, first, "I'd like to book a table for").is_empty());
+    h.audio(300, true); // "… Tanya"
+    let out = h.audio(200, false);
+    assert_eq!(asr_requests(&out), vec![(3180, first + 1, 2000)]);
+    let out = h.asr(3300, first + 1, "I'd like to book a table for Tanya");
+    assert_eq!(
+        synth(&out),
+        Some((first + 1, "On which date would you like the table?".into()))
+    );
+}
+
+#[test]
+fn keys_in_a_pause_replace_the_early_recognition() {
+    let mut h = Harness::new(CallConfig::default());
+    let (t, first, _) = spoke(&mut h);
+    h.input(Input::Dtmf { at_ms: t + 40, digit: '1' });
+    h.input(Input::Dtmf { at_ms: t + 60, digit: '#' });
+    assert!(h.asr(t + 100, first, BOOKING).is_empty(), "the keys won");
+}

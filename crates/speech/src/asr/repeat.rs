@@ -3,7 +3,9 @@
 //! Small Whisper models sometimes loop ("a table a table a table …") on short
 //! or noisy input. A phrase of 4+ words repeated twice in a row, a phrase of
 //! 2–3 words repeated 3+ times, or a single word repeated 4+ times is collapsed
-//! to one occurrence. Natural doubles ("no no", "very very") are kept.
+//! to one occurrence. Natural doubles ("no no", "very very") are kept. A whole sentence
+//! followed by itself, or by the start of itself where the decoder was cut off ("Next Friday.
+//! Next Friday.", "Book it for Sarah. Book it for"), keeps the first copy only.
 
 const MAX_NGRAM: usize = 32;
 
@@ -35,6 +37,34 @@ pub fn collapse_repeats(text: &str) -> String {
 
 /// Indices of the words that survive [`collapse_repeats`], in order.
 pub fn kept_word_indices(words: &[&str]) -> Vec<usize> {
+    let kept = collapse_loops(words);
+    drop_echoed_sentence(words, kept)
+}
+
+fn ends_sentence(w: &str) -> bool {
+    w.ends_with('.') || w.ends_with('?') || w.ends_with('!')
+}
+
+/// After the first complete sentence, a tail (of ≥ 2 words, or the whole sentence) that
+/// repeats that sentence from its start is the decoder echoing itself: drop it.
+fn drop_echoed_sentence(words: &[&str], kept: Vec<usize>) -> Vec<usize> {
+    let keys: Vec<String> = kept.iter().map(|&i| norm(words[i])).collect();
+    let Some(end) = kept.iter().position(|&i| ends_sentence(words[i])) else {
+        return kept;
+    };
+    let (sentence, tail) = (&keys[..=end], &keys[end + 1..]);
+    let echoes = !tail.is_empty()
+        && tail.len() <= sentence.len()
+        && (tail.len() >= 2 || tail.len() == sentence.len())
+        && sentence[..tail.len()] == *tail;
+    if echoes {
+        kept[..=end].to_vec()
+    } else {
+        kept
+    }
+}
+
+fn collapse_loops(words: &[&str]) -> Vec<usize> {
     let keys: Vec<String> = words.iter().map(|w| norm(w)).collect();
     let mut out: Vec<usize> = Vec::with_capacity(words.len());
     let mut i = 0;
@@ -99,6 +129,21 @@ mod tests {
             kept_word_indices(&["a", "b", "a", "b", "a", "b", "c"]),
             [4, 5, 6]
         );
+    }
+
+    #[test]
+    fn drops_a_sentence_echoed_whole_or_cut_off() {
+        assert_eq!(collapse_repeats("Next Friday. Next Friday."), "Next Friday.");
+        assert_eq!(collapse_repeats("Okay. Okay."), "Okay.");
+        assert_eq!(
+            collapse_repeats("Can I reserve a table for Sarah. Can I reserve a"),
+            "Can I reserve a table for Sarah."
+        );
+        // Not an echo: a one-word tail, a different sentence, an unfinished first sentence.
+        assert_eq!(collapse_repeats("Yes. Yes please."), "Yes. Yes please.");
+        assert_eq!(collapse_repeats("Book it. Thanks."), "Book it. Thanks.");
+        assert_eq!(collapse_repeats("Yes, yes."), "Yes, yes.");
+        assert_eq!(collapse_repeats("A table for two. A"), "A table for two. A");
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! The telephone-band evaluation set: caller utterances synthesised at run time by espeak-ng
-//! voices other than the bot's, perturbed (speed ±10 %, white or babble noise at 20–30 dB SNR),
+//! The telephone-band evaluation set: caller utterances synthesised at run time by voices other
+//! than the bot's (CMU Flite's four English speakers and espeak-ng), perturbed (speed ±10 %, white or babble noise at 20–30 dB SNR),
 //! sent through 8 kHz G.711 μ-law and brought back to 16 kHz like the media path does.
 //! Everything is deterministic: only the texts below are committed.
 
@@ -7,7 +7,9 @@ use sb_audio::g711::{ulaw_decode, ulaw_encode};
 
 use crate::error::SpeechError;
 use crate::models::ModelPaths;
-use crate::tts::{EspeakTts, Tts};
+use std::sync::Arc;
+
+use crate::tts::{caller_voice, Tts};
 
 /// Reference texts by category, as a caller would say them.
 pub const TEXTS: &[(&str, &str)] = &[
@@ -115,15 +117,15 @@ pub const TEXTS: &[(&str, &str)] = &[
     ("other", "I want to cancel my booking"),
 ];
 
-/// Caller voices (none is the bot's Piper voice).
+/// Caller voices (none is the bot's Piper voice), as [`caller_voice`] specs.
 pub const VOICES: &[&str] = &[
+    "flite:slt",
+    "flite:rms",
+    "flite:awb",
+    "flite:kal16",
     "en-us",
-    "en",
-    "en-us+f3",
-    "en-us+m3",
-    "en+f2",
-    "en-gb-scotland+m7",
-    "en-us-nyc+f4",
+    "flite:slt",
+    "flite:rms",
 ];
 const SPEEDS: [f32; 3] = [1.0, 0.9, 1.1];
 
@@ -133,7 +135,7 @@ pub enum Noise {
     None,
     /// White noise at this SNR (dB) relative to the speech.
     White(f32),
-    /// Several espeak voices talking over each other, at this SNR (dB).
+    /// Several voices talking over each other, at this SNR (dB).
     Babble(f32),
 }
 const NOISES: [Noise; 5] = [
@@ -172,12 +174,11 @@ pub fn build_corpus(paths: &ModelPaths) -> Result<Vec<EvalUtterance>, SpeechErro
             .filter(|&i| TEXTS[i].0 == "answer")
             .map(|i| (i, i + 3)),
     );
-    let voices: Vec<EspeakTts> = VOICES
+    let voices: Vec<Arc<dyn Tts>> = VOICES
         .iter()
-        .map(|v| EspeakTts::load_voice(paths, v))
+        .map(|v| caller_voice(paths, v))
         .collect::<Result<_, _>>()?;
     let babble = babble(&voices)?;
-    let rate = voices[0].sample_rate();
     let mut out = Vec::with_capacity(plan.len());
     for (k, (ti, cond)) in plan.into_iter().enumerate() {
         let (category, text) = TEXTS[ti];
@@ -185,6 +186,7 @@ pub fn build_corpus(paths: &ModelPaths) -> Result<Vec<EvalUtterance>, SpeechErro
         let speed = SPEEDS[cond % SPEEDS.len()];
         let noise = NOISES[cond % NOISES.len()];
         let raw = voices[vi].synthesize_all(text)?;
+        let rate = voices[vi].sample_rate();
         let pcm_16k = telephone(&raw, rate, speed, noise, &babble, k as u32)?;
         out.push(EvalUtterance {
             id: format!("{category}-{ti:02}-{}", VOICES[vi]),
@@ -200,7 +202,7 @@ pub fn build_corpus(paths: &ModelPaths) -> Result<Vec<EvalUtterance>, SpeechErro
 }
 
 /// Babble source at 8 kHz: three voices saying unrelated sentences at once.
-fn babble(voices: &[EspeakTts]) -> Result<Vec<f32>, SpeechError> {
+fn babble(voices: &[Arc<dyn Tts>]) -> Result<Vec<f32>, SpeechError> {
     let lines = [
         "So we went down to the market and bought some apples and a loaf of bread.",
         "The meeting has been moved to Wednesday afternoon because of the weather.",
@@ -222,7 +224,7 @@ fn babble(voices: &[EspeakTts]) -> Result<Vec<f32>, SpeechError> {
     Ok(mix)
 }
 
-/// espeak output → speed change → 8 kHz.
+/// Voice output → speed change → 8 kHz.
 fn to_8k(samples: &[i16], rate: u32, speed: f32) -> Result<Vec<f32>, SpeechError> {
     let f = sb_audio::i16_to_f32(samples);
     let f = if (speed - 1.0).abs() > 1e-3 {

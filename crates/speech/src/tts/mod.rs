@@ -7,6 +7,7 @@
 
 mod bench;
 mod espeak_voice;
+mod flite;
 mod ort_env;
 pub mod phonemize;
 mod piper;
@@ -14,6 +15,7 @@ mod prompt_cache;
 
 pub use bench::{bench_tts, rss_kib, TtsBench};
 pub use espeak_voice::EspeakTts;
+pub use flite::{FliteTts, FLITE_VOICES};
 pub use ort_env::ort_environment;
 pub use phonemize::{Sentence, VoiceConfig};
 pub use piper::{PiperOptions, PiperTts};
@@ -64,6 +66,24 @@ pub trait Tts: Send + Sync {
         })?;
         Ok(out)
     }
+}
+
+/// A voice for simulated callers by spec: `flite:NAME` (CMU Flite, see [`FliteTts`]) or an
+/// espeak-ng voice name, optionally written `espeak:NAME` (e.g. `en-us+f3`).
+pub fn caller_voice(
+    paths: &crate::models::ModelPaths,
+    spec: &str,
+) -> Result<std::sync::Arc<dyn Tts>, SpeechError> {
+    Ok(match spec.split_once(':') {
+        Some(("flite", v)) => std::sync::Arc::new(FliteTts::new(v)?),
+        Some(("espeak", v)) => std::sync::Arc::new(EspeakTts::load_voice(paths, v)?),
+        Some((kind, _)) => {
+            return Err(SpeechError::Other(format!(
+                "unknown voice kind {kind:?} (flite:NAME or espeak:NAME)"
+            )))
+        }
+        None => std::sync::Arc::new(EspeakTts::load_voice(paths, spec)?),
+    })
 }
 
 /// `n` samples of silence at `rate` for `ms` milliseconds.

@@ -5,7 +5,8 @@
 //!     [--threads 1,2] [--weights f16,q8_0] [--beams 1,5] [--no-prompt] [--stride 3] \
 //!     [--short-window 6] [--sweep WINDOW_S:LEAD_MS:MIN_MS,…] [--no-tts] [--verbose]
 //! ```
-//! Models come from the model store (`$SWITCHBOARD_MODELS`, fetched on first use).
+//! Models come from the model store (`$SWITCHBOARD_MODELS`, fetched on first use);
+//! `$SWITCHBOARD_WHISPER_DIR` points the ASR at another Whisper model in CTranslate2 format.
 
 use sb_speech::asr::WeightType;
 use sb_speech::eval::{asr_benchmark, AsrEvalConfig, ShortStrategy};
@@ -62,9 +63,13 @@ fn main() {
         }
         i += if takes { 2 } else { 1 };
     }
-    let paths = ModelStore::from_env()
+    let mut paths = ModelStore::from_env()
         .ensure(&|l| eprintln!("{l}"))
         .expect("models");
+    // Another Whisper model in CTranslate2 format (base, small.en, …).
+    if let Some(dir) = std::env::var_os("SWITCHBOARD_WHISPER_DIR") {
+        paths.whisper_dir = dir.into();
+    }
     let report = asr_benchmark(&paths, &cfg, &|l| eprintln!("{l}")).expect("benchmark");
     println!("{report}");
     if verbose {

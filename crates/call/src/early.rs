@@ -25,7 +25,11 @@ const DANGLING: &[&str] = &[
 /// ellipsis (Whisper's mark of a trailing-off sentence), nor in a word that needs more after it.
 pub fn sounds_complete(text: &str) -> bool {
     let t = text.trim();
-    if t.is_empty() || t.ends_with(',') || t.ends_with('-') || t.ends_with("...") || t.ends_with('…')
+    if t.is_empty()
+        || t.ends_with(',')
+        || t.ends_with('-')
+        || t.ends_with("...")
+        || t.ends_with('…')
     {
         return false;
     }
@@ -96,10 +100,23 @@ mod tests {
 
     #[test]
     fn completeness_reads_punctuation_and_dangling_words() {
-        for done in ["Yes.", "for Tanya", "At ten a.m. on Sunday.", "Can I speak to an agent?"] {
+        for done in [
+            "Yes.",
+            "for Tanya",
+            "At ten a.m. on Sunday.",
+            "Can I speak to an agent?",
+        ] {
             assert!(sounds_complete(done), "{done}");
         }
-        for open in ["", "  ", "I'd like to book a table for", "At ten,", "On the...", "Um", "I'd"] {
+        for open in [
+            "",
+            "  ",
+            "I'd like to book a table for",
+            "At ten,",
+            "On the...",
+            "Um",
+            "I'd",
+        ] {
             assert!(!sounds_complete(open), "{open}");
         }
     }

@@ -281,7 +281,12 @@ mod tests {
         let mut heard = push(&mut l, 200, 500, 1000);
         heard.extend(push(&mut l, 700, 250, 0));
         assert!(matches!(heard[0], Heard::Started { start_ms: 200, .. }));
-        let Some(Heard::Paused { start_ms, end_ms, pcm }) = heard.last() else {
+        let Some(Heard::Paused {
+            start_ms,
+            end_ms,
+            pcm,
+        }) = heard.last()
+        else {
             panic!("{heard:?}")
         };
         assert_eq!((*start_ms, *end_ms), (200, 700));
@@ -294,7 +299,10 @@ mod tests {
         // The rest of the silence ends nothing; new speech is a new utterance.
         assert!(push(&mut l, 950, 600, 0).is_empty());
         let heard = push(&mut l, 1550, 200, 1000);
-        assert!(matches!(heard[0], Heard::Started { start_ms: 1550, .. }), "{heard:?}");
+        assert!(
+            matches!(heard[0], Heard::Started { start_ms: 1550, .. }),
+            "{heard:?}"
+        );
     }
 
     fn push(l: &mut Listener, at: u64, ms: u64, v: i16) -> Vec<Heard> {

@@ -44,7 +44,11 @@ fn a_finished_sentence_is_answered_at_the_pause() {
     let rec = &records(&h.mark(3400, 1))[0];
     assert_eq!(rec.timings.speech_end_ms, Some(2500));
     assert_eq!(rec.timings.asr_ms, Some(300));
-    assert_eq!(rec.timings.reply_latency_ms, Some(400), "vs 980+ at a 700 ms end silence");
+    assert_eq!(
+        rec.timings.reply_latency_ms,
+        Some(400),
+        "vs 980+ at a 700 ms end silence"
+    );
 }
 
 #[test]
@@ -71,9 +75,16 @@ fn speech_after_the_pause_drops_the_early_result() {
     let mut h = Harness::new(CallConfig::default());
     let (_, first, _) = spoke(&mut h);
     h.audio(300, true); // 2700..3000: the caller goes on
-    assert!(h.asr(3000, first, "I'd like to book a table").is_empty(), "stale");
+    assert!(
+        h.asr(3000, first, "I'd like to book a table").is_empty(),
+        "stale"
+    );
     let out = h.audio(200, false);
-    assert_eq!(asr_requests(&out), vec![(3180, first + 1, 2000)], "whole utterance");
+    assert_eq!(
+        asr_requests(&out),
+        vec![(3180, first + 1, 2000)],
+        "whole utterance"
+    );
     let out = h.asr(3250, first + 1, BOOKING);
     assert!(synth(&out).is_some_and(|(_, r)| r.starts_with("Table booked for Tanya")));
 }
@@ -82,7 +93,9 @@ fn speech_after_the_pause_drops_the_early_result() {
 fn a_held_result_is_dropped_when_the_caller_goes_on() {
     let mut h = Harness::new(CallConfig::default());
     let (_, first, _) = spoke(&mut h);
-    assert!(h.asr(2690, first, "I'd like to book a table for").is_empty());
+    assert!(h
+        .asr(2690, first, "I'd like to book a table for")
+        .is_empty());
     h.audio(300, true); // "… Tanya"
     let out = h.audio(200, false);
     assert_eq!(asr_requests(&out), vec![(3180, first + 1, 2000)]);
@@ -97,7 +110,13 @@ fn a_held_result_is_dropped_when_the_caller_goes_on() {
 fn keys_in_a_pause_replace_the_early_recognition() {
     let mut h = Harness::new(CallConfig::default());
     let (t, first, _) = spoke(&mut h);
-    h.input(Input::Dtmf { at_ms: t + 40, digit: '1' });
-    h.input(Input::Dtmf { at_ms: t + 60, digit: '#' });
+    h.input(Input::Dtmf {
+        at_ms: t + 40,
+        digit: '1',
+    });
+    h.input(Input::Dtmf {
+        at_ms: t + 60,
+        digit: '#',
+    });
     assert!(h.asr(t + 100, first, BOOKING).is_empty(), "the keys won");
 }

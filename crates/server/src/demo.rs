@@ -151,7 +151,10 @@ pub async fn demo(
         );
     }
 
-    let voices = tokio::task::spawn_blocking(move || caller_voices(&paths, true)).await??;
+    let voices = tokio::task::spawn_blocking(move || {
+        caller_voices(&paths, crate::sim_cli::DEFAULT_CALLER_VOICE, true)
+    })
+    .await??;
     for (name, path) in [("twilio", "/twilio/media"), ("vonage", "/vonage/media")] {
         println!("\n-- a simulated {name} call (caller voice: espeak-ng; bot voice: Piper joe)");
         let report = call_once(platform(name)?, server.ws(path), &voices).await;
@@ -209,7 +212,10 @@ pub struct BenchVoiceArgs {
 pub async fn bench(a: BenchVoiceArgs) -> anyhow::Result<()> {
     let transport = platform(&a.transport)?;
     let paths = tokio::task::spawn_blocking(|| crate::speech_cli::model_paths(None)).await??;
-    let voices = tokio::task::spawn_blocking(move || caller_voices(&paths, false)).await??;
+    let voices = tokio::task::spawn_blocking(move || {
+        caller_voices(&paths, crate::sim_cli::DEFAULT_CALLER_VOICE, false)
+    })
+    .await??;
     let (server, url) = match &a.url {
         Some(u) => (None, u.clone()),
         None => {

@@ -5,7 +5,7 @@ use anyhow::Context;
 use clap::Args;
 use sb_speech::asr::{Asr, WhisperAsr};
 use sb_speech::models::{ModelPaths, ModelStore};
-use sb_speech::tts::{EspeakTts, Tts};
+use sb_speech::tts::{caller_voice, Tts};
 use sb_testkit::{place_call, CallOptions, Platform, Script, Voices};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -36,7 +36,15 @@ pub struct CallArgs {
     /// Custom parameters of the call (`key=value`, repeatable): Twilio `<Parameter>`s / Vonage headers.
     #[arg(long = "param")]
     pub params: Vec<String>,
+    /// The caller's voice: `flite:kal16|rms|awb|slt` (CMU Flite) or an espeak-ng voice
+    /// (`espeak:en-us+f3`); never the bot's.
+    #[arg(long, default_value = DEFAULT_CALLER_VOICE)]
+    pub voice: String,
 }
+
+/// The simulated caller's default voice: Flite's kal16 (US male), the Flite voice Whisper
+/// tiny.en reads best over the phone (see docs/NOTES.md).
+pub const DEFAULT_CALLER_VOICE: &str = "flite:kal16";
 
 pub fn platform(name: &str) -> anyhow::Result<Platform> {
     match name.to_ascii_lowercase().as_str() {
@@ -47,8 +55,8 @@ pub fn platform(name: &str) -> anyhow::Result<Platform> {
 }
 
 /// A voice that reads text the way a person would ("01/09/2022" → "January ninth…") before speaking.
-struct SpokenLikeAPerson {
-    inner: EspeakTts,
+pub struct SpokenLikeAPerson {
+    inner: Arc<dyn Tts>,
     locale: String,
 }
 
@@ -66,14 +74,22 @@ impl Tts for SpokenLikeAPerson {
     }
 }
 
-/// The simulated caller's voice (espeak-ng, not the bot's Piper voice) and, optionally, the ASR that
+impl SpokenLikeAPerson {
+    /// The voice `spec` (see [`caller_voice`]) reading text like an en-US speaker.
+    pub fn load(paths: &ModelPaths, spec: &str) -> anyhow::Result<Self> {
+        let inner = caller_voice(paths, spec)
+            .with_context(|| format!("cannot load the caller's voice `{spec}`"))?;
+        Ok(Self {
+            inner,
+            locale: "en-US".into(),
+        })
+    }
+}
+
+/// The simulated caller's voice (`spec`, not the bot's Piper voice) and, optionally, the ASR that
 /// transcribes the bot. Loading is blocking work.
-pub fn caller_voices(paths: &ModelPaths, with_asr: bool) -> anyhow::Result<Voices> {
-    let inner = EspeakTts::load_voice(paths, "en-us").context("cannot load the caller's voice")?;
-    let tts: Arc<dyn Tts> = Arc::new(SpokenLikeAPerson {
-        inner,
-        locale: "en-US".into(),
-    });
+pub fn caller_voices(paths: &ModelPaths, spec: &str, with_asr: bool) -> anyhow::Result<Voices> {
+    let tts: Arc<dyn Tts> = Arc::new(SpokenLikeAPerson::load(paths, spec)?);
     let asr: Option<Arc<dyn Asr>> = if with_asr {
         let cache = ModelStore::from_env().root.join("cache");
         Some(Arc::new(WhisperAsr::load(&paths.whisper_dir, &cache, 1)?))
@@ -94,9 +110,10 @@ pub async fn call(a: CallArgs) -> anyhow::Result<bool> {
         (None, true) => anyhow::bail!("give --script FILE or at least one --say \"…\""),
     };
     let with_asr = !a.no_asr;
+    let spec = a.voice.clone();
     let voices = tokio::task::spawn_blocking(move || -> anyhow::Result<Voices> {
         let paths = crate::speech_cli::model_paths(None)?;
-        caller_voices(&paths, with_asr)
+        caller_voices(&paths, &spec, with_asr)
     })
     .await??;
     let mut opts = CallOptions::new(transport, a.url.clone());

@@ -51,6 +51,9 @@ pub struct TranscribeArgs {
     /// Inference threads.
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
+    /// Words to bias recognition toward (Whisper's initial prompt), e.g. names and phrases.
+    #[arg(long)]
+    pub prompt: Option<String>,
     /// Another Whisper model in CTranslate2 format (base.en, small.en…).
     #[arg(long, env = "SWITCHBOARD_WHISPER_DIR")]
     pub whisper_dir: Option<PathBuf>,
@@ -162,10 +165,17 @@ pub fn transcribe(a: TranscribeArgs) -> anyhow::Result<()> {
     let t0 = Instant::now();
     let opts = AsrOptions {
         beam_size: a.beam.clamp(1, 8),
+        initial_prompt: a.prompt.clone(),
         ..AsrOptions::default()
     };
     let t = asr.transcribe(&pcm, &opts)?;
     println!("{}", t.text);
+    if std::env::var_os("SB_DEBUG_WORDS").is_some() {
+        eprintln!(
+            "{:?}",
+            t.words.iter().map(|w| w.word.as_str()).collect::<Vec<_>>()
+        );
+    }
     eprintln!(
         "confidence {:.2}; {:.2} s of audio in {} ms",
         t.confidence,

@@ -1,14 +1,15 @@
 //! End to end by voice: the real server (Whisper ASR, Piper TTS, the restaurant agent) and a
-//! simulated Twilio and Vonage caller speaking with the espeak-ng voice. Run with `--release`;
-//! the models are fetched on first use.
+//! simulated Twilio and Vonage caller speaking with CMU Flite voices (not the bot's). Run with
+//! `--release`; the models are fetched on first use.
 
 mod phone_support;
 
 use phone_support::PhoneServer;
 use sb_speech::models::ModelStore;
-use sb_speech::tts::{EspeakTts, Tts};
+use sb_speech::tts::Tts;
 use sb_testkit::{place_call, CallOptions, HungUpBy, Platform, Script, Voices};
 use std::sync::Arc;
+use switchboard::sim_cli::SpokenLikeAPerson;
 
 /// The reference request in one breath.
 const BOOKING: &str = "I'd like to book a table at 10:00 am on 01/09/2022 for Tanya";
@@ -26,26 +27,37 @@ say = "ten a.m."
 expect_hangup = true
 "#;
 
-/// The caller speaks with the Piper voice (it reads "10:00 am on 01/09/2022" like a person).
-/// Passes when Whisper hears the name (run with `--ignored`): in 1 of 3 runs it heard "for
-/// Tanja", in the others "for 10" and the agent asked for the name again.
+/// The reference request in one breath, read like a person would ("ten a m on January ninth"),
+/// over Vonage's 16 kHz L16 stream.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "flaky: Whisper tiny.en hears the final \"for Tanya\" as \"for 10\" about half the time"]
-async fn books_a_table_in_one_sentence() {
-    let script =
-        format!("[call]\ngreeting = true\n[[turn]]\nsay = \"{BOOKING}\"\nexpect_hangup = true\n");
-    run_booking(&script, 1, false).await;
+async fn books_a_table_in_one_sentence_over_vonage() {
+    run_booking(&one_breath(), 1, "flite:rms", &[Platform::Vonage]).await;
 }
 
-/// The espeak-ng caller voice: Whisper tiny.en hears its "Tanya" as "tenure" and garbles its
-/// dates, so this waits for better recognition.
+/// The same booking over three turns of slot filling, with another speaker.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "Whisper tiny.en mishears the espeak-ng caller voice (Tanya -> tenure)"]
-async fn books_a_table_with_the_espeak_caller() {
-    run_booking(SCRIPT, 3, true).await;
+async fn books_a_table_by_answering_the_prompts_over_vonage() {
+    run_booking(SCRIPT, 3, "flite:slt", &[Platform::Vonage]).await;
 }
 
-async fn run_booking(script: &str, caller_turns: usize, espeak_caller: bool) {
+/// Twilio's 8 kHz μ-law halves the band Whisper tiny.en hears: it gets the name but reads
+/// "twenty twenty-two" as "2020, 22" (and other voices worse), so the date comes out wrong.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "Whisper tiny.en on 8 kHz audio mishears the year (\"2020, 22\"); see docs/NOTES.md"]
+async fn books_a_table_in_one_sentence_over_twilio() {
+    run_booking(&one_breath(), 1, "flite:awb", &[Platform::Twilio]).await;
+}
+
+fn one_breath() -> String {
+    format!("[call]\ngreeting = true\n[[turn]]\nsay = \"{BOOKING}\"\nexpect_hangup = true\n")
+}
+
+async fn run_booking(
+    script: &str,
+    caller_turns: usize,
+    voice: &'static str,
+    platforms: &[Platform],
+) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "switchboard=info".into()))
         .with_test_writer()
@@ -55,11 +67,8 @@ async fn run_booking(script: &str, caller_turns: usize, espeak_caller: bool) {
             switchboard::phone::setup::load_models(2, "en", Some("Europe/London".into()))
                 .expect("speech models");
         let paths = ModelStore::from_env().paths().expect("model paths");
-        let caller: Arc<dyn Tts> = if espeak_caller {
-            Arc::new(EspeakTts::load_voice(&paths, "en-us").expect("caller voice"))
-        } else {
-            tts.clone()
-        };
+        let caller: Arc<dyn Tts> =
+            Arc::new(SpokenLikeAPerson::load(&paths, voice).expect("caller voice"));
         (asr, tts, caller)
     })
     .await
@@ -67,7 +76,7 @@ async fn run_booking(script: &str, caller_turns: usize, espeak_caller: bool) {
     let s = PhoneServer::start("[phone]\nasr_workers = 1\nasr_threads = 2\n[connectors.default]\nspeech_hints = [\"Tanya\", \"book a table\", \"January\", \"a.m.\"]\n", asr, tts).await;
     let voices = Voices::new(caller, None);
     let script = Script::from_toml_str(script).expect("script");
-    for platform in [Platform::Twilio, Platform::Vonage] {
+    for &platform in platforms {
         let mut opts = CallOptions::new(platform, s.ws_url(platform));
         opts.reply_timeout = std::time::Duration::from_secs(15);
         let report = place_call(opts, script.clone(), &voices).await;
@@ -121,8 +130,13 @@ async fn run_booking(script: &str, caller_turns: usize, espeak_caller: bool) {
             .unwrap_or_default();
         assert!(["Tanya", "Tanja"].contains(&name), "{t}");
         let bot = t["botText"].as_str().unwrap_or_default();
-        let booked = format!("Table booked for {name} at 2022-01-09T10:00:00");
-        assert!(bot.starts_with(&booked), "{bot}");
+        // @sys.time is today's date at the time heard (Dialogflow's format).
+        assert!(
+            bot.starts_with(&format!("Table booked for {name} at ")),
+            "{bot}"
+        );
+        assert!(bot.contains("T10:00:00"), "{bot}");
+        assert!(bot.contains("on 2022-01-09T12:00:00"), "{bot}");
         assert!(bot.ends_with("Thank you!"), "{bot}");
         let timings = &t["timings"];
         assert!(timings["replyLatencyMs"].as_u64().is_some(), "{t}");
@@ -142,11 +156,15 @@ async fn run_booking(script: &str, caller_turns: usize, espeak_caller: bool) {
         .text()
         .await
         .unwrap();
-    for needle in [
-        "switchboard_calls_total{transport=\"twilio\",outcome=\"completed\"} 1\n",
-        "switchboard_calls_total{transport=\"vonage\",outcome=\"completed\"} 1\n",
-    ] {
-        assert!(metrics.contains(needle), "missing {needle} in\n{metrics}");
+    for &platform in platforms {
+        let name = if platform == Platform::Twilio {
+            "twilio"
+        } else {
+            "vonage"
+        };
+        let needle =
+            format!("switchboard_calls_total{{transport=\"{name}\",outcome=\"completed\"}} 1\n");
+        assert!(metrics.contains(&needle), "missing {needle} in\n{metrics}");
     }
     let count = |name: &str| {
         metrics
@@ -158,7 +176,7 @@ async fn run_booking(script: &str, caller_turns: usize, espeak_caller: bool) {
     for stage in ["reply_latency", "asr", "endpointing"] {
         let n = count(&format!("switchboard_turn_{stage}_seconds"));
         assert!(
-            n >= 2 * caller_turns,
+            n >= platforms.len() * caller_turns,
             "{stage}: {n} observations\n{metrics}"
         );
     }

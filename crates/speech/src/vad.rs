@@ -431,9 +431,27 @@ mod tests {
                         capture_from_ms: 0
                     }
                 ),
-                (580, Paused { start_ms: 0, end_ms: 400 }),
-                (1080, Paused { start_ms: 0, end_ms: 900 }),
-                (1480, SpeechEnded { start_ms: 0, end_ms: 900 }),
+                (
+                    580,
+                    Paused {
+                        start_ms: 0,
+                        end_ms: 400
+                    }
+                ),
+                (
+                    1080,
+                    Paused {
+                        start_ms: 0,
+                        end_ms: 900
+                    }
+                ),
+                (
+                    1480,
+                    SpeechEnded {
+                        start_ms: 0,
+                        end_ms: 900
+                    }
+                ),
             ]
         );
         // The open utterance's last speech end is visible until it closes.

@@ -37,7 +37,16 @@ pub fn collapse_repeats(text: &str) -> String {
 
 /// Indices of the words that survive [`collapse_repeats`], in order.
 pub fn kept_word_indices(words: &[&str]) -> Vec<usize> {
-    let kept = collapse_loops(words);
+    // Collapsing one loop can line up another ("A B. A B- B. A B." …): repeat until stable.
+    let mut kept: Vec<usize> = (0..words.len()).collect();
+    for _ in 0..4 {
+        let view: Vec<&str> = kept.iter().map(|&i| words[i]).collect();
+        let inner = collapse_loops(&view);
+        if inner.len() == view.len() {
+            break;
+        }
+        kept = inner.into_iter().map(|j| kept[j]).collect();
+    }
     drop_echoed_sentence(words, kept)
 }
 
@@ -133,8 +142,20 @@ mod tests {
 
     #[test]
     fn drops_a_sentence_echoed_whole_or_cut_off() {
-        assert_eq!(collapse_repeats("Next Friday. Next Friday."), "Next Friday.");
+        assert_eq!(
+            collapse_repeats("Next Friday. Next Friday."),
+            "Next Friday."
+        );
         assert_eq!(collapse_repeats("Okay. Okay."), "Okay.");
+        assert_eq!(
+            collapse_repeats(
+                "January 9, 2022- 2022. January 9, 2022. January 9, 2022. January 9, 2022."
+            ),
+            "January 9, 2022- 2022."
+        );
+        let words = "January 9, 2022- 2022. January 9, 2022- 2022. January 9, 2022. January 9, \
+                     2022- 2022. January 9, 2022. January 9, 2022. January 9, 2022.";
+        assert_eq!(collapse_repeats(words), "January 9, 2022- 2022.");
         assert_eq!(
             collapse_repeats("Can I reserve a table for Sarah. Can I reserve a"),
             "Can I reserve a table for Sarah."

@@ -52,7 +52,10 @@ impl FliteTts {
             .split_whitespace()
             .any(|v| v == voice);
         if !known {
-            return Err(missing(&format!("flite has no voice {voice:?} ({})", list.trim())));
+            return Err(missing(&format!(
+                "flite has no voice {voice:?} ({})",
+                list.trim()
+            )));
         }
         Ok(Self {
             binary,

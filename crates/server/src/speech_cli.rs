@@ -170,12 +170,6 @@ pub fn transcribe(a: TranscribeArgs) -> anyhow::Result<()> {
     };
     let t = asr.transcribe(&pcm, &opts)?;
     println!("{}", t.text);
-    if std::env::var_os("SB_DEBUG_WORDS").is_some() {
-        eprintln!(
-            "{:?}",
-            t.words.iter().map(|w| w.word.as_str()).collect::<Vec<_>>()
-        );
-    }
     eprintln!(
         "confidence {:.2}; {:.2} s of audio in {} ms",
         t.confidence,

@@ -201,6 +201,7 @@ fn bad_audio_is_an_error_not_a_panic() {
         initial_prompt: Some(String::new()),
         beam_size: 0,
         max_tokens: 0,
+        threads: 1_000,
     };
     let t = asr()
         .transcribe(&phone_fixture("asr_cancel"), &wild)

@@ -8,6 +8,7 @@ use super::metrics::Metrics;
 use sb_speech::asr::{Asr, AsrOptions, Transcript};
 use sb_speech::tts::{PromptCache, Tts};
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use tokio::sync::mpsc;
 
@@ -205,11 +206,13 @@ impl Speech {
             prompts: prompts16,
             metrics,
         });
-        for i in 0..asr_workers.max(1) {
-            let (q, asr) = (speech.asr.clone(), asr.clone());
+        let workers = asr_workers.max(1);
+        let running = Arc::new(AtomicUsize::new(0));
+        for i in 0..workers {
+            let (q, asr, running) = (speech.asr.clone(), asr.clone(), running.clone());
             std::thread::Builder::new()
                 .name(format!("sb-asr-{i}"))
-                .spawn(move || asr_worker(&q, &*asr))
+                .spawn(move || asr_worker(&q, &*asr, &running, workers))
                 .map_err(|e| format!("cannot start ASR worker: {e}"))?;
         }
         for i in 0..tts_workers.max(1) {
@@ -289,11 +292,15 @@ impl Speech {
     }
 }
 
-fn asr_worker(q: &FairQueue<AsrJob>, asr: &dyn Asr) {
+/// Runs recognitions. A job that starts while no other worker is busy uses one thread per
+/// worker (the pool is sized to the cores): a lone caller gets the whole machine, many callers
+/// get one core each.
+fn asr_worker(q: &FairQueue<AsrJob>, asr: &dyn Asr, running: &AtomicUsize, workers: usize) {
     while let Some((_, job)) = q.pop() {
         if job.reply.is_closed() {
             continue; // the call is gone
         }
+        let alone = running.fetch_add(1, Ordering::SeqCst) == 0;
         let pcm = sb_audio::i16_to_f32(&job.pcm);
         // Speech carries ~3-4 tokens a second; the cap bounds decoding time when the model
         // falls into a repetition loop.
@@ -302,9 +309,11 @@ fn asr_worker(q: &FairQueue<AsrJob>, asr: &dyn Asr) {
             initial_prompt: job.prompt,
             beam_size: 1,
             max_tokens: (12 + 6 * secs).min(AsrOptions::default().max_tokens),
+            threads: if alone { workers } else { 0 },
         };
         let t0 = std::time::Instant::now();
         let result = asr.transcribe(&pcm, &opts).map_err(|e| e.to_string());
+        running.fetch_sub(1, Ordering::SeqCst);
         tracing::debug!(
             audio_ms = job.pcm.len() / 16,
             took_ms = t0.elapsed().as_millis() as u64,

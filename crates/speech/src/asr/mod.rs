@@ -54,6 +54,8 @@ pub struct AsrOptions {
     pub beam_size: usize,
     /// Hard cap on decoded tokens; the engine also caps by audio length.
     pub max_tokens: usize,
+    /// Compute threads for this recognition; 0 = the recogniser's own setting.
+    pub threads: usize,
 }
 
 impl Default for AsrOptions {
@@ -62,6 +64,7 @@ impl Default for AsrOptions {
             initial_prompt: None,
             beam_size: 1,
             max_tokens: 128,
+            threads: 0,
         }
     }
 }

@@ -169,7 +169,13 @@ impl WhisperAsr {
             }
         };
         let mut p = FullParams::new(strategy);
-        p.set_n_threads(self.threads.min(i32::MAX as usize) as i32);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = if opts.threads == 0 {
+            self.threads
+        } else {
+            opts.threads.min(cores)
+        };
+        p.set_n_threads(threads as i32);
         p.set_translate(false);
         p.set_no_context(true);
         // Timestamp mode (one segment): predicting where speech ends keeps the

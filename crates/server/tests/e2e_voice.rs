@@ -40,10 +40,8 @@ async fn books_a_table_by_answering_the_prompts_over_vonage() {
     run_booking(SCRIPT, 3, "flite:slt", &[Platform::Vonage]).await;
 }
 
-/// Twilio's 8 kHz μ-law halves the band Whisper tiny.en hears: it gets the name but reads
-/// "twenty twenty-two" as "2020, 22" (and other voices worse), so the date comes out wrong.
+/// Twilio's 8 kHz μ-law: half the band Whisper tiny.en hears, with a third speaker.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "Whisper tiny.en on 8 kHz audio mishears the year (\"2020, 22\"); see docs/NOTES.md"]
 async fn books_a_table_in_one_sentence_over_twilio() {
     run_booking(&one_breath(), 1, "flite:awb", &[Platform::Twilio]).await;
 }

@@ -14,6 +14,7 @@ pub mod mel;
 mod repeat;
 mod vocab;
 mod whisper;
+mod years;
 
 pub use bench::{bench_asr, BenchReport};
 pub use ggml::WeightType;

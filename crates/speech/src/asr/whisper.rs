@@ -9,6 +9,7 @@ use whisper_rs::{
 
 use super::ggml::WeightType;
 use super::repeat::kept_word_indices;
+use super::years::repair_split_years;
 use super::{cache, validate_pcm, Asr, AsrOptions, Transcript, WordTiming};
 use crate::error::SpeechError;
 
@@ -264,7 +265,13 @@ impl WhisperAsr {
             .collect();
         let strs: Vec<&str> = words.iter().map(|w| w.word.as_str()).collect();
         let keep = kept_word_indices(&strs);
-        let text = keep.iter().map(|&i| strs[i]).collect::<Vec<_>>().join(" ");
+        let mut words: Vec<WordTiming> = keep.into_iter().map(|i| words[i].clone()).collect();
+        repair_split_years(&mut words);
+        let text = words
+            .iter()
+            .map(|w| w.word.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
         if !text.chars().any(char::is_alphanumeric) {
             return Ok(Transcript {
                 text: String::new(),
@@ -272,7 +279,6 @@ impl WhisperAsr {
                 words: Vec::new(),
             });
         }
-        let words = keep.into_iter().map(|i| words[i].clone()).collect();
         let confidence = ((logprob_sum / n_tokens.max(1) as f64).exp() as f32).clamp(0.0, 1.0);
         Ok(Transcript {
             text,

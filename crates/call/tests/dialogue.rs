@@ -245,6 +245,9 @@ fn pause_keeps_state_and_resume_continues() {
     cfg.session_params.insert("caller".into(), json!("+441234"));
     let mut h = Harness::new(cfg);
     welcomed(&mut h);
+    let (turn, reply) = h.say("I'd like to book a table for Tanya");
+    assert_eq!(reply, "On which date would you like the table?");
+    h.play(turn);
     let (turn, reply) = h.say("I need to check my calendar");
     assert_eq!(
         reply,
@@ -276,14 +279,24 @@ fn pause_keeps_state_and_resume_continues() {
     };
     let mut h = Harness::new(cfg);
     let out = h.start();
+    // The booking picks up at the question the pause interrupted, with the name kept.
     assert_eq!(
         synth(&out),
-        Some((0, "Welcome back! Let's carry on with your booking.".into()))
+        Some((
+            0,
+            "Welcome back! On which date would you like the table?".into()
+        ))
     );
     assert_eq!(h.s.state().session_params["caller"], "+441234");
     h.play(0);
-    let (_, reply) = h.say("I'd like to book a table at 10:00 am on 01/09/2022 for Tanya");
-    assert!(reply.starts_with("Table booked for Tanya"), "{reply}");
+    let (turn, reply) = h.say("January ninth 2022");
+    assert_eq!(reply, "And at what time would you like the table?");
+    h.play(turn);
+    let (_, reply) = h.say("ten a.m.");
+    assert!(
+        reply.starts_with("Table booked for Tanya at ") && reply.contains("on 2022-01-09"),
+        "{reply}"
+    );
 }
 
 #[test]

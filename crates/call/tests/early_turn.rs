@@ -1,6 +1,6 @@
-//! Early end of turn on a virtual clock: recognition at a 200 ms pause, the turn taken there when
-//! the words sound finished, held to the 700 ms end of speech when they don't, dropped when the
-//! caller goes on.
+//! Early end of turn on a virtual clock: recognition at a 200 ms pause (and at the default
+//! 120 ms), the turn taken there when the words sound finished, held to the 700 ms end of speech
+//! when they don't, dropped when the caller goes on.
 
 mod common;
 use common::*;
@@ -28,7 +28,7 @@ fn asr_requests(out: &Timed) -> Vec<(u64, u64, usize)> {
 
 #[test]
 fn a_finished_sentence_is_answered_at_the_pause() {
-    let mut h = Harness::new(CallConfig::default());
+    let mut h = Harness::new(early_200());
     let (t, turn, pcm) = spoke(&mut h);
     // The frame 2680..2700 completes 200 ms of silence; audio from the 300 ms pre-roll on.
     assert_eq!((t, turn, pcm.len() / 16), (2680, 1, 1500));
@@ -53,7 +53,7 @@ fn a_finished_sentence_is_answered_at_the_pause() {
 
 #[test]
 fn an_unfinished_sentence_waits_for_the_end_of_speech() {
-    let mut h = Harness::new(CallConfig::default());
+    let mut h = Harness::new(early_200());
     let (_, turn, _) = spoke(&mut h);
     let out = h.asr(2700, turn, "I'd like to book a table for");
     assert!(out.is_empty(), "held: {out:?}");
@@ -72,7 +72,7 @@ fn an_unfinished_sentence_waits_for_the_end_of_speech() {
 
 #[test]
 fn speech_after_the_pause_drops_the_early_result() {
-    let mut h = Harness::new(CallConfig::default());
+    let mut h = Harness::new(early_200());
     let (_, first, _) = spoke(&mut h);
     h.audio(300, true); // 2700..3000: the caller goes on
     assert!(
@@ -91,7 +91,7 @@ fn speech_after_the_pause_drops_the_early_result() {
 
 #[test]
 fn a_held_result_is_dropped_when_the_caller_goes_on() {
-    let mut h = Harness::new(CallConfig::default());
+    let mut h = Harness::new(early_200());
     let (_, first, _) = spoke(&mut h);
     assert!(h
         .asr(2690, first, "I'd like to book a table for")
@@ -108,7 +108,7 @@ fn a_held_result_is_dropped_when_the_caller_goes_on() {
 
 #[test]
 fn keys_in_a_pause_replace_the_early_recognition() {
-    let mut h = Harness::new(CallConfig::default());
+    let mut h = Harness::new(early_200());
     let (t, first, _) = spoke(&mut h);
     h.input(Input::Dtmf {
         at_ms: t + 40,
@@ -119,4 +119,14 @@ fn keys_in_a_pause_replace_the_early_recognition() {
         digit: '#',
     });
     assert!(h.asr(t + 100, first, BOOKING).is_empty(), "the keys won");
+}
+
+#[test]
+fn the_default_pause_is_120_ms() {
+    let mut h = Harness::new(CallConfig::default());
+    let (t, turn, pcm) = spoke(&mut h);
+    // Speech ends at 2500; the frame 2600..2620 completes 120 ms of silence.
+    assert_eq!((t, turn, pcm.len() / 16), (2600, 1, 1420));
+    let out = h.asr(2750, 1, BOOKING);
+    assert!(synth(&out).is_some_and(|(_, r)| r.starts_with("Table booked for Tanya")));
 }

@@ -169,6 +169,54 @@ fn restaurant_falls_back_hands_off_and_pauses() {
     );
 }
 
+/// Dialogflow activates an intent's output contexts from its match on, while it still asks for
+/// parameters; an interruption (here a pause) leaves the values there for a later intent's
+/// `#booking.person` defaults.
+#[test]
+fn slot_filling_sets_output_contexts_and_a_resume_picks_them_up() {
+    let e = restaurant();
+    let mut c = Chat::new(&e);
+    let r = c.say("I'd like to book a table for Tanya");
+    assert_eq!(r.reply_text, "On which date would you like the table?");
+    let ctxs = r.query_result["outputContexts"]
+        .as_array()
+        .expect("contexts");
+    let booking = ctxs
+        .iter()
+        .find(|c| {
+            c["name"]
+                .as_str()
+                .unwrap_or("")
+                .ends_with("/contexts/booking")
+        })
+        .expect("booking context");
+    assert_eq!(booking["lifespanCount"], 5);
+    assert_eq!(booking["parameters"]["person"], json!({"name": "Tanya"}));
+    assert_eq!(booking["parameters"]["date"], "");
+    let r = c.say("I need to check my calendar");
+    assert_eq!(r.intent_name.as_deref(), Some("Check Calendar"));
+    let r = c.event("RESUME_BOOKING");
+    assert_eq!(r.intent_name.as_deref(), Some("Resume Booking"));
+    assert_eq!(
+        r.reply_text,
+        "Welcome back! On which date would you like the table?"
+    );
+    assert_eq!(
+        r.query_result["parameters"]["person"],
+        json!({"name": "Tanya"})
+    );
+    let r = c.say("on the 9th of January");
+    assert_eq!(r.reply_text, "And at what time would you like the table?");
+    let r = c.say("at 10 am");
+    assert!(r.all_required_params_present);
+    assert!(
+        r.reply_text.starts_with("Table booked for Tanya at "),
+        "{}",
+        r.reply_text
+    );
+    assert!(r.control.end_interaction);
+}
+
 #[test]
 fn follow_up_intents_need_their_context() {
     let Some(dir) = shared("telephony") else {

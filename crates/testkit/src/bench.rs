@@ -163,12 +163,17 @@ pub async fn bench_voice(opts: BenchOptions, voices: &Voices) -> Result<BenchRep
         svg_path: None,
     };
     let mut failed_in_row = 0;
+    // Until a level has measured how long one call lasts, first calls are spread over 3 s.
+    let mut spread = Duration::from_secs(3);
     for &n in &opts.levels {
         say(&format!(
             "level {n}: running {n} concurrent call(s) for {:?}…",
             opts.duration_per_level
         ));
-        let level = run_level(&opts, &voices, n).await;
+        let level = run_level(&opts, &voices, n, spread).await;
+        if let Some(d) = typical_call_ms(&level) {
+            spread = Duration::from_millis(d);
+        }
         say(&format!(
             "level {n}: {} call(s), reply p50 {} / p95 {} / p99 {} ms, greeting p95 {} ms, \
              cpu/call {}, {} call(s) with problems",
@@ -205,12 +210,21 @@ fn show(v: Option<u64>) -> String {
     v.map_or("-".into(), |v| v.to_string())
 }
 
-async fn run_level(opts: &BenchOptions, voices: &Voices, n: usize) -> BenchLevel {
+/// Mean length of one call at a level (ms), once calls completed there.
+fn typical_call_ms(level: &BenchLevel) -> Option<u64> {
+    (level.calls_completed > 0)
+        .then(|| (level.call_seconds * 1000.0 / level.calls_completed as f64) as u64)
+        .filter(|&ms| ms > 0)
+}
+
+/// Runs `n` callers, each placing calls back to back for the level's duration. Their first calls
+/// start evenly over `spread` (one call's length once known), so at any moment the calls are at
+/// different points of the dialogue, as on a real line, rather than all speaking at once.
+async fn run_level(opts: &BenchOptions, voices: &Voices, n: usize, spread: Duration) -> BenchLevel {
     let cpu0 = cpu_seconds(opts.server_pid);
     let start = Instant::now();
     let end = start + opts.duration_per_level;
-    // Spread the first calls over up to 3 s so the callers' turns do not all line up.
-    let stagger = Duration::from_millis(3000 / n as u64).min(opts.duration_per_level / n as u32);
+    let stagger = (spread / n as u32).min(opts.duration_per_level / (2 * n as u32));
     let mut tasks = Vec::with_capacity(n);
     for i in 0..n {
         let mut call = opts.call.clone();

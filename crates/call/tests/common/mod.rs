@@ -51,6 +51,18 @@ pub fn classic() -> CallConfig {
     }
 }
 
+/// Early end of turn at a 200 ms pause (the early-turn tests' timings), 700 ms end silence.
+pub fn early_200() -> CallConfig {
+    CallConfig {
+        endpoint: sb_speech::vad::EndpointConfig {
+            end_silence_ms: 700,
+            early_silence_ms: 200,
+            ..Default::default()
+        },
+        ..CallConfig::default()
+    }
+}
+
 pub const WELCOME: &str =
     "Welcome to our Demonstration Restaurant. When and for whom would you like to book a table?";
 

@@ -3,7 +3,7 @@
 
 use super::types::*;
 use super::{contexts, render, slots};
-use crate::agent::WebhookConfig;
+use crate::agent::{Intent, WebhookConfig};
 use crate::engine::{Engine, Extracted};
 use crate::sysent::SysContext;
 use crate::template::TemplateEnv;
@@ -221,6 +221,9 @@ impl Engine {
             } else {
                 p.prompts[(attempts as usize - 1) % p.prompts.len()].clone()
             };
+            // Like Dialogflow, the intent's output contexts are active from its match on, with
+            // the values collected so far: an interrupted booking can be picked up from them.
+            set_output_contexts(intent, state, &values, &originals);
             let ctx_view = contexts::view(state);
             let env = TemplateEnv {
                 params: &values,
@@ -246,12 +249,7 @@ impl Engine {
             if intent.reset_contexts {
                 state.contexts.clear();
             }
-            let cparams = slots::context_params(intent, &values, &originals);
-            for oc in &intent.output_contexts {
-                let mut p = cparams.clone();
-                p.extend(oc.parameters.clone());
-                contexts::set(state, &oc.name, oc.lifespan, p);
-            }
+            set_output_contexts(intent, state, &values, &originals);
             let ctx_view = contexts::view(state);
             let env = TemplateEnv {
                 params: &values,
@@ -457,4 +455,19 @@ fn project_of(session: &str) -> &str {
         }
     }
     "-"
+}
+
+/// Activates `intent`'s output contexts carrying its parameter values (and `.original`s).
+fn set_output_contexts(
+    intent: &Intent,
+    state: &mut SessionState,
+    values: &Map<String, Value>,
+    originals: &Map<String, Value>,
+) {
+    let cparams = slots::context_params(intent, values, originals);
+    for oc in &intent.output_contexts {
+        let mut p = cparams.clone();
+        p.extend(oc.parameters.clone());
+        contexts::set(state, &oc.name, oc.lifespan, p);
+    }
 }

@@ -72,14 +72,21 @@ pub struct PhoneServer {
 
 impl PhoneServer {
     pub async fn start(toml: &str, asr: Arc<dyn Asr>, tts: Arc<dyn Tts>) -> PhoneServer {
+        PhoneServer::start_with(toml, asr, tts, ServerConfig::default()).await
+    }
+
+    /// Like [`PhoneServer::start`] with a server configuration (e.g. a `data_dir`, so calls and
+    /// paused sessions outlive the server).
+    pub async fn start_with(
+        toml: &str,
+        asr: Arc<dyn Asr>,
+        tts: Arc<dyn Tts>,
+        config: ServerConfig,
+    ) -> PhoneServer {
         let engine = switchboard::cli::load_engine(&restaurant(), None).expect("agent");
         let state = Arc::new(
-            AppState::new(
-                engine,
-                ServerConfig::default(),
-                Arc::new(switchboard::clock::SystemClock),
-            )
-            .expect("state"),
+            AppState::new(engine, config, Arc::new(switchboard::clock::SystemClock))
+                .expect("state"),
         );
         let file = PhoneFile::parse(toml).expect("phone toml");
         let st = state.clone();

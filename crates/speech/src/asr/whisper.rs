@@ -267,6 +267,12 @@ impl WhisperAsr {
         let keep = kept_word_indices(&strs);
         let mut words: Vec<WordTiming> = keep.into_iter().map(|i| words[i].clone()).collect();
         repair_split_years(&mut words);
+        // A stray mark before the first word (", I'd like…" after a cut-off start) is noise.
+        let lead = words
+            .iter()
+            .take_while(|w| !w.word.chars().any(char::is_alphanumeric))
+            .count();
+        words.drain(..lead);
         let text = words
             .iter()
             .map(|w| w.word.as_str())

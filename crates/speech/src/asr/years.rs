@@ -47,7 +47,7 @@ fn join(year: &str, rest: &str) -> Option<String> {
     if !plausible {
         return None;
     }
-    let digits = rest.trim_end_matches(|c: char| matches!(c, '.' | ',' | '?' | '!'));
+    let digits = rest.trim_end_matches(['.', ',', '?', '!']);
     let d = digits.as_bytes();
     if d.len() != 2 || !d.iter().all(u8::is_ascii_digit) || d[0] != y[2] || d[1] == b'0' {
         return None;

@@ -10,6 +10,7 @@ mod espeak_voice;
 mod flite;
 mod ort_env;
 pub mod phonemize;
+mod phrase;
 mod piper;
 mod prompt_cache;
 

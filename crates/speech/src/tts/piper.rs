@@ -7,6 +7,7 @@ use ort::session::Session;
 use ort::value::Tensor;
 
 use super::phonemize::{sentences_from_clauses, Sentence, VoiceConfig};
+use super::phrase::break_long_opening;
 use super::{silence, AudioChunk, Normalizer, Tts};
 use crate::error::SpeechError;
 use crate::espeak::Espeak;
@@ -27,7 +28,8 @@ pub struct PiperOptions {
     pub volume: f32,
     /// Emit the first clause of the first sentence (up to its `,` `;` `:`) as its own chunk
     /// when it is long enough (≥ 12 phonemes), to cut time to first audio. The chunk's `text`
-    /// is then that clause. Off by default: chunks are whole sentences, like Piper.
+    /// is then that clause. A long opening clause without a comma gets one at its first phrase
+    /// break (`phrase::break_long_opening`). Off by default: chunks are whole sentences, like Piper.
     pub split_first_clause: bool,
 }
 
@@ -136,6 +138,10 @@ impl PiperTts {
         if text.trim().is_empty() {
             return Ok(Vec::new());
         }
+        let text = match split_first.then(|| break_long_opening(&text)).flatten() {
+            Some(broken) => broken,
+            None => text,
+        };
         let clauses = self.espeak.clauses(&self.voice.espeak_voice, &text)?;
         let clusters = &self.voice.clusters;
         if split_first && clauses.len() > 1 && !clauses[0].end_of_sentence {

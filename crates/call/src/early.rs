@@ -11,6 +11,7 @@
 //! ```
 
 use crate::session::CallSession;
+use crate::types::Output;
 use sb_speech::asr::Transcript;
 
 /// Words after which a caller is rarely done ("a table for", "at ten and").
@@ -51,9 +52,33 @@ impl CallSession {
         if self.turn.as_ref().is_some_and(|t| !t.tentative) {
             return;
         }
-        self.speech_turn(at, end_ms, pcm);
+        self.speech_turn(at, end_ms, pcm, true);
         if let Some(t) = self.turn.as_mut() {
             t.tentative = true;
+        }
+    }
+
+    /// The caller went on after the pause: a tentative turn is stale. Its recognition, if still
+    /// running, is cancelled so the whole utterance's gets the CPU.
+    pub(crate) fn on_resumed(&mut self) {
+        let Some(t) = self.turn.as_ref().filter(|t| t.tentative) else {
+            return;
+        };
+        if t.held.is_none() {
+            self.out.push_back(Output::CancelAsr { turn: t.id });
+        }
+        self.turn = None;
+    }
+
+    /// The driver skipped the tentative turn's recognition: the end of speech recognises the
+    /// whole utterance, as when the caller goes on.
+    pub(crate) fn on_asr_skipped(&mut self, turn: u64) {
+        if self
+            .turn
+            .as_ref()
+            .is_some_and(|t| t.id == turn && t.tentative)
+        {
+            self.turn = None;
         }
     }
 

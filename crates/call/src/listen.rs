@@ -11,6 +11,11 @@ use std::collections::VecDeque;
 const SAMPLES_PER_MS: u64 = (VAD_RATE / 1000) as u64;
 /// A frame arriving this much later than the audio clock expects re-anchors the clock.
 const GAP_MS: u64 = 200;
+/// Within speech, a frame this far below the loudest voiced frame so far (−30 dB in RMS) is
+/// silence whatever the VAD says: earshot's score decays for 60–100 ms after the last word,
+/// which would delay every pause and end by as much. On a noisy line the noise floor sits above
+/// this level and the VAD alone decides.
+const QUIET_RATIO: f32 = 0.032;
 
 /// What the listener heard, in driver time.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +31,8 @@ pub(crate) enum Heard {
         end_ms: u64,
         pcm: Vec<i16>,
     },
+    /// Speech came back after a [`Heard::Paused`]: the utterance goes on.
+    Resumed,
     /// The utterance ended; `end_ms` is the end of its last voiced frame.
     Ended {
         start_ms: u64,
@@ -58,6 +65,10 @@ pub(crate) struct Listener {
     utt: Option<Utterance>,
     keep: u64,
     cap: u64,
+    /// RMS of the loudest frame the VAD called speech since the last utterance closed.
+    speech_peak: f32,
+    /// The open utterance paused after speech that ended here (audio time).
+    paused_at: Option<u64>,
 }
 
 impl Listener {
@@ -87,6 +98,8 @@ impl Listener {
             utt: None,
             keep,
             cap,
+            speech_peak: 0.0,
+            paused_at: None,
         })
     }
 
@@ -123,6 +136,7 @@ impl Listener {
                     Ok(p) if p.is_finite() => p,
                     _ => 0.0, // a failing VAD hears silence rather than stopping the call
                 };
+                let p = self.gate(p, rms(&self.frame));
                 self.frame.clear();
                 let frame_start = (self.total - n as u64) / SAMPLES_PER_MS;
                 self.on_frame(frame_start, p, out);
@@ -159,6 +173,7 @@ impl Listener {
                 return;
             }
             Some(EndpointEvent::Paused { start_ms, end_ms }) => {
+                self.paused_at = Some(end_ms);
                 let from = self.utt.as_ref().map_or(self.buf_start, |u| u.capture_from);
                 let a = from.saturating_sub(self.buf_start) as usize;
                 out.push(Heard::Paused {
@@ -173,6 +188,12 @@ impl Listener {
             }
             None => {}
         }
+        if let Some(e) = self.paused_at {
+            if self.ep.last_speech_end().is_some_and(|now| now != e) {
+                self.paused_at = None;
+                out.push(Heard::Resumed);
+            }
+        }
         if let Some(u) = self.utt.as_mut() {
             if !u.sustained && u.voiced_ms >= self.barge_min_ms {
                 u.sustained = true;
@@ -181,6 +202,17 @@ impl Listener {
                 });
             }
         }
+    }
+
+    /// The VAD's probability, or 0 for a frame far quieter than the speech heard so far.
+    fn gate(&mut self, p: f32, rms: f32) -> f32 {
+        if p >= self.threshold {
+            if rms < self.speech_peak * QUIET_RATIO {
+                return 0.0;
+            }
+            self.speech_peak = self.speech_peak.max(rms);
+        }
+        p
     }
 
     /// Driver time at which the open utterance's last voiced frame ended.
@@ -193,6 +225,8 @@ impl Listener {
     pub fn commit(&mut self) {
         self.ep.reset();
         self.utt = None;
+        self.paused_at = None;
+        self.speech_peak = 0.0;
         self.trim();
     }
 
@@ -202,10 +236,13 @@ impl Listener {
             out.push(self.close(start_ms, end_ms));
         }
         self.utt = None;
+        self.speech_peak = 0.0;
         self.trim();
     }
 
     fn close(&mut self, start_ms: u64, end_ms: u64) -> Heard {
+        self.speech_peak = 0.0;
+        self.paused_at = None;
         let from = self
             .utt
             .take()
@@ -237,6 +274,14 @@ impl Listener {
             self.buf_start += 1;
         }
     }
+}
+
+fn rms(frame: &[i16]) -> f32 {
+    if frame.is_empty() {
+        return 0.0;
+    }
+    let sum: f64 = frame.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
+    (sum / frame.len() as f64).sqrt() as f32
 }
 
 #[cfg(test)]
@@ -309,6 +354,48 @@ mod tests {
         let mut out = Vec::new();
         l.push(at, &vec![v; (ms * 16) as usize], &mut out);
         out
+    }
+
+    /// A VAD that hears speech in anything but digital silence, like earshot's decaying tail.
+    struct Sticky;
+    impl Vad for Sticky {
+        fn speech_probability(&mut self, f: &[i16]) -> Result<f32, SpeechError> {
+            Ok(if f.iter().any(|&s| s != 0) { 0.9 } else { 0.0 })
+        }
+        fn frame_len(&self) -> usize {
+            160
+        }
+        fn reset(&mut self) {}
+    }
+
+    #[test]
+    fn a_quiet_tail_after_speech_is_silence_but_quiet_speech_alone_is_not() {
+        let cfg = EndpointConfig {
+            early_silence_ms: 120,
+            end_silence_ms: 600,
+            pre_roll_ms: 100,
+            ..EndpointConfig::default()
+        };
+        let mut l = Listener::new(Box::new(Sticky), &cfg, 300).unwrap();
+        push(&mut l, 0, 500, 8_000); // speech 0..500
+        let out = push(&mut l, 500, 200, 200); // −32 dB: the VAD still says speech
+        let paused = out.iter().find_map(|h| match h {
+            Heard::Paused { end_ms, .. } => Some(*end_ms),
+            _ => None,
+        });
+        assert_eq!(paused, Some(500), "{out:?}");
+        // The tail counts as silence: the utterance ends 600 ms after 500 despite the VAD.
+        let out = push(&mut l, 700, 400, 200);
+        assert!(
+            matches!(out[..], [Heard::Ended { end_ms: 500, .. }]),
+            "{out:?}"
+        );
+        // A new, quiet utterance on its own is speech: the loudness reference starts afresh.
+        let out = push(&mut l, 1100, 300, 200);
+        assert!(
+            matches!(out[..], [Heard::Started { start_ms: 1100, .. }, ..]),
+            "{out:?}"
+        );
     }
 
     #[test]

@@ -171,6 +171,7 @@ impl CallSession {
                 turn,
                 result,
             } => self.on_asr(at_ms, turn, result),
+            Input::AsrSkipped { turn, .. } => self.on_asr_skipped(turn),
             Input::WebhookResult {
                 at_ms,
                 turn,
@@ -246,6 +247,7 @@ impl CallSession {
                 }
             }
             Heard::Paused { end_ms, pcm, .. } => self.on_pause(at, end_ms, pcm),
+            Heard::Resumed => self.on_resumed(),
             Heard::Ended { end_ms, pcm, .. } => {
                 if self.end_tentative(at, end_ms) {
                     return;
@@ -253,7 +255,7 @@ impl CallSession {
                 let counts = std::mem::take(&mut self.utterance_counts);
                 if counts && self.turn.is_none() && self.phase == Phase::Live {
                     self.no_input_at = None;
-                    self.speech_turn(at, end_ms, pcm);
+                    self.speech_turn(at, end_ms, pcm, false);
                 } else if self.turn.is_none() && self.no_input_at.is_none() {
                     // A discarded sound (cough during the prompt) while listening: keep waiting.
                     self.no_input_at =

@@ -87,7 +87,7 @@ impl CallSession {
     // ---- starting turns ----------------------------------------------------------------------
 
     /// An utterance ended at `speech_end` (true end of speech): recognise it.
-    pub(crate) fn speech_turn(&mut self, at: u64, speech_end: u64, pcm: Vec<i16>) {
+    pub(crate) fn speech_turn(&mut self, at: u64, speech_end: u64, pcm: Vec<i16>, early: bool) {
         let id = self.new_turn_id();
         let mut t = Turn::new(id, Stage::Asr, at);
         t.timings.speech_end_ms = Some(speech_end);
@@ -97,6 +97,7 @@ impl CallSession {
             turn: id,
             pcm16k: pcm,
             prompt: None,
+            early,
         });
     }
 

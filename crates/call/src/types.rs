@@ -25,6 +25,9 @@ pub enum Input {
         turn: u64,
         result: Result<Transcript, String>,
     },
+    /// The driver did not run an `early` [`Output::Asr`] of `turn` (recognition is busy): the
+    /// utterance is recognised whole at its end instead.
+    AsrSkipped { at_ms: u64, turn: u64 },
     /// Answer to [`Output::Webhook`] of `turn`.
     WebhookResult {
         at_ms: u64,
@@ -61,6 +64,7 @@ impl Input {
             | Input::Audio { at_ms, .. }
             | Input::Dtmf { at_ms, .. }
             | Input::AsrResult { at_ms, .. }
+            | Input::AsrSkipped { at_ms, .. }
             | Input::WebhookResult { at_ms, .. }
             | Input::TtsChunk { at_ms, .. }
             | Input::TtsFailed { at_ms, .. }
@@ -84,11 +88,19 @@ pub enum Output {
     Mark(String),
     /// Drop audio queued on the platform (barge-in).
     ClearPlayback,
-    /// Recognise one utterance (pre-roll included); answer with [`Input::AsrResult`].
+    /// Recognise one utterance (pre-roll included); answer with [`Input::AsrResult`]. An
+    /// `early` request (at a pause, the caller may go on) may instead be answered with
+    /// [`Input::AsrSkipped`] when recognition is busy.
     Asr {
         turn: u64,
         pcm16k: Vec<i16>,
         prompt: Option<String>,
+        early: bool,
+    },
+    /// Stop the [`Output::Asr`] of `turn` if it is queued or running: its answer is no longer
+    /// wanted (an [`Input::AsrResult`] for it may still arrive and is ignored).
+    CancelAsr {
+        turn: u64,
     },
     /// Synthesise `text`; answer with [`Input::TtsChunk`]s (sentence by sentence, last one flagged).
     Synthesize {
@@ -119,18 +131,21 @@ impl PartialEq for Output {
             }
             (Mark(a), Mark(b)) => a == b,
             (ClearPlayback, ClearPlayback) => true,
+            (CancelAsr { turn: a }, CancelAsr { turn: b }) => a == b,
             (
                 Asr {
                     turn: a,
                     pcm16k: x,
                     prompt: p,
+                    early: e,
                 },
                 Asr {
                     turn: b,
                     pcm16k: y,
                     prompt: q,
+                    early: f,
                 },
-            ) => a == b && x == y && p == q,
+            ) => a == b && x == y && p == q && e == f,
             (Synthesize { turn: a, text: x }, Synthesize { turn: b, text: y }) => a == b && x == y,
             (
                 Webhook {

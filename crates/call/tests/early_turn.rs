@@ -74,7 +74,13 @@ fn an_unfinished_sentence_waits_for_the_end_of_speech() {
 fn speech_after_the_pause_drops_the_early_result() {
     let mut h = Harness::new(early_200());
     let (_, first, _) = spoke(&mut h);
-    h.audio(300, true); // 2700..3000: the caller goes on
+    let out = h.audio(300, true); // 2700..3000: the caller goes on
+                                  // The first voiced frame after the pause cancels the recognition in flight.
+    let cancels: Vec<_> = out
+        .iter()
+        .filter(|(_, o)| matches!(o, Output::CancelAsr { .. }))
+        .collect();
+    assert_eq!(cancels, vec![&(2700, Output::CancelAsr { turn: first })]);
     assert!(
         h.asr(3000, first, "I'd like to book a table").is_empty(),
         "stale"
@@ -128,5 +134,22 @@ fn the_default_pause_is_120_ms() {
     // Speech ends at 2500; the frame 2600..2620 completes 120 ms of silence.
     assert_eq!((t, turn, pcm.len() / 16), (2600, 1, 1420));
     let out = h.asr(2750, 1, BOOKING);
+    assert!(synth(&out).is_some_and(|(_, r)| r.starts_with("Table booked for Tanya")));
+}
+
+#[test]
+fn a_skipped_early_recognition_leaves_the_turn_to_the_end_of_speech() {
+    let mut h = Harness::new(early_200());
+    let (t, first, _) = spoke(&mut h);
+    let out = h.input(Input::AsrSkipped {
+        at_ms: t,
+        turn: first,
+    });
+    assert!(out.is_empty(), "{out:?}");
+    // Nothing more at the pause; at 700 ms of silence the whole utterance (from its 300 ms
+    // pre-roll to 300 ms after it) is recognised.
+    let out = h.audio(700, false);
+    assert_eq!(asr_requests(&out), vec![(3180, first + 1, 1600)]);
+    let out = h.asr(3400, first + 1, BOOKING);
     assert!(synth(&out).is_some_and(|(_, r)| r.starts_with("Table booked for Tanya")));
 }

@@ -156,7 +156,10 @@ pub async fn demo(
     })
     .await??;
     for (name, path) in [("twilio", "/twilio/media"), ("vonage", "/vonage/media")] {
-        println!("\n-- a simulated {name} call (caller voice: espeak-ng; bot voice: Piper joe)");
+        println!(
+            "\n-- a simulated {name} call (caller voice: {}; bot voice: Piper joe)",
+            crate::sim_cli::DEFAULT_CALLER_VOICE
+        );
         let report = call_once(platform(name)?, server.ws(path), &voices).await;
         println!("{report}");
     }
@@ -300,7 +303,12 @@ async fn server_stage_split(base: &str) -> (String, String) {
     }
     let mut out = String::from("per-stage mean (server /metrics):");
     for (k, (s, c)) in sums.iter().filter(|(_, (_, c))| *c > 0.0) {
-        out.push_str(&format!("\n  {k}: {:.1} (n={})", s / c, *c as u64));
+        let mean = s / c;
+        let shown = match k.strip_suffix("_seconds") {
+            Some(stem) => format!("{stem}: {:.0} ms", mean * 1000.0),
+            None => format!("{k}: {mean:.2}"),
+        };
+        out.push_str(&format!("\n  {shown} (n={})", *c as u64));
     }
     (out, String::new())
 }

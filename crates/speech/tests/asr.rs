@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use sb_speech::asr::{Asr, AsrOptions, Transcript, WeightType, WhisperAsr};
+use sb_speech::asr::{Asr, AsrOptions, CancelFlag, Transcript, WeightType, WhisperAsr};
 use sb_speech::models::ModelStore;
 use sb_speech::SpeechError;
 
@@ -99,6 +99,36 @@ fn booking_request_over_the_phone() {
         .find(|w| w.word.starts_with("Tanya"))
         .unwrap();
     assert!(table.end_ms <= tanya.start_ms, "{t:?}");
+}
+
+/// A cancelled recognition fails as cancelled, before or while it runs, and the recogniser
+/// (its pooled decoder state) keeps working afterwards.
+#[test]
+fn cancelled_recognitions_stop_and_leave_the_recogniser_usable() {
+    let pcm = phone_fixture("asr_booking");
+    let flag = CancelFlag::new();
+    flag.cancel();
+    let opts = AsrOptions {
+        cancel: Some(flag),
+        ..AsrOptions::default()
+    };
+    let err = asr().transcribe(&pcm, &opts).unwrap_err().to_string();
+    assert!(err.contains("cancelled"), "{err}");
+
+    // Cancelled while running: the 4 s utterance takes well over the time to set the flag.
+    let flag = CancelFlag::new();
+    let opts = AsrOptions {
+        cancel: Some(flag.clone()),
+        ..AsrOptions::default()
+    };
+    let audio = pcm.clone();
+    let run = std::thread::spawn(move || asr().transcribe(&audio, &opts));
+    flag.cancel();
+    let err = run.join().unwrap().unwrap_err().to_string();
+    assert!(err.contains("cancelled"), "{err}");
+
+    let t = asr().transcribe(&pcm, &AsrOptions::default()).unwrap();
+    assert!(normalized(&t.text).contains("book a table"), "{t:?}");
 }
 
 /// Accepted transcripts per fixture. tiny.en hears espeak's robotic "do" as
@@ -202,6 +232,7 @@ fn bad_audio_is_an_error_not_a_panic() {
         beam_size: 0,
         max_tokens: 0,
         threads: 1_000,
+        cancel: None,
     };
     let t = asr()
         .transcribe(&phone_fixture("asr_cancel"), &wild)

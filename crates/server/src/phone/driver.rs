@@ -289,7 +289,12 @@ impl Driver {
                 turn,
                 pcm16k,
                 prompt,
+                early,
             } => {
+                if early && speech.asr_busy() {
+                    self.phone.metrics.dropped("early_asr");
+                    return Some(Input::AsrSkipped { at_ms: at, turn });
+                }
                 self.book.asr_sent(turn, at);
                 let prompt = prompt.or_else(|| self.setup.connector.cfg.asr_prompt());
                 if !speech.recognize(self.key, turn, pcm16k, prompt, self.work_tx.clone()) {
@@ -300,6 +305,7 @@ impl Driver {
                     });
                 }
             }
+            Output::CancelAsr { turn } => speech.cancel_asr(self.key, turn),
             Output::Synthesize { turn, text } => {
                 if !speech.synthesize(self.key, turn, text, self.work_tx.clone()) {
                     return Some(Input::TtsFailed {
@@ -377,6 +383,7 @@ fn describe(o: &Output) -> String {
         Output::Mark(m) => format!("mark {m}"),
         Output::ClearPlayback => "clear".into(),
         Output::Asr { turn, pcm16k, .. } => format!("asr turn {turn}: {} ms", pcm16k.len() / 16),
+        Output::CancelAsr { turn } => format!("cancel asr turn {turn}"),
         Output::Synthesize { turn, text } => format!("synthesize turn {turn}: {text:?}"),
         Output::Webhook { turn, .. } => format!("webhook turn {turn}"),
         Output::Event(e) => format!(

@@ -194,6 +194,9 @@ impl Metrics {
             let v = dropped.get(q).copied().unwrap_or(0);
             let _ = writeln!(out, "switchboard_queue_dropped_total{{queue=\"{q}\"}} {v}");
         }
+        out.push_str("# HELP switchboard_early_asr_skipped_total Recognitions at a pause skipped because recognition was busy (the utterance is recognised at its end).\n# TYPE switchboard_early_asr_skipped_total counter\n");
+        let skipped = dropped.get("early_asr").copied().unwrap_or(0);
+        let _ = writeln!(out, "switchboard_early_asr_skipped_total {skipped}");
         for (i, (_, name, help)) in STAGES.iter().enumerate() {
             self.hists[i].render(&mut out, name, help);
         }

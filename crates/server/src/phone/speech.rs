@@ -5,7 +5,7 @@
 //! Static agent responses are synthesised once at start ([`PromptCache`]) and replayed.
 
 use super::metrics::Metrics;
-use sb_speech::asr::{Asr, AsrOptions, Transcript};
+use sb_speech::asr::{Asr, AsrOptions, CancelFlag, Transcript};
 use sb_speech::tts::{PromptCache, Tts};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -121,6 +121,14 @@ impl<J> FairQueue<J> {
         }
     }
 
+    /// Jobs waiting, over all keys.
+    pub fn waiting(&self) -> usize {
+        self.inner
+            .lock()
+            .map(|g| g.queues.values().map(VecDeque::len).sum())
+            .unwrap_or(0)
+    }
+
     /// Drops every job queued for `key` (the call ended).
     pub fn forget(&self, key: u64) {
         if let Ok(mut g) = self.inner.lock() {
@@ -141,6 +149,7 @@ struct AsrJob {
     pcm: Vec<i16>,
     prompt: Option<String>,
     reply: mpsc::Sender<Work>,
+    cancel: CancelFlag,
 }
 
 struct TtsJob {
@@ -156,6 +165,11 @@ pub struct Speech {
     /// Static responses at 16 kHz.
     prompts: HashMap<String, Arc<[i16]>>,
     metrics: Arc<Metrics>,
+    /// ASR workers busy now, of `asr_workers`.
+    asr_running: Arc<AtomicUsize>,
+    asr_workers: usize,
+    /// Each call's latest recognition (turn, flag), so that it can be cancelled.
+    asr_latest: Mutex<HashMap<u64, (u64, CancelFlag)>>,
 }
 
 /// Most prompts synthesised at start.
@@ -200,14 +214,17 @@ impl Speech {
                 prompts16.insert(prompt_key(t), Arc::from(to_16k(&a, cache.sample_rate())?));
             }
         }
+        let workers = asr_workers.max(1);
+        let running = Arc::new(AtomicUsize::new(0));
         let speech = Arc::new(Speech {
             asr: Arc::new(FairQueue::new(jobs_per_call)),
             tts: Arc::new(FairQueue::new(jobs_per_call)),
             prompts: prompts16,
             metrics,
+            asr_running: running.clone(),
+            asr_workers: workers,
+            asr_latest: Mutex::new(HashMap::new()),
         });
-        let workers = asr_workers.max(1);
-        let running = Arc::new(AtomicUsize::new(0));
         for i in 0..workers {
             let (q, asr, running) = (speech.asr.clone(), asr.clone(), running.clone());
             std::thread::Builder::new()
@@ -229,6 +246,13 @@ impl Speech {
         self.prompts.len()
     }
 
+    /// Whether recognition has no spare worker now: every worker busy or jobs waiting. Early
+    /// (speculative) recognitions are skipped then, so that under load each utterance is
+    /// recognised once, at its end.
+    pub fn asr_busy(&self) -> bool {
+        self.asr_running.load(Ordering::Relaxed) >= self.asr_workers || self.asr.waiting() > 0
+    }
+
     /// Queues a recognition; `false` (and counted) when the call's queue is full.
     pub fn recognize(
         &self,
@@ -238,11 +262,16 @@ impl Speech {
         prompt: Option<String>,
         reply: mpsc::Sender<Work>,
     ) -> bool {
+        let cancel = CancelFlag::new();
+        if let Ok(mut m) = self.asr_latest.lock() {
+            m.insert(call, (turn, cancel.clone()));
+        }
         let job = AsrJob {
             turn,
             pcm,
             prompt,
             reply,
+            cancel,
         };
         // One turn of a call is recognised at a time: an older request still waiting is stale.
         let ok = self.asr.push_latest(call, job).is_ok();
@@ -279,8 +308,23 @@ impl Speech {
         ok
     }
 
+    /// Stops `turn`'s recognition if it is still waiting or running (its answer, an error,
+    /// still arrives).
+    pub fn cancel_asr(&self, call: u64, turn: u64) {
+        if let Ok(m) = self.asr_latest.lock() {
+            if let Some((t, flag)) = m.get(&call) {
+                if *t == turn {
+                    flag.cancel();
+                }
+            }
+        }
+    }
+
     /// Drops a finished call's queued jobs.
     pub fn forget(&self, call: u64) {
+        if let Ok(mut m) = self.asr_latest.lock() {
+            m.remove(&call);
+        }
         self.asr.forget(call);
         self.tts.forget(call);
     }
@@ -310,6 +354,7 @@ fn asr_worker(q: &FairQueue<AsrJob>, asr: &dyn Asr, running: &AtomicUsize, worke
             beam_size: 1,
             max_tokens: (12 + 6 * secs).min(AsrOptions::default().max_tokens),
             threads: if alone { workers } else { 0 },
+            cancel: Some(job.cancel.clone()),
         };
         let t0 = std::time::Instant::now();
         let result = asr.transcribe(&pcm, &opts).map_err(|e| e.to_string());

@@ -23,6 +23,8 @@ pub use vocab::vocabulary_prompt;
 pub use whisper::{WhisperAsr, DEFAULT_SHORT_WINDOW_S, SHORT_AUDIO_SAMPLES};
 
 use crate::error::SpeechError;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// Result of recognising one utterance.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +59,34 @@ pub struct AsrOptions {
     pub max_tokens: usize,
     /// Compute threads for this recognition; 0 = the recogniser's own setting.
     pub threads: usize,
+    /// Set from another thread to stop this recognition early (it then fails as cancelled).
+    pub cancel: Option<CancelFlag>,
+}
+
+/// A shared "stop now" flag for a recognition in progress.
+#[derive(Debug, Clone, Default)]
+pub struct CancelFlag(Arc<AtomicBool>);
+
+impl CancelFlag {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+    /// The flag's address, for engines that poll it from C.
+    pub(crate) fn as_ptr(&self) -> *const AtomicBool {
+        Arc::as_ptr(&self.0)
+    }
+}
+
+impl PartialEq for CancelFlag {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 impl Default for AsrOptions {
@@ -66,6 +96,7 @@ impl Default for AsrOptions {
             beam_size: 1,
             max_tokens: 128,
             threads: 0,
+            cancel: None,
         }
     }
 }

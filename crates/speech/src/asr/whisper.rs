@@ -10,8 +10,9 @@ use whisper_rs::{
 use super::ggml::WeightType;
 use super::repeat::kept_word_indices;
 use super::years::repair_split_years;
-use super::{cache, validate_pcm, Asr, AsrOptions, Transcript, WordTiming};
+use super::{cache, validate_pcm, Asr, AsrOptions, CancelFlag, Transcript, WordTiming};
 use crate::error::SpeechError;
+use std::sync::atomic::Ordering;
 
 const SAMPLE_RATE: usize = 16_000;
 /// whisper.cpp needs ≥ 100 ms; short words are padded with silence to this.
@@ -204,6 +205,15 @@ impl WhisperAsr {
         if !prompt.is_empty() {
             p.set_tokens(prompt);
         }
+        if let Some(flag) = &opts.cancel {
+            // SAFETY: whisper.cpp calls `cancelled` with this pointer only during the `full`
+            // call these params are made for, and the caller's `opts` (which holds the flag's
+            // `Arc`) outlives that call. The callback only reads an atomic.
+            unsafe {
+                p.set_abort_callback(Some(cancelled));
+                p.set_abort_callback_user_data(flag.as_ptr() as *mut std::ffi::c_void);
+            }
+        }
         p
     }
 
@@ -300,6 +310,12 @@ struct WordBuf {
     end_ms: u32,
 }
 
+/// whisper.cpp's abort hook: true once the recognition's [`CancelFlag`] is set.
+unsafe extern "C" fn cancelled(data: *mut std::ffi::c_void) -> bool {
+    // SAFETY: `data` is the `AtomicBool` of a live `CancelFlag` (see `params`).
+    unsafe { (*(data as *const std::sync::atomic::AtomicBool)).load(Ordering::Relaxed) }
+}
+
 /// whisper.cpp token times are in 10 ms units; clamp into the real audio.
 fn centis_to_ms(t: i64, audio_ms: u32) -> u32 {
     (t.max(0).saturating_mul(10)).min(audio_ms as i64) as u32
@@ -359,8 +375,17 @@ impl Asr for WhisperAsr {
             pcm_16k
         };
         let prompt = self.prompt_tokens(opts)?;
+        let is_cancelled = || opts.cancel.as_ref().is_some_and(CancelFlag::is_cancelled);
+        if is_cancelled() {
+            return Err(SpeechError::Other("recognition cancelled".into()));
+        }
         let mut state = self.take_state()?;
         let result = self.run(&mut state, pcm, pcm_16k.len(), lead, opts, &prompt);
+        if is_cancelled() {
+            // An aborted run leaves the state whole: whisper.cpp resets it on the next one.
+            self.put_state(state);
+            return Err(SpeechError::Other("recognition cancelled".into()));
+        }
         if result.is_ok() {
             self.put_state(state);
         }

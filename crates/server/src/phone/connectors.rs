@@ -56,7 +56,7 @@ pub struct PhoneLimits {
     pub asr_workers: usize,
     /// whisper.cpp threads per recognition.
     pub asr_threads: usize,
-    /// TTS worker threads.
+    /// TTS worker threads (each uses one of the voice's two ONNX sessions; more workers wait).
     pub tts_workers: usize,
     /// Queued speech jobs allowed per call (beyond: dropped and counted).
     pub jobs_per_call: usize,
@@ -76,7 +76,7 @@ impl Default for PhoneLimits {
             playout_lead_ms: 1_000,
             asr_workers: 0,
             asr_threads: 1,
-            tts_workers: 1,
+            tts_workers: 2,
             jobs_per_call: 8,
             public_url: None,
         }

@@ -76,8 +76,11 @@ pub fn load_models(
     let norm: sb_speech::tts::Normalizer = Arc::new(move |t: &str| {
         sb_speech::normalize::normalize_for_speech(t, &locale, tz.as_deref())
     });
+    // Two ONNX sessions, one per default TTS worker (`phone.tts_workers`): a reply's first
+    // audio doesn't wait for another call's whole reply.
     let opts = PiperOptions {
         split_first_clause: true,
+        sessions: 2,
         ..PiperOptions::default()
     };
     let tts = PiperTts::load_with(&paths, opts)

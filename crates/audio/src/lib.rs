@@ -17,7 +17,7 @@ pub use error::AudioError;
 pub use g711::{alaw_decode, alaw_encode, ulaw_decode, ulaw_encode};
 pub use pcm::{
     f32_to_i16, frame_len, frames, i16_to_f32, l16be_from_i16, l16be_to_i16, l16le_from_i16,
-    l16le_to_i16,
+    l16le_to_i16, leading_silence,
 };
 pub use resample::{resample, Resampler};
 pub use wav::{read_wav, write_ulaw_wav, write_wav_f32, write_wav_i16, Wav};

@@ -144,3 +144,38 @@ mod tests {
         assert_eq!(frames_20ms_padded(&[], 8000), Err(AudioError::Empty));
     }
 }
+
+/// RMS (in i16 units) below which a 10 ms window counts as silence for [`leading_silence`]
+/// (−46 dBFS: well under speech, above dither and codec noise).
+pub const SILENCE_RMS: f64 = 160.0;
+
+/// Samples of silence at the start of `samples` (at `rate` Hz), keeping `keep_ms` before the
+/// first non-silent 10 ms window; all of it when nothing is audible.
+pub fn leading_silence(samples: &[i16], rate: u32, keep_ms: u32) -> usize {
+    let win = (rate as usize / 100).max(1);
+    let loud = |w: &[i16]| {
+        let sum: f64 = w.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
+        (sum / w.len() as f64).sqrt() > SILENCE_RMS
+    };
+    match samples.chunks(win).position(loud) {
+        Some(i) => (i * win).saturating_sub(rate as usize * keep_ms as usize / 1000),
+        None => samples.len(),
+    }
+}
+
+#[cfg(test)]
+mod silence_tests {
+    use super::leading_silence;
+
+    #[test]
+    fn leading_silence_keeps_a_margin_before_the_first_sound() {
+        let mut pcm = vec![0i16; 1_600]; // 100 ms at 16 kHz
+        pcm.extend(std::iter::repeat_n(3_000i16, 800));
+        assert_eq!(leading_silence(&pcm, 16_000, 10), 1_440);
+        assert_eq!(leading_silence(&pcm, 16_000, 0), 1_600);
+        assert_eq!(leading_silence(&pcm, 16_000, 500), 0);
+        assert_eq!(leading_silence(&[0; 320], 16_000, 10), 320);
+        assert_eq!(leading_silence(&[], 8_000, 10), 0);
+        assert_eq!(leading_silence(&[9_000; 5], 16_000, 10), 0);
+    }
+}

@@ -155,9 +155,12 @@ async fn media(app: Arc<AppState>, ws: WebSocketUpgrade, platform: Platform) -> 
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         return (StatusCode::SERVICE_UNAVAILABLE, "too many calls\n").into_response();
     };
-    let max = p.file.phone.max_message_bytes;
-    ws.max_message_size(max)
-        .max_frame_size(max)
+    // The socket takes up to 4× the limit, so that a message over `max_message_bytes` reaches
+    // the driver, which skips and counts it as bad (`accept::to_wire`); beyond 4× the socket
+    // itself is closed (only this call ends).
+    let cap = p.file.phone.max_message_bytes.saturating_mul(4);
+    ws.max_message_size(cap)
+        .max_frame_size(cap)
         .on_upgrade(move |socket| run_call(socket, platform, p, permit))
 }
 

@@ -174,6 +174,9 @@ pub struct Speech {
 
 /// Most prompts synthesised at start.
 const MAX_PROMPTS: usize = 300;
+/// Silence kept before a reply's first sound; the voice's own lead-in (20–60 ms for Piper joe)
+/// would only delay it.
+const LEAD_KEEP_MS: u32 = 10;
 
 fn to_16k(pcm: &[i16], rate: u32) -> Result<Vec<i16>, String> {
     if rate == 16_000 {
@@ -211,7 +214,9 @@ impl Speech {
         let mut prompts16 = HashMap::new();
         for t in texts {
             if let Some(a) = cache.get(t) {
-                prompts16.insert(prompt_key(t), Arc::from(to_16k(&a, cache.sample_rate())?));
+                let mut pcm = to_16k(&a, cache.sample_rate())?;
+                pcm.drain(..sb_audio::leading_silence(&pcm, 16_000, LEAD_KEEP_MS));
+                prompts16.insert(prompt_key(t), Arc::from(pcm));
             }
         }
         let workers = asr_workers.max(1);
@@ -380,14 +385,20 @@ fn tts_worker(q: &FairQueue<TtsJob>, tts: &dyn Tts) {
         }
         let (turn, reply) = (job.turn, &job.reply);
         let mut failed = None;
+        let mut first = true;
         let r = tts.synthesize(&job.text, &mut |chunk| match to_16k(&chunk.samples, rate) {
-            Ok(pcm16k) => reply
-                .blocking_send(Work::Tts {
-                    turn,
-                    pcm16k,
-                    last: false,
-                })
-                .is_ok(),
+            Ok(mut pcm16k) => {
+                if std::mem::take(&mut first) {
+                    pcm16k.drain(..sb_audio::leading_silence(&pcm16k, 16_000, LEAD_KEEP_MS));
+                }
+                reply
+                    .blocking_send(Work::Tts {
+                        turn,
+                        pcm16k,
+                        last: false,
+                    })
+                    .is_ok()
+            }
             Err(e) => {
                 failed = Some(e);
                 false

@@ -52,6 +52,8 @@ static FETCH_LOCK: Mutex<()> = Mutex::new(());
 impl ModelStore {
     /// The store at `$SWITCHBOARD_MODELS`, else `$XDG_CACHE_HOME/switchboard/models`, else
     /// `~/.cache/switchboard/models` (falls back to `./.switchboard-models` without a home).
+    /// `$SWITCHBOARD_WHISPER_DIR` points the ASR at another Whisper model in CTranslate2 format
+    /// (base.en, small.en…) for every command: `serve`, `call`, `transcribe`, the benches.
     pub fn from_env() -> Self {
         let non_empty = |k: &str| {
             std::env::var_os(k)
@@ -62,7 +64,11 @@ impl ModelStore {
             .or_else(|| non_empty("XDG_CACHE_HOME").map(|p| p.join("switchboard/models")))
             .or_else(|| non_empty("HOME").map(|p| p.join(".cache/switchboard/models")))
             .unwrap_or_else(|| PathBuf::from(".switchboard-models"));
-        Self::at(root)
+        let store = Self::at(root);
+        match non_empty("SWITCHBOARD_WHISPER_DIR") {
+            Some(dir) => store.with_whisper_dir(dir),
+            None => store,
+        }
     }
 
     pub fn at(root: impl Into<PathBuf>) -> Self {

@@ -12,7 +12,9 @@
 
 use crate::session::CallSession;
 use crate::types::Output;
+use sb_nlu::dialog::{QueryInput, TurnStep};
 use sb_speech::asr::Transcript;
+use serde_json::Value;
 
 /// Words after which a caller is rarely done ("a table for", "at ten and").
 const DANGLING: &[&str] = &[
@@ -84,20 +86,54 @@ impl CallSession {
 
     /// The result of a tentative turn's recognition.
     pub(crate) fn on_early_asr(&mut self, at: u64, result: Result<Transcript, String>) {
-        let Some(t) = self.turn.as_mut() else { return };
+        let Some(t) = self.turn.as_ref() else { return };
         if self.listener.last_speech_end_ms() != t.timings.speech_end_ms {
             self.turn = None; // the caller went on: the pause was not the end
             return;
         }
-        match &result {
-            Ok(tr) if sounds_complete(&tr.text) => {
-                t.tentative = false;
-                self.listener.commit();
-                self.utterance_counts = false;
-                self.recognised(at, result);
-            }
-            _ => t.held = Some(result),
+        let whole = matches!(&result, Ok(tr) if sounds_complete(&tr.text)
+            && self.engine_takes_whole(at, &tr.text));
+        let Some(t) = self.turn.as_mut() else { return };
+        if whole {
+            t.tentative = false;
+            self.listener.commit();
+            self.utterance_counts = false;
+            self.recognised(at, result);
+        } else {
+            t.held = Some(result);
         }
+    }
+
+    /// Whether the engine would take `text` as a whole turn (tried on a copy of the session):
+    /// a non-fallback intent with every required parameter, or an answer that fills the parameter
+    /// being asked for. A new intent still missing parameters ("I'd like to book a table at ten
+    /// on January ninth," then a breath) may be cut mid-sentence, so it waits for the end.
+    fn engine_takes_whole(&self, at: u64, text: &str) -> bool {
+        let mut state = self.state.clone();
+        let asking = state.slot_filling.as_ref().map(|sf| sf.asking.clone());
+        let input = QueryInput::Text {
+            text: text.to_string(),
+            language_code: self.cfg.language.clone(),
+        };
+        let req = self.request(at, input, None);
+        let qr = match self.engine.begin(&mut state, req) {
+            TurnStep::Done(r) => r.query_result,
+            TurnStep::Webhook(p) => p.request.query_result,
+        };
+        let Some(intent) = qr.get("intent") else {
+            return false;
+        };
+        if intent.get("isFallback") == Some(&Value::Bool(true)) {
+            return false;
+        }
+        if qr.get("allRequiredParamsPresent") == Some(&Value::Bool(true)) {
+            return true;
+        }
+        asking.is_some_and(|p| {
+            qr.get("parameters")
+                .and_then(|ps| ps.get(&p))
+                .is_some_and(|v| !is_empty_value(v))
+        })
     }
 
     /// The utterance ended at `end_ms`. Returns whether a tentative turn took it over (no speech
@@ -116,6 +152,16 @@ impl CallSession {
             self.recognised(at, result);
         }
         true
+    }
+}
+
+fn is_empty_value(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
     }
 }
 

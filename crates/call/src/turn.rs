@@ -189,16 +189,29 @@ impl CallSession {
     // ---- the engine --------------------------------------------------------------------------
 
     fn query(&mut self, at: u64, input: QueryInput, confidence: Option<f32>) {
+        let req = self.request(at, input, confidence);
+        self.params_pending = false;
+        let step = self.engine.begin(&mut self.state, req);
+        self.on_step(at, step);
+    }
+
+    /// The engine request for `input` at `at` (the call's session parameters go with the first).
+    pub(crate) fn request(
+        &self,
+        at: u64,
+        input: QueryInput,
+        confidence: Option<f32>,
+    ) -> TurnRequest {
         let params = QueryParams {
             time_zone: self.cfg.time_zone.clone(),
-            session_params: if std::mem::take(&mut self.params_pending) {
+            session_params: if self.params_pending {
                 self.cfg.session_params.clone()
             } else {
                 Map::new()
             },
             ..QueryParams::default()
         };
-        let req = TurnRequest {
+        TurnRequest {
             session: self.session_path.clone(),
             input,
             params,
@@ -206,9 +219,7 @@ impl CallSession {
             sentiment: self.turn.as_ref().and_then(|t| t.sentiment),
             speech_confidence: confidence,
             source: self.cfg.source.clone(),
-        };
-        let step = self.engine.begin(&mut self.state, req);
-        self.on_step(at, step);
+        }
     }
 
     fn on_step(&mut self, at: u64, step: TurnStep) {

@@ -105,7 +105,15 @@ fn a_held_result_is_dropped_when_the_caller_goes_on() {
     h.audio(300, true); // "… Tanya"
     let out = h.audio(200, false);
     assert_eq!(asr_requests(&out), vec![(3180, first + 1, 2000)]);
+    // It sounds finished, but the booking still lacks its date and time: the caller may go on,
+    // so the turn waits for the full end of speech (700 ms of silence).
     let out = h.asr(3300, first + 1, "I'd like to book a table for Tanya");
+    assert!(out.is_empty(), "{out:?}");
+    let out = h.audio(600, false);
+    let at = out
+        .iter()
+        .find_map(|(t, o)| matches!(o, Output::Synthesize { .. }).then_some(*t));
+    assert_eq!(at, Some(3780));
     assert_eq!(
         synth(&out),
         Some((first + 1, "On which date would you like the table?".into()))
@@ -152,4 +160,32 @@ fn a_skipped_early_recognition_leaves_the_turn_to_the_end_of_speech() {
     assert_eq!(asr_requests(&out), vec![(3180, first + 1, 1600)]);
     let out = h.asr(3400, first + 1, BOOKING);
     assert!(synth(&out).is_some_and(|(_, r)| r.starts_with("Table booked for Tanya")));
+}
+
+#[test]
+fn an_answer_to_the_prompt_is_taken_at_the_pause() {
+    let mut h = Harness::new(early_200());
+    let (_, first, _) = spoke(&mut h);
+    // "I'd like to book a table at ten" sounds finished but lacks the person and the date: held.
+    assert!(h
+        .asr(2700, first, "I'd like to book a table at ten.")
+        .is_empty());
+    let out = h.audio(600, false);
+    assert_eq!(
+        synth(&out),
+        Some((first, "For whom should I book the table?".into()))
+    );
+    let turn = synth(&out).map(|(t, _)| t).unwrap_or_default();
+    let end = h.now + 500;
+    h.tts(h.now, turn, 500, true);
+    h.mark(end, turn);
+    // The answer fills the parameter asked for: taken as soon as it is recognised.
+    h.audio(200, false);
+    h.audio(600, true);
+    let (_, next, _, _) = h.until_asr();
+    let out = h.asr(h.now + 150, next, "Tanya.");
+    assert_eq!(
+        synth(&out),
+        Some((next, "On which date would you like the table?".into()))
+    );
 }

@@ -7,10 +7,7 @@
 
 mod phone_support;
 
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::routing::post;
-use axum::Router;
+use phone_support::app::{decode_form, fake_app, field};
 use phone_support::PhoneServer;
 use sb_speech::asr::Asr;
 use sb_speech::models::ModelStore;
@@ -224,15 +221,7 @@ expect_hangup = true
     let t = turns(&call);
     assert_eq!(t.len(), 1, "only the welcome is an engine turn: {call}");
     assert_eq!(t[0]["intent"], "Default Welcome Intent");
-    let metrics = s
-        .http
-        .get(format!("{}/metrics", s.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics().await;
     let needle = "switchboard_calls_total{transport=\"vonage\",outcome=\"completed\"} 1\n";
     assert!(metrics.contains(needle), "missing {needle} in\n{metrics}");
     s.stop().await;
@@ -272,40 +261,6 @@ async fn dtmf_from_a_simulated_caller_over_twilio() {
 }
 
 // ---- pause and resume -------------------------------------------------------------------------
-
-type Seen = mpsc::Sender<(String, String)>;
-
-async fn record(State(tx): State<Seen>, Path(rest): Path<String>, body: Bytes) -> &'static str {
-    let _ = tx.try_send((rest, String::from_utf8_lossy(&body).into_owned()));
-    "{}"
-}
-
-/// A fake customer app on 127.0.0.1:0: every POST is reported as (path, body).
-async fn fake_app() -> (String, mpsc::Receiver<(String, String)>) {
-    let (tx, rx) = mpsc::channel(256);
-    let app = Router::new().route("/{*rest}", post(record)).with_state(tx);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (base, rx)
-}
-
-fn decode_form(body: &str) -> Vec<(String, String)> {
-    reqwest::Url::parse(&format!("http://x/?{body}"))
-        .map(|u| {
-            u.query_pairs()
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn field<'a>(form: &'a [(String, String)], k: &str) -> &'a str {
-    form.iter()
-        .find(|(n, _)| n == k)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("")
-}
 
 /// The callbacks of call `sid` up to its `action` callback: (status forms, action form).
 async fn callbacks_of(

@@ -4,51 +4,13 @@
 
 mod phone_support;
 
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::routing::post;
-use axum::Router;
+use phone_support::app::{decode_form, fake_app, field};
 use phone_support::PhoneServer;
 use sb_speech::models::ModelStore;
 use sb_speech::tts::{EspeakTts, Tts};
 use sb_testkit::{place_call, CallOptions, HungUpBy, Platform, Script, Voices};
 use serde_json::json;
 use std::sync::Arc;
-use tokio::sync::mpsc;
-
-type Seen = mpsc::Sender<(String, String)>;
-
-async fn record(State(tx): State<Seen>, Path(rest): Path<String>, body: Bytes) -> &'static str {
-    let _ = tx.try_send((rest, String::from_utf8_lossy(&body).into_owned()));
-    "{}"
-}
-
-/// A fake customer app + Twilio REST API on 127.0.0.1:0: every POST is reported.
-async fn fake_app() -> (String, mpsc::Receiver<(String, String)>) {
-    let (tx, rx) = mpsc::channel(64);
-    let app = Router::new().route("/{*rest}", post(record)).with_state(tx);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (base, rx)
-}
-
-fn decode_form(body: &str) -> Vec<(String, String)> {
-    reqwest::Url::parse(&format!("http://x/?{body}"))
-        .map(|u| {
-            u.query_pairs()
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn field<'a>(form: &'a [(String, String)], k: &str) -> &'a str {
-    form.iter()
-        .find(|(n, _)| n == k)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn caller_asks_for_a_person() {
@@ -137,15 +99,7 @@ async fn caller_asks_for_a_person() {
         ncco,
         json!([{"action": "connect", "endpoint": [{"type": "phone", "number": "15550100"}]}])
     );
-    let metrics = s
-        .http
-        .get(format!("{}/metrics", s.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics().await;
     for needle in [
         "switchboard_turn_reply_latency_seconds_count 2\n",
         "switchboard_turn_asr_seconds_count 2\n",

@@ -145,15 +145,7 @@ async fn run_booking(
         );
         eprintln!("{platform:?} last turn timings: {timings}");
     }
-    let metrics = s
-        .http
-        .get(format!("{}/metrics", s.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics().await;
     for &platform in platforms {
         let name = if platform == Platform::Twilio {
             "twilio"

@@ -5,7 +5,7 @@
 mod phone_support;
 
 use futures_util::StreamExt;
-use phone_support::{PhoneServer, RawCaller};
+use phone_support::{until_mark, PhoneServer, RawCaller};
 use sb_transport::{Inbound, Outbound, Platform, WsMessage};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Once;
@@ -84,26 +84,6 @@ async fn until_no_active_calls(s: &PhoneServer) -> String {
     })
     .await
     .expect("calls still active")
-}
-
-/// Reads until the server sends a mark (the end of a bot turn); returns its name and whether
-/// audio came before it.
-async fn until_mark(c: &mut RawCaller) -> (String, bool) {
-    timeout(WAIT, async {
-        let mut audio = false;
-        loop {
-            let outs = c.next_outputs().await.expect("socket closed before a mark");
-            for o in outs {
-                match o {
-                    Outbound::Audio(pcm) => audio |= !pcm.is_empty(),
-                    Outbound::Mark(name) => return (name, audio),
-                    Outbound::Clear => {}
-                }
-            }
-        }
-    })
-    .await
-    .expect("no mark in time")
 }
 
 /// Echoes `mark`, keys `digit` + `#` and waits for the reply's mark, which must follow audio.

@@ -3,27 +3,11 @@
 
 mod phone_support;
 
-use phone_support::{PhoneServer, RawCaller};
-use sb_transport::{Inbound, Outbound, Platform};
+use phone_support::{until_mark, PhoneServer, RawCaller};
+use sb_transport::{Inbound, Platform};
 use tokio_tungstenite::tungstenite::Message;
 
 const TOML: &str = "[phone]\nmax_bad_messages = 5\nstart_timeout_ms = 300\n";
-
-/// Reads until the server sends a mark (the end of a bot turn); returns its name and whether
-/// audio came before it.
-async fn until_mark(c: &mut RawCaller) -> (String, bool) {
-    let mut audio = false;
-    loop {
-        let outs = c.next_outputs().await.expect("socket closed before a mark");
-        for o in outs {
-            match o {
-                Outbound::Audio(pcm) => audio |= !pcm.is_empty(),
-                Outbound::Mark(name) => return (name, audio),
-                Outbound::Clear => {}
-            }
-        }
-    }
-}
 
 async fn garbage(c: &mut RawCaller, n: usize) {
     for i in 0..n {
@@ -120,15 +104,7 @@ async fn bad_messages_end_only_their_own_call() {
         assert_eq!(turns[1]["callerText"], "1");
         assert_eq!(turns[1]["intent"], "Default Fallback Intent");
     }
-    let metrics = s
-        .http
-        .get(format!("{}/metrics", s.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics().await;
     for needle in [
         "switchboard_calls_total{transport=\"twilio\",outcome=\"failed\"} 1\n",
         "switchboard_calls_total{transport=\"twilio\",outcome=\"completed\"} 1\n",

@@ -143,15 +143,7 @@ async fn calls_and_metrics_endpoints() {
     let (status, v) = s.get_json("/v1/calls/CAnope").await;
     assert_eq!(status, 404);
     assert_eq!(v["error"]["message"], "call `CAnope` not found");
-    let text = s
-        .http
-        .get(format!("{}/metrics", s.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = s.metrics().await;
     for needle in [
         "# TYPE switchboard_turn_reply_latency_seconds histogram",
         "switchboard_turn_endpointing_seconds_bucket{le=\"+Inf\"} 0",

@@ -2,6 +2,8 @@
 //! speech engines, and a raw platform-side WebSocket client.
 #![allow(dead_code)]
 
+pub mod app;
+
 use futures_util::{SinkExt, StreamExt};
 use sb_speech::asr::{Asr, AsrOptions, Transcript};
 use sb_speech::tts::{AudioChunk, Tts};
@@ -135,6 +137,18 @@ impl PhoneServer {
         (status, r.json().await.unwrap_or(serde_json::Value::Null))
     }
 
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics body")
+    }
+
     pub async fn stop(mut self) {
         self.phone.drain(std::time::Duration::from_secs(10)).await;
         if let Some(s) = self.stop.take() {
@@ -235,4 +249,24 @@ impl RawCaller {
         }
         all
     }
+}
+
+/// Reads until the server sends a mark (the end of a bot turn), for at most 10 s; returns the
+/// mark's name and whether audio came before it.
+pub async fn until_mark(c: &mut RawCaller) -> (String, bool) {
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        let mut audio = false;
+        loop {
+            let outs = c.next_outputs().await.expect("socket closed before a mark");
+            for o in outs {
+                match o {
+                    Outbound::Audio(pcm) => audio |= !pcm.is_empty(),
+                    Outbound::Mark(name) => return (name, audio),
+                    Outbound::Clear => {}
+                }
+            }
+        }
+    })
+    .await
+    .expect("no mark in time")
 }

@@ -288,6 +288,7 @@ async fn server_stage_split(base: &str) -> (String, String) {
         return (String::new(), String::new());
     };
     let mut sums = std::collections::BTreeMap::<String, (f64, f64)>::new();
+    let mut buckets = std::collections::BTreeMap::<String, Vec<(f64, f64)>>::new();
     for line in text.lines().filter(|l| !l.starts_with('#')) {
         let mut it = line.split_whitespace();
         let (Some(name), Some(v)) = (it.next(), it.next()) else {
@@ -299,13 +300,37 @@ async fn server_stage_split(base: &str) -> (String, String) {
             sums.entry(stem.to_string()).or_default().0 += v;
         } else if let Some(stem) = base_name.strip_suffix("_count") {
             sums.entry(stem.to_string()).or_default().1 += v;
+        } else if let Some(stem) = base_name.strip_suffix("_bucket") {
+            let le = name
+                .split("le=\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .and_then(|x| x.parse::<f64>().ok());
+            if let Some(le) = le {
+                buckets.entry(stem.to_string()).or_default().push((le, v));
+            }
         }
     }
-    let mut out = String::from("per-stage mean (server /metrics):");
+    let mut out =
+        String::from("per-stage mean, p50, p95 (server /metrics; percentiles as bucket bounds):");
     for (k, (s, c)) in sums.iter().filter(|(_, (_, c))| *c > 0.0) {
         let mean = s / c;
+        let bounds = buckets.get(k).map(|b| {
+            let q = |f: f64| {
+                b.iter()
+                    .find(|(_, n)| *n >= f * c)
+                    .map_or(">".to_string(), |(le, _)| {
+                        format!("≤ {:.0} ms", le * 1000.0)
+                    })
+            };
+            format!(", p50 {}, p95 {}", q(0.5), q(0.95))
+        });
         let shown = match k.strip_suffix("_seconds") {
-            Some(stem) => format!("{stem}: {:.0} ms", mean * 1000.0),
+            Some(stem) => format!(
+                "{stem}: {:.0} ms{}",
+                mean * 1000.0,
+                bounds.unwrap_or_default()
+            ),
             None => format!("{k}: {mean:.2}"),
         };
         out.push_str(&format!("\n  {shown} (n={})", *c as u64));

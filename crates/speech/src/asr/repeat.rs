@@ -54,23 +54,26 @@ fn ends_sentence(w: &str) -> bool {
     w.ends_with('.') || w.ends_with('?') || w.ends_with('!')
 }
 
-/// After the first complete sentence, a tail (of ≥ 2 words, or the whole sentence) that
-/// repeats that sentence from its start is the decoder echoing itself: drop it.
+/// After a complete sentence, a tail (of ≥ 2 words, or the whole first sentence) that
+/// repeats the transcript from its start is the decoder echoing itself: drop it.
+/// ("Next Friday. Next Friday.", "Welcome to our restaurant. When would you like to come?
+/// Welcome to").
 fn drop_echoed_sentence(words: &[&str], kept: Vec<usize>) -> Vec<usize> {
     let keys: Vec<String> = kept.iter().map(|&i| norm(words[i])).collect();
-    let Some(end) = kept.iter().position(|&i| ends_sentence(words[i])) else {
+    let Some(first_end) = kept.iter().position(|&i| ends_sentence(words[i])) else {
         return kept;
     };
-    let (sentence, tail) = (&keys[..=end], &keys[end + 1..]);
-    let echoes = !tail.is_empty()
-        && tail.len() <= sentence.len()
-        && (tail.len() >= 2 || tail.len() == sentence.len())
-        && sentence[..tail.len()] == *tail;
-    if echoes {
-        kept[..=end].to_vec()
-    } else {
-        kept
+    for end in (first_end..kept.len()).filter(|&e| ends_sentence(words[kept[e]])) {
+        let tail = &keys[end + 1..];
+        let echoes = !tail.is_empty()
+            && tail.len() <= end + 1
+            && (tail.len() >= 2 || tail.len() == first_end + 1)
+            && keys[..tail.len()] == *tail;
+        if echoes {
+            return kept[..=end].to_vec();
+        }
     }
+    kept
 }
 
 fn collapse_loops(words: &[&str]) -> Vec<usize> {
@@ -165,6 +168,15 @@ mod tests {
         assert_eq!(collapse_repeats("Book it. Thanks."), "Book it. Thanks.");
         assert_eq!(collapse_repeats("Yes, yes."), "Yes, yes.");
         assert_eq!(collapse_repeats("A table for two. A"), "A table for two. A");
+        // The echo may follow a later sentence: it repeats the start of the transcript.
+        assert_eq!(
+            collapse_repeats("Welcome to our restaurant. When would you like to come? Welcome to"),
+            "Welcome to our restaurant. When would you like to come?"
+        );
+        assert_eq!(
+            collapse_repeats("Book it. Then call me. Book"),
+            "Book it. Then call me. Book"
+        );
     }
 
     #[test]

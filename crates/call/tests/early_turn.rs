@@ -136,11 +136,11 @@ fn keys_in_a_pause_replace_the_early_recognition() {
 }
 
 #[test]
-fn the_default_pause_is_120_ms() {
+fn the_default_pause_is_60_ms() {
     let mut h = Harness::new(CallConfig::default());
     let (t, turn, pcm) = spoke(&mut h);
-    // Speech ends at 2500; the frame 2600..2620 completes 120 ms of silence.
-    assert_eq!((t, turn, pcm.len() / 16), (2600, 1, 1420));
+    // Speech ends at 2500; the frame 2540..2560 completes 60 ms of silence.
+    assert_eq!((t, turn, pcm.len() / 16), (2540, 1, 1360));
     let out = h.asr(2750, 1, BOOKING);
     assert!(synth(&out).is_some_and(|(_, r)| r.starts_with("Table booked for Tanya")));
 }

@@ -172,10 +172,54 @@ pub(crate) fn find(text: &str) -> Vec<NameHit> {
                 given: None,
                 last: Some((t.start, t.end)),
             });
+        } else if unlisted_given(text, &toks, i) {
+            out.push(NameHit {
+                start: t.start,
+                end: t.end,
+                given: Some((t.start, t.end)),
+                last: None,
+            });
         }
         i += 1;
     }
     out
+}
+
+/// A name missing from the census lists ("a table for Tamiya", "my name is Oyelaran"): a
+/// capitalised word in mid-sentence, right after a name cue ("for", "under", "with", "named",
+/// "my name is"…), that is no common word nor a place or language, and ends the phrase (what
+/// follows is punctuation, the end, or a lower-case word). Like Dialogflow's learned
+/// `@sys.person`, which reads names it has never seen from their context.
+fn unlisted_given(text: &str, toks: &[Token], i: usize) -> bool {
+    let Some(t) = toks.get(i) else { return false };
+    let raw = text.get(t.start..t.end).unwrap_or_default();
+    let cue = cue_before(toks, i);
+    let cue_ok = cue == Cue::Strong
+        || (cue == Cue::Weak
+            && matches!(
+                toks.get(i.wrapping_sub(1)).map(|p| p.norm.as_str()),
+                Some("for" | "under" | "with")
+            ));
+    let ends_phrase = toks.get(i + 1).is_none_or(|n| {
+        !is_word(n) || !is_capitalised(text.get(n.start..n.end).unwrap_or_default())
+    });
+    cue_ok
+        && ends_phrase
+        && is_word(t)
+        && t.norm.chars().count() >= 3
+        && is_capitalised(raw)
+        && !raw.chars().skip(1).any(char::is_uppercase)
+        && !sentence_initial(toks, i)
+        && !Words::get().is_common(&t.norm)
+        && !is_place_or_language(raw)
+}
+
+fn is_place_or_language(word: &str) -> bool {
+    use super::gazetteer::{Gazetteer, Kind};
+    let g = Gazetteer::get();
+    [Kind::Country, Kind::State, Kind::City, Kind::Language]
+        .into_iter()
+        .any(|k| !g.find_text(word, k).is_empty())
 }
 
 /// Lenient reading of a prompt answer: strips lead-ins ("it's", "my name is", "this is") and

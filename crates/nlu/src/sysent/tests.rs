@@ -248,6 +248,33 @@ fn names_with_cues() {
 }
 
 #[test]
+fn unlisted_names_read_from_their_cue() {
+    let c = utc();
+    // "Tamiya" is in no census list: a capitalised word ending the phrase after "for".
+    let booking = "I'd like to book a table at 10am on Jan. 9, 2022 for Tamiya.";
+    assert_eq!(one(booking, "@sys.person", &c), json!({"name": "Tamiya"}));
+    assert_eq!(
+        one("my name is Oyelaran", "@sys.given-name", &c),
+        json!("Oyelaran")
+    );
+    assert_eq!(
+        one("a table for Tamiya at 8 pm", "@sys.person", &c),
+        json!({"name": "Tamiya"})
+    );
+    for text in [
+        "a table for Christmas",
+        "a table for Sunday",
+        "a table for Toronto",
+        "dinner with French wine",
+        "Tamiya booked a table",
+        "a table for IBM",
+        "a table for tamiya",
+    ] {
+        assert!(get(text, "@sys.person", &c).is_empty(), "{text}");
+    }
+}
+
+#[test]
 fn gazetteers() {
     let c = utc();
     assert_eq!(

@@ -25,7 +25,8 @@ restaurant dinner lunch breakfast food place city state country street road room
 then than because while until since also well back even still again ever never always often once twice per each \
 every both either neither own same other another such just done don don't won't can't i'm it's that's what's let \
 let's lets maybe probably definitely actually really exactly about around near nearby far away best better worse \
-worst big small large little long short high low early late open close closed free busy available";
+worst big small large little long short high low early late open close closed free busy available christmas \
+easter thanksgiving halloween hanukkah passover ramadan diwali valentine valentines";
 
 /// Given names that are also common English words: names only when capitalised mid-sentence or
 /// after a strong cue ("my name is Will").

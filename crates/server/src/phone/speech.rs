@@ -8,7 +8,6 @@ use super::metrics::Metrics;
 use sb_speech::asr::{Asr, AsrOptions, CancelFlag, Transcript};
 use sb_speech::tts::{PromptCache, Tts};
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use tokio::sync::mpsc;
 
@@ -165,8 +164,8 @@ pub struct Speech {
     /// Static responses at 16 kHz.
     prompts: HashMap<String, Arc<[i16]>>,
     metrics: Arc<Metrics>,
-    /// ASR workers busy now, of `asr_workers`.
-    asr_running: Arc<AtomicUsize>,
+    /// Recognitions running now, on `asr_workers` workers.
+    asr_running: Arc<Running>,
     asr_workers: usize,
     /// Each call's latest recognition (turn, flag), so that it can be cancelled.
     asr_latest: Mutex<HashMap<u64, (u64, CancelFlag)>>,
@@ -220,7 +219,7 @@ impl Speech {
             }
         }
         let workers = asr_workers.max(1);
-        let running = Arc::new(AtomicUsize::new(0));
+        let running = Arc::new(Running::default());
         let speech = Arc::new(Speech {
             asr: Arc::new(FairQueue::new(jobs_per_call)),
             tts: Arc::new(FairQueue::new(jobs_per_call)),
@@ -255,7 +254,7 @@ impl Speech {
     /// (speculative) recognitions are skipped then, so that under load each utterance is
     /// recognised once, at its end.
     pub fn asr_busy(&self) -> bool {
-        self.asr_running.load(Ordering::Relaxed) >= self.asr_workers || self.asr.waiting() > 0
+        self.asr_running.active() >= self.asr_workers || self.asr.waiting() > 0
     }
 
     /// Queues a recognition; `false` (and counted) when the call's queue is full.
@@ -341,15 +340,46 @@ impl Speech {
     }
 }
 
-/// Runs recognitions. A job that starts while no other worker is busy uses one thread per
-/// worker (the pool is sized to the cores): a lone caller gets the whole machine, many callers
-/// get one core each.
-fn asr_worker(q: &FairQueue<AsrJob>, asr: &dyn Asr, running: &AtomicUsize, workers: usize) {
+/// The recognitions running now, by their cancel flags. A cancelled one is winding down
+/// (whisper.cpp stops at its next graph node) and no longer counts as busy.
+#[derive(Default)]
+struct Running(Mutex<Vec<CancelFlag>>);
+
+impl Running {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<CancelFlag>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Running recognitions that were not cancelled.
+    fn active(&self) -> usize {
+        self.lock().iter().filter(|f| !f.is_cancelled()).count()
+    }
+
+    /// Records `flag`'s job as running; returns how many others are active.
+    fn start(&self, flag: &CancelFlag) -> usize {
+        let mut g = self.lock();
+        let others = g.iter().filter(|f| !f.is_cancelled()).count();
+        g.push(flag.clone());
+        others
+    }
+
+    fn finish(&self, flag: &CancelFlag) {
+        let mut g = self.lock();
+        if let Some(i) = g.iter().position(|f| f == flag) {
+            g.swap_remove(i);
+        }
+    }
+}
+
+/// Runs recognitions. A job that starts while no other (uncancelled) recognition runs uses one
+/// thread per worker (the pool is sized to the cores): a lone caller gets the whole machine,
+/// also when its previous, cancelled, guess is still stopping; many callers get one core each.
+fn asr_worker(q: &FairQueue<AsrJob>, asr: &dyn Asr, running: &Running, workers: usize) {
     while let Some((_, job)) = q.pop() {
         if job.reply.is_closed() {
             continue; // the call is gone
         }
-        let alone = running.fetch_add(1, Ordering::SeqCst) == 0;
+        let alone = running.start(&job.cancel) == 0;
         let pcm = sb_audio::i16_to_f32(&job.pcm);
         // Speech carries ~3-4 tokens a second; the cap bounds decoding time when the model
         // falls into a repetition loop.
@@ -363,7 +393,7 @@ fn asr_worker(q: &FairQueue<AsrJob>, asr: &dyn Asr, running: &AtomicUsize, worke
         };
         let t0 = std::time::Instant::now();
         let result = asr.transcribe(&pcm, &opts).map_err(|e| e.to_string());
-        running.fetch_sub(1, Ordering::SeqCst);
+        running.finish(&job.cancel);
         tracing::debug!(
             audio_ms = job.pcm.len() / 16,
             took_ms = t0.elapsed().as_millis() as u64,
@@ -386,9 +416,15 @@ fn tts_worker(q: &FairQueue<TtsJob>, tts: &dyn Tts) {
         let (turn, reply) = (job.turn, &job.reply);
         let mut failed = None;
         let mut first = true;
+        let t0 = std::time::Instant::now();
         let r = tts.synthesize(&job.text, &mut |chunk| match to_16k(&chunk.samples, rate) {
             Ok(mut pcm16k) => {
                 if std::mem::take(&mut first) {
+                    tracing::debug!(
+                        audio_ms = pcm16k.len() / 16,
+                        took_ms = t0.elapsed().as_millis() as u64,
+                        "TTS first chunk"
+                    );
                     pcm16k.drain(..sb_audio::leading_silence(&pcm16k, 16_000, LEAD_KEEP_MS));
                 }
                 reply

@@ -68,12 +68,21 @@ fn drop_echoed_sentence(words: &[&str], kept: Vec<usize>) -> Vec<usize> {
         let echoes = !tail.is_empty()
             && tail.len() <= end + 1
             && (tail.len() >= 2 || tail.len() == first_end + 1)
-            && keys[..tail.len()] == *tail;
+            && repeats_start(&keys, tail);
         if echoes {
             return kept[..=end].to_vec();
         }
     }
     kept
+}
+
+/// Whether `tail` repeats the start of `keys`; its last word may be cut off ("for T" after
+/// "for Tanya": the token budget ran out mid-word).
+fn repeats_start(keys: &[String], tail: &[String]) -> bool {
+    let Some((last, head)) = tail.split_last() else {
+        return false;
+    };
+    keys[..head.len()] == *head && !last.is_empty() && keys[head.len()].starts_with(last.as_str())
 }
 
 fn collapse_loops(words: &[&str]) -> Vec<usize> {
@@ -172,6 +181,12 @@ mod tests {
         assert_eq!(
             collapse_repeats("Welcome to our restaurant. When would you like to come? Welcome to"),
             "Welcome to our restaurant. When would you like to come?"
+        );
+        assert_eq!(
+            collapse_repeats(
+                "A table at 10am on Jan. 9, 2022 for Tamiya. A table at 10am on Jan. 9, 2022 for T"
+            ),
+            "A table at 10am on Jan. 9, 2022 for Tamiya."
         );
         assert_eq!(
             collapse_repeats("Book it. Then call me. Book"),

@@ -2,8 +2,11 @@
 //!
 //! Time to first audio grows with the first chunk's length (Piper's RTF is ~0.08 here: a 4 s
 //! opening costs ~330 ms before anything plays). "Table booked for Tanya at ten a.m. on Sunday…"
-//! has no comma to split at, so a comma goes where a speaker would breathe: before the first
-//! preposition or conjunction after the third word. The chunk then ends like a comma phrase.
+//! has no comma to split at, so a comma goes where a speaker could breathe: before the first
+//! preposition or conjunction after the second word ("Table booked, for Tanya at ten…"). The
+//! chunk then ends like a comma phrase. Two words of head (~0.7 s of speech, ~70 ms of Piper
+//! on one core) rather than four (~110 ms) were chosen for latency: the phrase still reads
+//! naturally.
 
 /// Words a phrase may start with.
 const BREAK_BEFORE: &[&str] = &[
@@ -13,7 +16,7 @@ const BREAK_BEFORE: &[&str] = &[
 /// A clause shorter than this (in words) is left alone: it is already quick to synthesise.
 const MIN_CLAUSE_WORDS: usize = 7;
 /// The head keeps at least this many words, and at least two words follow the break.
-const MIN_HEAD_WORDS: usize = 3;
+const MIN_HEAD_WORDS: usize = 2;
 const MIN_TAIL_WORDS: usize = 2;
 /// The break is looked for among the first words only.
 const MAX_HEAD_WORDS: usize = 8;
@@ -71,13 +74,13 @@ mod tests {
     use super::break_long_opening;
 
     #[test]
-    fn breaks_before_the_first_preposition_after_three_words() {
+    fn breaks_before_the_first_preposition_after_two_words() {
         assert_eq!(
             break_long_opening(
                 "Table booked for Tanya at ten a.m. on Sunday the ninth of January. Thank you!"
             )
             .as_deref(),
-            Some("Table booked for Tanya, at ten a.m. on Sunday the ninth of January. Thank you!")
+            Some("Table booked, for Tanya at ten a.m. on Sunday the ninth of January. Thank you!")
         );
         assert_eq!(
             break_long_opening("I can put you through to one of our staff right away.").as_deref(),

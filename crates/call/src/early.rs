@@ -46,15 +46,20 @@ pub fn sounds_complete(text: &str) -> bool {
 }
 
 impl CallSession {
-    /// The open utterance paused: recognise what was said so far.
-    pub(crate) fn on_pause(&mut self, at: u64, end_ms: u64, pcm: Vec<i16>) {
+    /// The open utterance paused: recognise what was said so far. The late report of a pause
+    /// is for a recognition the driver skipped at its first report (recognition was busy);
+    /// when that one runs or ran, the late report changes nothing.
+    pub(crate) fn on_pause(&mut self, at: u64, end_ms: u64, pcm: Vec<i16>, late: bool) {
         if !self.utterance_counts || !self.is_live() {
             return;
         }
         if self.turn.as_ref().is_some_and(|t| !t.tentative) {
             return;
         }
-        self.speech_turn(at, end_ms, pcm, true);
+        if late && self.turn.is_some() {
+            return;
+        }
+        self.speech_turn(at, end_ms, pcm, Some(!late));
         if let Some(t) = self.turn.as_mut() {
             t.tentative = true;
         }

@@ -24,12 +24,14 @@ pub(crate) enum Heard {
     Started { start_ms: u64, at_ms: u64 },
     /// The utterance has `barge_min_ms` of voiced audio, as of the frame ending at `at_ms`.
     Sustained { at_ms: u64 },
-    /// The open utterance has paused (`early_silence_ms` of silence after `end_ms`); `pcm` is
-    /// its audio so far. It stays open: speech may resume, or [`Listener::commit`] ends it.
+    /// The open utterance has paused (`early_silence_ms` of silence after `end_ms`, or
+    /// `late_silence_ms` when `late`); `pcm` is its audio so far. It stays open: speech may
+    /// resume, or [`Listener::commit`] ends it.
     Paused {
         start_ms: u64,
         end_ms: u64,
         pcm: Vec<i16>,
+        late: bool,
     },
     /// Speech came back after a [`Heard::Paused`]: the utterance goes on.
     Resumed,
@@ -172,7 +174,11 @@ impl Listener {
                 out.push(self.close(start_ms, end_ms));
                 return;
             }
-            Some(EndpointEvent::Paused { start_ms, end_ms }) => {
+            Some(EndpointEvent::Paused {
+                start_ms,
+                end_ms,
+                late,
+            }) => {
                 self.paused_at = Some(end_ms);
                 let from = self.utt.as_ref().map_or(self.buf_start, |u| u.capture_from);
                 let a = from.saturating_sub(self.buf_start) as usize;
@@ -180,6 +186,7 @@ impl Listener {
                     start_ms: self.to_driver(start_ms),
                     end_ms: self.to_driver(end_ms),
                     pcm: self.buf.range(a.min(self.buf.len())..).copied().collect(),
+                    late,
                 });
             }
             Some(EndpointEvent::MaxUtteranceReached { start_ms, at_ms }) => {
@@ -330,6 +337,7 @@ mod tests {
             start_ms,
             end_ms,
             pcm,
+            late: false,
         }) = heard.last()
         else {
             panic!("{heard:?}")

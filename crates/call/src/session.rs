@@ -246,7 +246,9 @@ impl CallSession {
                     self.utterance_counts = true;
                 }
             }
-            Heard::Paused { end_ms, pcm, .. } => self.on_pause(at, end_ms, pcm),
+            Heard::Paused {
+                end_ms, pcm, late, ..
+            } => self.on_pause(at, end_ms, pcm, late),
             Heard::Resumed => self.on_resumed(),
             Heard::Ended { end_ms, pcm, .. } => {
                 if self.end_tentative(at, end_ms) {
@@ -255,7 +257,7 @@ impl CallSession {
                 let counts = std::mem::take(&mut self.utterance_counts);
                 if counts && self.turn.is_none() && self.phase == Phase::Live {
                     self.no_input_at = None;
-                    self.speech_turn(at, end_ms, pcm, false);
+                    self.speech_turn(at, end_ms, pcm, None);
                 } else if self.turn.is_none() && self.no_input_at.is_none() {
                     // A discarded sound (cough during the prompt) while listening: keep waiting.
                     self.no_input_at =

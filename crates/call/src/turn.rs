@@ -87,7 +87,15 @@ impl CallSession {
     // ---- starting turns ----------------------------------------------------------------------
 
     /// An utterance ended at `speech_end` (true end of speech): recognise it.
-    pub(crate) fn speech_turn(&mut self, at: u64, speech_end: u64, pcm: Vec<i16>, early: bool) {
+    /// `early`: `None` at the end of the utterance, else at a pause (`Some(true)` at its first,
+    /// shortest report).
+    pub(crate) fn speech_turn(
+        &mut self,
+        at: u64,
+        speech_end: u64,
+        pcm: Vec<i16>,
+        early: Option<bool>,
+    ) {
         let id = self.new_turn_id();
         let mut t = Turn::new(id, Stage::Asr, at);
         t.timings.speech_end_ms = Some(speech_end);
@@ -97,7 +105,8 @@ impl CallSession {
             turn: id,
             pcm16k: pcm,
             prompt: None,
-            early,
+            early: early.is_some(),
+            eager: early == Some(true),
         });
     }
 

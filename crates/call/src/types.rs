@@ -90,12 +90,15 @@ pub enum Output {
     ClearPlayback,
     /// Recognise one utterance (pre-roll included); answer with [`Input::AsrResult`]. An
     /// `early` request (at a pause, the caller may go on) may instead be answered with
-    /// [`Input::AsrSkipped`] when recognition is busy.
+    /// [`Input::AsrSkipped`] when recognition is busy. An `eager` one (at the first, shortest
+    /// report of a pause, when the caller goes on most often) is best run only on an idle
+    /// recogniser: if skipped, the pause's late report asks again.
     Asr {
         turn: u64,
         pcm16k: Vec<i16>,
         prompt: Option<String>,
         early: bool,
+        eager: bool,
     },
     /// Stop the [`Output::Asr`] of `turn` if it is queued or running: its answer is no longer
     /// wanted (an [`Input::AsrResult`] for it may still arrive and is ignored).
@@ -138,14 +141,16 @@ impl PartialEq for Output {
                     pcm16k: x,
                     prompt: p,
                     early: e,
+                    eager: g,
                 },
                 Asr {
                     turn: b,
                     pcm16k: y,
                     prompt: q,
                     early: f,
+                    eager: h,
                 },
-            ) => a == b && x == y && p == q && e == f,
+            ) => a == b && x == y && p == q && e == f && g == h,
             (Synthesize { turn: a, text: x }, Synthesize { turn: b, text: y }) => a == b && x == y,
             (
                 Webhook {

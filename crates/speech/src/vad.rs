@@ -152,6 +152,10 @@ pub struct EndpointConfig {
     /// done, so recognition can start early and the turn can end here if what was said sounds
     /// complete. 0 turns this off; values ≥ `end_silence_ms` never fire.
     pub early_silence_ms: u32,
+    /// A second, later pause report ([`EndpointEvent::Paused`] with `late`), for a recogniser
+    /// too busy to take the first: it fires after this much silence when it is above
+    /// `early_silence_ms` and below `end_silence_ms`. 0 turns it off.
+    pub late_silence_ms: u32,
     /// Longest utterance before `MaxUtteranceReached` forces an end.
     pub max_utterance_ms: u32,
     /// Audio to keep before the detected start (reported as `capture_from_ms`).
@@ -166,6 +170,7 @@ impl Default for EndpointConfig {
             start_min_ms: 100,
             end_silence_ms: 700,
             early_silence_ms: 60,
+            late_silence_ms: 200,
             max_utterance_ms: 15_000,
             pre_roll_ms: 300,
         }
@@ -204,8 +209,13 @@ pub enum EndpointEvent {
     /// The utterance `[start_ms, end_ms)` ended (followed by `end_silence_ms` of silence).
     SpeechEnded { start_ms: u64, end_ms: u64 },
     /// The utterance that began at `start_ms` has been silent for `early_silence_ms` since
-    /// `end_ms`; it is still open (reported once per pause).
-    Paused { start_ms: u64, end_ms: u64 },
+    /// `end_ms` (`late`: for `late_silence_ms`); it is still open. Reported at most twice per
+    /// pause: first early, then late.
+    Paused {
+        start_ms: u64,
+        end_ms: u64,
+        late: bool,
+    },
     /// The utterance that began at `start_ms` reached `max_utterance_ms` at `at_ms`.
     MaxUtteranceReached { start_ms: u64, at_ms: u64 },
 }
@@ -221,8 +231,8 @@ enum State {
     Speaking {
         start_ms: u64,
         last_speech_end: u64,
-        /// The current pause has been reported.
-        paused: bool,
+        /// Reports of the current pause so far (0, 1 early, 2 late).
+        pauses: u8,
     },
 }
 
@@ -298,11 +308,11 @@ impl Endpointer {
             State::Speaking {
                 start_ms,
                 mut last_speech_end,
-                mut paused,
+                mut pauses,
             } => {
                 if prob >= cfg.threshold {
                     last_speech_end = end;
-                    paused = false;
+                    pauses = 0;
                 }
                 if end.saturating_sub(start_ms) >= u64::from(cfg.max_utterance_ms) {
                     self.state = State::Silence;
@@ -320,15 +330,26 @@ impl Endpointer {
                 }
                 let silence = end.saturating_sub(last_speech_end);
                 let early = u64::from(cfg.early_silence_ms);
-                let report = !paused && early > 0 && silence >= early;
+                let late = u64::from(cfg.late_silence_ms);
+                let report = if pauses == 0 && early > 0 && silence >= early {
+                    Some(false)
+                } else if pauses < 2 && late > early && early > 0 && silence >= late {
+                    Some(true)
+                } else {
+                    None
+                };
+                if let Some(is_late) = report {
+                    pauses = if is_late { 2 } else { 1 };
+                }
                 self.state = State::Speaking {
                     start_ms,
                     last_speech_end,
-                    paused: paused || report,
+                    pauses,
                 };
-                report.then_some(EndpointEvent::Paused {
+                report.map(|late| EndpointEvent::Paused {
                     start_ms,
                     end_ms: last_speech_end,
+                    late,
                 })
             }
         }
@@ -349,7 +370,7 @@ impl Endpointer {
             self.state = State::Speaking {
                 start_ms: since_ms,
                 last_speech_end: end,
-                paused: false,
+                pauses: 0,
             };
             Some(EndpointEvent::SpeechStarted {
                 at_ms: since_ms,
@@ -435,14 +456,16 @@ mod tests {
                     580,
                     Paused {
                         start_ms: 0,
-                        end_ms: 400
+                        end_ms: 400,
+                        late: false
                     }
                 ),
                 (
                     1080,
                     Paused {
                         start_ms: 0,
-                        end_ms: 900
+                        end_ms: 900,
+                        late: false
                     }
                 ),
                 (
@@ -458,6 +481,31 @@ mod tests {
         let mut e = ep(classic());
         run(&mut e, &[0.9; 10]);
         assert_eq!(e.last_speech_end(), Some(200));
+    }
+
+    #[test]
+    fn a_long_pause_is_reported_again_late() {
+        let mut e = ep(EndpointConfig {
+            early_silence_ms: 100,
+            late_silence_ms: 300,
+            end_silence_ms: 600,
+            ..EndpointConfig::default()
+        });
+        let mut probs = vec![0.9; 20]; // 0..400 speech
+        probs.extend(vec![0.1; 8]); // 400..560: a pause too short for the late report
+        probs.extend(vec![0.9; 5]); // 560..660 speech again
+        probs.extend(vec![0.1; 40]);
+        let pauses: Vec<(u64, u64, bool)> = run(&mut e, &probs)
+            .into_iter()
+            .filter_map(|(t, ev)| match ev {
+                Paused { end_ms, late, .. } => Some((t, end_ms, late)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            pauses,
+            vec![(480, 400, false), (740, 660, false), (940, 660, true)]
+        );
     }
 
     #[test]

@@ -290,8 +290,11 @@ impl Driver {
                 pcm16k,
                 prompt,
                 early,
+                eager,
             } => {
-                if early && speech.asr_busy() {
+                // Speculation yields to the recognitions of other callers: the first report
+                // of a pause runs only on an idle recogniser, the late one on a spare worker.
+                if early && ((eager && !speech.asr_idle()) || speech.asr_busy()) {
                     self.phone.metrics.dropped("early_asr");
                     return Some(Input::AsrSkipped { at_ms: at, turn });
                 }

@@ -257,6 +257,11 @@ impl Speech {
         self.asr_running.active() >= self.asr_workers || self.asr.waiting() > 0
     }
 
+    /// Whether no recognition runs (uncancelled) or waits.
+    pub fn asr_idle(&self) -> bool {
+        self.asr_running.active() == 0 && self.asr.waiting() == 0
+    }
+
     /// Queues a recognition; `false` (and counted) when the call's queue is full.
     pub fn recognize(
         &self,

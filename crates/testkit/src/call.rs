@@ -96,7 +96,10 @@ pub async fn place_call(opts: CallOptions, script: Script, voices: &Voices) -> C
         Ok(c) => c,
         Err(e) => return fail(report, format!("caller codec: {e}")),
     };
-    let connect = tokio_tungstenite::connect_async(opts.url.as_str());
+    // Nagle off, as on a media platform: otherwise a small message written right after another
+    // (Twilio's `start` after `connected`, the last frame of speech) waits for the peer's
+    // delayed ACK, up to 40 ms.
+    let connect = tokio_tungstenite::connect_async_with_config(opts.url.as_str(), None, true);
     let ws = match tokio::time::timeout(opts.connect_timeout, connect).await {
         Ok(Ok((ws, _))) => ws,
         Ok(Err(e)) => return fail(report, format!("cannot connect to {}: {e}", opts.url)),

@@ -224,7 +224,7 @@ impl Callbacks {
         if !queued {
             let n = self.counters.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             // Rate-limited: an overflow storm must not turn into a logging storm.
-            if n == 1 || n % 100 == 0 {
+            if n == 1 || n.is_multiple_of(100) {
                 tracing::warn!(call = %call.call_id, ?kind, dropped = n, "callback queue full; dropped");
             }
         }

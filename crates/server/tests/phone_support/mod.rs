@@ -172,7 +172,7 @@ pub struct RawCaller {
 
 impl RawCaller {
     pub async fn connect(url: &str, platform: Platform) -> RawCaller {
-        let (ws, _) = tokio_tungstenite::connect_async(url)
+        let (ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
             .await
             .expect("connect");
         RawCaller {

@@ -9,6 +9,7 @@
 pub mod bench;
 pub mod cache;
 pub mod ct2;
+mod echo_stop;
 pub mod ggml;
 pub mod mel;
 mod repeat;

@@ -14,6 +14,8 @@ use super::{cache, validate_pcm, Asr, AsrOptions, CancelFlag, Transcript, WordTi
 use crate::error::SpeechError;
 use std::sync::atomic::Ordering;
 
+use super::echo_stop::{stop_echo, EchoStop};
+
 const SAMPLE_RATE: usize = 16_000;
 /// whisper.cpp needs ≥ 100 ms; short words are padded with silence to this.
 const MIN_SAMPLES: usize = SAMPLE_RATE;
@@ -45,6 +47,8 @@ pub struct WhisperAsr {
     short_lead: usize,
     /// Audio is padded with trailing silence to at least this many samples.
     min_samples: usize,
+    /// The decoder's echo detector (boxed: whisper.cpp holds its address during a run).
+    echo: Box<EchoStop>,
 }
 
 /// Audio shorter than this (2 s) uses [`WhisperAsr::with_short_window`]'s window.
@@ -82,11 +86,18 @@ impl WhisperAsr {
         let ctx = WhisperContext::new_with_params(&ggml_path, params)
             .map_err(|e| model_err(format!("whisper.cpp load {}: {e}", ggml_path.display())))?;
         let first = ctx.create_state().map_err(model_err)?;
+        let n_vocab = usize::try_from(ctx.n_vocab()).unwrap_or(0);
+        let echo = Box::new(EchoStop::new(ctx.token_eot(), n_vocab, |id| {
+            ctx.token_to_bytes(id)
+                .ok()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+        }));
         Ok(Self {
             ctx,
             threads,
             states: Mutex::new(vec![first]),
             ggml_path,
+            echo,
             short_window_s: DEFAULT_SHORT_WINDOW_S,
             short_lead: 0,
             min_samples: MIN_SAMPLES,
@@ -204,6 +215,14 @@ impl WhisperAsr {
         p.set_audio_ctx(ctx as i32);
         if !prompt.is_empty() {
             p.set_tokens(prompt);
+        }
+        // SAFETY: `stop_echo` reads the `EchoStop` owned (boxed) by `self`, which outlives the
+        // `full` call these params are made for; whisper.cpp passes valid tokens and logits.
+        unsafe {
+            p.set_filter_logits_callback(Some(stop_echo));
+            p.set_filter_logits_callback_user_data(
+                &*self.echo as *const EchoStop as *mut std::ffi::c_void,
+            );
         }
         if let Some(flag) = &opts.cancel {
             // SAFETY: whisper.cpp calls `cancelled` with this pointer only during the `full`

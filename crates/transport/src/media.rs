@@ -12,38 +12,28 @@ pub const MAX_OUTBOUND_SAMPLES: usize = CORE_RATE as usize * 300;
 
 /// A streaming resampler fed with arbitrary-length input.
 ///
-/// Input is cut into 20 ms frames; an incomplete tail waits for the next push. Each frame is
-/// resampled as two 10 ms blocks, so output lags input by 5 ms (half a block of the FFT
-/// resampler) when the rates differ, and not at all when they are equal: every millisecond
-/// here is added to the bot's reply time.
+/// Input is cut into 20 ms frames; an incomplete tail waits for the next push. Output lags
+/// input by the resampler delay (10 ms when the rates differ, none when they are equal).
 pub(crate) struct FrameResampler {
     rs: Resampler,
     pending: Vec<i16>,
     out: Vec<i16>,
 }
 
-/// Resampler block: half a 20 ms frame.
-const BLOCK_MS: u32 = 10;
-
 impl FrameResampler {
     pub(crate) fn new(from: u32, to: u32) -> Result<Self> {
-        let rs = Resampler::with_frame_ms(from, to, BLOCK_MS)?;
+        let rs = Resampler::new(from, to)?;
         let out = vec![0; rs.output_frame_len()];
         Ok(Self {
-            pending: Vec::with_capacity(2 * rs.input_frame_len()),
+            pending: Vec::with_capacity(rs.input_frame_len()),
             rs,
             out,
         })
     }
 
-    /// Samples per 20 ms input frame.
-    fn frame_len(&self) -> usize {
-        2 * self.rs.input_frame_len()
-    }
-
     /// Feeds samples; returns the resampled output of every frame completed so far.
     pub(crate) fn push(&mut self, mut input: &[i16]) -> Result<Vec<i16>> {
-        let n = self.frame_len();
+        let n = self.rs.input_frame_len();
         let mut result =
             Vec::with_capacity((self.pending.len() + input.len()) / n.max(1) * self.out.len());
         if !self.pending.is_empty() {
@@ -72,7 +62,7 @@ impl FrameResampler {
     /// Cuts `input` into 20 ms frames (the last padded with silence) and resamples each;
     /// one output vector per frame. Nothing is kept back except the resampler delay.
     pub(crate) fn frames_padded(&mut self, input: &[i16]) -> Result<Vec<Vec<i16>>> {
-        let n = self.frame_len();
+        let n = self.rs.input_frame_len();
         let mut frames = Vec::with_capacity(input.len().div_ceil(n.max(1)));
         let mut padded = Vec::new();
         for chunk in input.chunks(n.max(1)) {
@@ -84,9 +74,8 @@ impl FrameResampler {
                 padded.resize(n, 0);
                 &padded[..]
             };
-            let mut out = Vec::with_capacity(2 * self.out.len());
-            self.process_into(frame, &mut out)?;
-            frames.push(out);
+            let written = self.rs.process_i16(frame, &mut self.out)?;
+            frames.push(self.out.get(..written).unwrap_or(&self.out[..]).to_vec());
         }
         Ok(frames)
     }
@@ -97,12 +86,9 @@ impl FrameResampler {
         self.rs.reset();
     }
 
-    /// Resamples one 20 ms frame (two blocks) onto `result`.
     fn process_into(&mut self, frame: &[i16], result: &mut Vec<i16>) -> Result<()> {
-        for block in frame.chunks(self.rs.input_frame_len().max(1)) {
-            let written = self.rs.process_i16(block, &mut self.out)?;
-            result.extend_from_slice(self.out.get(..written).unwrap_or(&self.out[..]));
-        }
+        let written = self.rs.process_i16(frame, &mut self.out)?;
+        result.extend_from_slice(self.out.get(..written).unwrap_or(&self.out[..]));
         Ok(())
     }
 }

@@ -407,7 +407,7 @@ fn caller_decodes_server_messages_strictly() {
 }
 
 /// A 440 Hz tone survives caller → server (16k → 8k μ-law → 16k) up to the two resampler
-/// delays (5 ms each) and μ-law quantisation.
+/// delays (10 ms each) and μ-law quantisation.
 #[test]
 fn audio_round_trips_through_caller_and_server() {
     let tone: Vec<i16> = (0..16_000)
@@ -446,7 +446,7 @@ fn audio_round_trips_through_caller_and_server() {
         ]
     );
     assert_eq!(got.len(), 16_000);
-    let delay = 160;
+    let delay = 320;
     let (mut err, mut sig) = (0f64, 0f64);
     for i in 1000..15_000 {
         let d = f64::from(got[i]) - f64::from(tone[i - delay]);

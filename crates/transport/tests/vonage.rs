@@ -178,7 +178,7 @@ fn decodes_audio_and_events() {
             "vonage event websocket:media:update".into()
         )])
     );
-    // 8 kHz frames come out as 16 kHz (after the 5 ms resampler delay).
+    // 8 kHz frames come out as 16 kHz (after the 10 ms resampler delay).
     let mut s = started(8000);
     let out = s.decode(WsMessage::Binary(vec![0; 320])).unwrap();
     assert_eq!(

@@ -24,16 +24,19 @@ const MIN_ECHO_WORDS: usize = 2;
 
 impl EchoStop {
     /// `token_text(id)` is the text of token `id` (`None` for special tokens).
-    pub(crate) fn new(eot: i32, n_vocab: usize, token_text: impl Fn(i32) -> Option<String>) -> Self {
+    pub(crate) fn new(
+        eot: i32,
+        n_vocab: usize,
+        token_text: impl Fn(i32) -> Option<String>,
+    ) -> Self {
         let texts: Vec<Option<String>> = (0..n_vocab as i32)
             .map(|id| if id < eot { token_text(id) } else { None })
             .collect();
         let sentence_end = texts
             .iter()
             .map(|t| {
-                t.as_deref().is_some_and(|t| {
-                    t.trim_end_matches(['"', '\'']).ends_with(['.', '?', '!'])
-                })
+                t.as_deref()
+                    .is_some_and(|t| t.trim_end_matches(['"', '\'']).ends_with(['.', '?', '!']))
             })
             .collect();
         let word_start = texts
@@ -57,7 +60,11 @@ impl EchoStop {
             self.is_sentence_end(ids[p - 1])
                 && tail.len() <= p
                 && *tail == ids[..tail.len()]
-                && 1 + tail.iter().skip(1).filter(|&&id| self.starts_word(id)).count()
+                && 1 + tail
+                    .iter()
+                    .skip(1)
+                    .filter(|&&id| self.starts_word(id))
+                    .count()
                     >= MIN_ECHO_WORDS
         })
     }
@@ -135,13 +142,19 @@ mod tests {
     fn an_echo_after_a_sentence_end_is_caught_at_its_second_word() {
         let s = stop();
         assert!(!s.echoing(&[1, 2, 4]));
-        assert!(!s.echoing(&[1, 2, 4, 1]), "one word may start a new sentence");
+        assert!(
+            !s.echoing(&[1, 2, 4, 1]),
+            "one word may start a new sentence"
+        );
         assert!(s.echoing(&[1, 2, 4, 1, 2]));
         assert!(s.echoing(&[1, 2, 3, 1, 2]));
         // " I" + "'d" is one word: the echo needs the next word too.
         assert!(!s.echoing(&[1, 7, 2, 4, 1, 7]));
         assert!(s.echoing(&[1, 7, 2, 4, 1, 7, 2]));
-        assert!(!s.echoing(&[1, 2, 6, 1, 2]), "no sentence end before the repeat");
+        assert!(
+            !s.echoing(&[1, 2, 6, 1, 2]),
+            "no sentence end before the repeat"
+        );
         assert!(!s.echoing(&[1, 2, 4, 2, 1]), "not the start");
         assert!(!s.echoing(&[]));
         assert!(s.is_sentence_end(3) && s.is_sentence_end(4) && !s.is_sentence_end(5));

@@ -230,3 +230,23 @@ fn missing_models_give_a_fix_it_error() {
         Ok(_) => panic!("loaded a voice from an empty store"),
     }
 }
+
+#[test]
+fn piper_without_noise_repeats_itself_exactly() {
+    let samples = |tts: &PiperTts| -> Vec<i16> {
+        collect(tts, "For whom should I book the table?")
+            .into_iter()
+            .flat_map(|c| c.samples)
+            .collect()
+    };
+    let noisy = piper();
+    assert_ne!(samples(&noisy), samples(&noisy), "Piper's noise varies");
+    let opts = PiperOptions {
+        noise: Some((0.0, 0.0)),
+        ..PiperOptions::default()
+    };
+    let quiet = PiperTts::load_with(paths(), opts).unwrap();
+    let first = samples(&quiet);
+    assert!(voiced_fraction(&first, quiet.voice().sample_rate) > 0.3);
+    assert_eq!(first, samples(&quiet));
+}

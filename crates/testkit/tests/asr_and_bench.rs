@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::{caller_voice, models, FakeBot, FakeConfig};
 use sb_speech::asr::{Asr, WhisperAsr};
 use sb_speech::models::ModelStore;
-use sb_speech::tts::PiperTts;
+use sb_speech::tts::{PiperOptions, PiperTts};
 use sb_testkit::{bench_voice, place_call, BenchOptions, CallOptions, Platform, Script, Voices};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -25,8 +25,13 @@ async fn expectations_are_checked_against_what_the_bot_said() {
             return;
         }
     };
-    // The bot speaks with the real bot voice (Piper), the caller with espeak-ng.
-    let bot_voice = PiperTts::load(&paths).expect("piper voice");
+    // The bot speaks with the real bot voice (Piper), the caller with espeak-ng. Piper's noise
+    // is off so every run hears the same audio (with it, tiny.en heard "book" as "both" once).
+    let opts = PiperOptions {
+        noise: Some((0.0, 0.0)),
+        ..PiperOptions::default()
+    };
+    let bot_voice = PiperTts::load_with(&paths, opts).expect("piper voice");
     let mut cfg = FakeConfig::new(Platform::Twilio);
     cfg.reply_texts = vec![
         "For whom should I book the table?".into(),

@@ -22,6 +22,10 @@ pub struct PiperOptions {
     pub intra_threads: usize,
     /// Overrides the voice's `length_scale` (> 1 is slower speech).
     pub length_scale: Option<f32>,
+    /// Overrides the voice's `noise_scale` and `noise_w`. Piper draws fresh noise on every
+    /// synthesis, so the same text sounds slightly different each time; `Some((0.0, 0.0))`
+    /// makes it repeatable (flatter, but the same audio every run — for tests).
+    pub noise: Option<(f32, f32)>,
     /// Silence appended after every sentence but the last, as Piper does (ms).
     pub sentence_silence_ms: u32,
     /// Peak level of the normalised output (0..=1), like Piper's volume.
@@ -39,6 +43,7 @@ impl Default for PiperOptions {
             sessions: 1,
             intra_threads: 1,
             length_scale: None,
+            noise: None,
             sentence_silence_ms: 200,
             volume: 1.0,
             split_first_clause: false,
@@ -187,10 +192,11 @@ impl PiperTts {
         let input = Tensor::from_array(([1usize, n], ids.to_vec())).map_err(e)?;
         let lengths = Tensor::from_array(([1usize], vec![n as i64])).map_err(e)?;
         let length_scale = self.opts.length_scale.unwrap_or(self.voice.length_scale);
-        let scales = Tensor::from_array((
-            [3usize],
-            vec![self.voice.noise_scale, length_scale, self.voice.noise_w],
-        ))
+        let (noise_scale, noise_w) = self
+            .opts
+            .noise
+            .unwrap_or((self.voice.noise_scale, self.voice.noise_w));
+        let scales = Tensor::from_array(([3usize], vec![noise_scale, length_scale, noise_w]))
         .map_err(e)?;
         let outputs = if self.voice.num_speakers > 1 {
             let sid = Tensor::from_array(([1usize], vec![0i64])).map_err(e)?;

@@ -7,7 +7,9 @@
 //!   AsrResult, sounds unfinished ("… on", "…,")  ─► held until Heard::Ended
 //!   speech resumes                               ─► tentative turn dropped; the next pause
 //!                                                   or the end recognises the whole utterance
-//! Heard::Ended, no speech since the pause ─► the held result (or the one in flight) is used
+//! Heard::Ended, no speech since the pause ─► the held result (or the one in flight) is used,
+//!                                            unless it read as unfinished: then the whole
+//!                                            utterance is recognised again
 //! ```
 
 use crate::session::CallSession;
@@ -148,6 +150,15 @@ impl CallSession {
             return false;
         };
         if t.timings.speech_end_ms != Some(end_ms) {
+            self.turn = None;
+            return false;
+        }
+        // A held result that read as unfinished ("… at 10D and") may have been cut short by the
+        // early pause: the whole utterance, with its full tail of silence, is heard again. One
+        // that read as finished but lacked parameters stands (it is the same speech).
+        let cut = matches!(&t.held, Some(Ok(tr)) if !sounds_complete(&tr.text))
+            || matches!(&t.held, Some(Err(_)));
+        if cut {
             self.turn = None;
             return false;
         }

@@ -196,12 +196,21 @@ impl Harness {
         self.audio(1000, true);
         let (t, turn, _, _) = self.until_asr();
         let mut out = self.asr(t + 200, turn, text);
-        // An unfinished-sounding answer waits for the full end-of-speech silence.
+        // An unfinished-sounding answer waits for the full end-of-speech silence, where the
+        // whole utterance is recognised again (with the same words here).
         for _ in 0..50 {
             if synth(&out).is_some() {
                 break;
             }
-            out.extend(self.audio(20, false));
+            let step = self.audio(20, false);
+            let again = step.iter().find_map(|(t, o)| match o {
+                Output::Asr { turn, .. } => Some((*t, *turn)),
+                _ => None,
+            });
+            out.extend(step);
+            if let Some((t, turn)) = again {
+                out.extend(self.asr(t + 200, turn, text));
+            }
         }
         synth(&out).unwrap_or_else(|| panic!("no reply: {out:?}"))
     }

@@ -8,7 +8,7 @@
 mod phone_support;
 
 use phone_support::app::{decode_form, fake_app, field};
-use phone_support::PhoneServer;
+use phone_support::{PhoneServer, QUIET_VOICE};
 use sb_speech::asr::Asr;
 use sb_speech::models::ModelStore;
 use sb_speech::tts::Tts;
@@ -46,9 +46,13 @@ async fn models() -> &'static Models {
         .try_init();
     tokio::task::spawn_blocking(|| {
         MODELS.get_or_init(|| {
-            let (asr, tts) =
-                switchboard::phone::setup::load_models(2, "en", Some("Europe/London".into()))
-                    .expect("speech models");
+            let (asr, tts) = switchboard::phone::setup::load_models_with(
+                2,
+                "en",
+                Some("Europe/London".into()),
+                QUIET_VOICE,
+            )
+            .expect("speech models");
             let paths = ModelStore::from_env().paths().expect("model paths");
             let voice = |spec: &str| -> Arc<dyn Tts> {
                 Arc::new(SpokenLikeAPerson::load(&paths, spec).expect("caller voice"))

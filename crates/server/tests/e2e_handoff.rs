@@ -5,7 +5,7 @@
 mod phone_support;
 
 use phone_support::app::{decode_form, fake_app, field};
-use phone_support::PhoneServer;
+use phone_support::{PhoneServer, QUIET_VOICE};
 use sb_speech::models::ModelStore;
 use sb_speech::tts::{EspeakTts, Tts};
 use sb_testkit::{place_call, CallOptions, HungUpBy, Platform, Script, Voices};
@@ -21,7 +21,8 @@ async fn caller_asks_for_a_person() {
          [connectors.default.vonage]\ntransfer_number = \"15550100\"\n"
     );
     let (asr, tts, caller) = tokio::task::spawn_blocking(|| {
-        let (asr, tts) = switchboard::phone::setup::load_models(2, "en", None).expect("models");
+        let (asr, tts) = switchboard::phone::setup::load_models_with(2, "en", None, QUIET_VOICE)
+            .expect("models");
         let paths = ModelStore::from_env().paths().expect("model paths");
         let caller: Arc<dyn Tts> = Arc::new(EspeakTts::load_voice(&paths, "en-us").expect("voice"));
         (asr, tts, caller)

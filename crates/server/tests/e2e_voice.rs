@@ -4,7 +4,7 @@
 
 mod phone_support;
 
-use phone_support::PhoneServer;
+use phone_support::{PhoneServer, QUIET_VOICE};
 use sb_speech::models::ModelStore;
 use sb_speech::tts::Tts;
 use sb_testkit::{place_call, CallOptions, HungUpBy, Platform, Script, Voices};
@@ -61,9 +61,13 @@ async fn run_booking(
         .with_test_writer()
         .try_init();
     let (asr, tts, caller) = tokio::task::spawn_blocking(move || {
-        let (asr, tts) =
-            switchboard::phone::setup::load_models(2, "en", Some("Europe/London".into()))
-                .expect("speech models");
+        let (asr, tts) = switchboard::phone::setup::load_models_with(
+            2,
+            "en",
+            Some("Europe/London".into()),
+            QUIET_VOICE,
+        )
+        .expect("speech models");
         let paths = ModelStore::from_env().paths().expect("model paths");
         let caller: Arc<dyn Tts> =
             Arc::new(SpokenLikeAPerson::load(&paths, voice).expect("caller voice"));

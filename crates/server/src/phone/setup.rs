@@ -62,6 +62,17 @@ pub fn load_models(
     language: &str,
     tz: Option<String>,
 ) -> anyhow::Result<(Arc<dyn Asr>, Arc<dyn Tts>)> {
+    load_models_with(threads, language, tz, None)
+}
+
+/// [`load_models`] with the Piper voice's noise overridden (`Some((0.0, 0.0))`: the same text
+/// always gives the same audio, so tests that listen to the bot hear the same thing every run).
+pub fn load_models_with(
+    threads: usize,
+    language: &str,
+    tz: Option<String>,
+    tts_noise: Option<(f32, f32)>,
+) -> anyhow::Result<(Arc<dyn Asr>, Arc<dyn Tts>)> {
     let store = ModelStore::from_env();
     let paths = store
         .ensure(&|m| tracing::info!("models: {m}"))
@@ -81,6 +92,7 @@ pub fn load_models(
     let opts = PiperOptions {
         split_first_clause: true,
         sessions: 2,
+        noise: tts_noise,
         ..PiperOptions::default()
     };
     let tts = PiperTts::load_with(&paths, opts)

@@ -196,8 +196,8 @@ impl PiperTts {
             .opts
             .noise
             .unwrap_or((self.voice.noise_scale, self.voice.noise_w));
-        let scales = Tensor::from_array(([3usize], vec![noise_scale, length_scale, noise_w]))
-        .map_err(e)?;
+        let scales =
+            Tensor::from_array(([3usize], vec![noise_scale, length_scale, noise_w])).map_err(e)?;
         let outputs = if self.voice.num_speakers > 1 {
             let sid = Tensor::from_array(([1usize], vec![0i64])).map_err(e)?;
             session

@@ -34,6 +34,13 @@ const MAX_PROMPT_BYTES: usize = 2_000;
 const MAX_PROMPT_TOKENS: usize = 200;
 /// Idle decoder states kept for reuse.
 const MAX_POOLED_STATES: usize = 4;
+/// Sound must not start before this point of the window: tiny.en drops the first words of audio
+/// that starts sooner ("Table booked for Tanya…" with 180 ms of silence in front → "For Tanya…",
+/// or nothing; from 280 ms on it is heard whole). Audio cut by the endpointer starts with its
+/// 300 ms pre-roll; a recorded reply or a trimmed clip gets the missing silence in front.
+const MIN_ONSET_SAMPLES: usize = SAMPLE_RATE * 32 / 100;
+/// A frame reaching this share of the loudest frame's level is sound.
+const ONSET_SHARE: f32 = 0.1;
 
 /// Whisper model loaded once and shared; `Send + Sync`.
 pub struct WhisperAsr {
@@ -362,16 +369,31 @@ fn token_cap(requested: usize, n_samples: usize) -> usize {
 }
 
 /// RMS of the loudest 20 ms frame.
+/// Silence to put in front of `pcm` so that its sound starts at [`MIN_ONSET_SAMPLES`].
+fn onset_lead(pcm: &[f32], peak_rms: f32) -> usize {
+    let frame = SAMPLE_RATE / 50;
+    let onset = pcm
+        .chunks(frame)
+        .position(|f| frame_rms(f) >= peak_rms * ONSET_SHARE)
+        .map_or(pcm.len(), |i| i * frame);
+    MIN_ONSET_SAMPLES.saturating_sub(onset)
+}
+
+fn frame_rms(f: &[f32]) -> f32 {
+    (f.iter().map(|x| x * x).sum::<f32>() / f.len().max(1) as f32).sqrt()
+}
+
 fn peak_frame_rms(pcm: &[f32]) -> f32 {
     pcm.chunks(SAMPLE_RATE / 50)
-        .map(|f| (f.iter().map(|x| x * x).sum::<f32>() / f.len() as f32).sqrt())
+        .map(frame_rms)
         .fold(0.0, f32::max)
 }
 
 impl Asr for WhisperAsr {
     fn transcribe(&self, pcm_16k: &[f32], opts: &AsrOptions) -> Result<Transcript, SpeechError> {
         validate_pcm(pcm_16k)?;
-        if peak_frame_rms(pcm_16k) < SILENCE_RMS {
+        let peak = peak_frame_rms(pcm_16k);
+        if peak < SILENCE_RMS {
             return Ok(Transcript {
                 text: String::new(),
                 confidence: 0.0,
@@ -379,11 +401,12 @@ impl Asr for WhisperAsr {
             });
         }
         let padded;
-        let lead = if pcm_16k.len() < SHORT_AUDIO_SAMPLES {
+        let short_lead = if pcm_16k.len() < SHORT_AUDIO_SAMPLES {
             self.short_lead
         } else {
             0
         };
+        let lead = short_lead.max(onset_lead(pcm_16k, peak));
         let pcm = if pcm_16k.len() + lead < self.min_samples || lead > 0 {
             let mut v = vec![0.0; lead];
             v.extend_from_slice(pcm_16k);
@@ -415,6 +438,21 @@ impl Asr for WhisperAsr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sound_starting_early_gets_silence_in_front() {
+        let ms = |n: usize| n * SAMPLE_RATE / 1000;
+        let clip = |silent_ms: usize| {
+            let mut v = vec![0.001f32; ms(silent_ms)];
+            v.extend((0..ms(500)).map(|i| 0.3 * ((i as f32) * 0.1).sin()));
+            v
+        };
+        let lead = |pcm: &[f32]| onset_lead(pcm, peak_frame_rms(pcm)) * 1000 / SAMPLE_RATE;
+        assert_eq!(lead(&clip(0)), 320);
+        assert_eq!(lead(&clip(180)), 140);
+        assert_eq!(lead(&clip(320)), 0);
+        assert_eq!(lead(&clip(600)), 0, "the endpointer's pre-roll is enough");
+    }
 
     #[test]
     fn window_is_the_smallest_fixed_one_that_fits() {

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release -p sb-speech --example tts_bench -- ["text to speak"] [--runs N] [--wav out.wav]
-//!     [--threads N] [--split-first-clause]
+//!     [--threads N] [--split-first-clause] [--head-threads N]
 //! ```
 //! Models come from the store (`$SWITCHBOARD_MODELS` or the default cache), fetched on first use.
 
@@ -25,6 +25,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 opts.intra_threads = args.next().ok_or("--threads needs a value")?.parse()?
             }
             "--split-first-clause" => opts.split_first_clause = true,
+            "--head-threads" => {
+                opts.head_threads = args.next().ok_or("--head-threads needs a value")?.parse()?
+            }
             _ => text = a,
         }
     }

@@ -35,6 +35,11 @@ pub struct PiperOptions {
     /// is then that clause. A long opening clause without a comma gets one at its first phrase
     /// break (`phrase::break_long_opening`). Off by default: chunks are whole sentences, like Piper.
     pub split_first_clause: bool,
+    /// With `split_first_clause`: one more session with this many intra-op threads (0 = none),
+    /// used for a reply's first chunk when it is free, so a lone caller's first audio comes
+    /// sooner. Its threads sleep rather than spin while waiting, so under load they only take
+    /// CPU that is free.
+    pub head_threads: usize,
 }
 
 impl Default for PiperOptions {
@@ -47,6 +52,7 @@ impl Default for PiperOptions {
             sentence_silence_ms: 200,
             volume: 1.0,
             split_first_clause: false,
+            head_threads: 0,
         }
     }
 }
@@ -58,6 +64,8 @@ pub struct PiperTts {
     opts: PiperOptions,
     pool: Mutex<Vec<Session>>,
     available: Condvar,
+    /// The session for first chunks (`head_threads`).
+    head: Option<Mutex<Session>>,
     normalizer: Option<Normalizer>,
 }
 
@@ -83,32 +91,34 @@ impl PiperTts {
                 paths.piper_model.display()
             ))
         })?;
-        let ort_err = |e: ort::Error| SpeechError::Model(format!("onnxruntime: {e}"));
         let mut sessions = Vec::new();
         for _ in 0..opts.sessions.max(1) {
-            let session = Session::builder(&env)
-                .map_err(ort_err)?
-                .with_optimization_level(GraphOptimizationLevel::Level3)
-                .map_err(|e| ort_err(e.into()))?
-                .with_intra_threads(opts.intra_threads.max(1))
-                .map_err(|e| ort_err(e.into()))?
-                .with_inter_threads(1)
-                .map_err(|e| ort_err(e.into()))?
-                .commit_from_memory(&model)
-                .map_err(|e| {
-                    SpeechError::Model(format!(
-                        "cannot load Piper model {}: {e}; delete it and run `switchboard models fetch`",
-                        paths.piper_model.display()
-                    ))
-                })?;
-            sessions.push(session);
+            sessions.push(session(
+                &env,
+                &model,
+                opts.intra_threads.max(1),
+                true,
+                paths,
+            )?);
         }
+        let head = if opts.split_first_clause && opts.head_threads > 0 {
+            Some(Mutex::new(session(
+                &env,
+                &model,
+                opts.head_threads,
+                false,
+                paths,
+            )?))
+        } else {
+            None
+        };
         Ok(PiperTts {
             espeak,
             voice,
             opts,
             pool: Mutex::new(sessions),
             available: Condvar::new(),
+            head,
             normalizer: None,
         })
     }
@@ -186,6 +196,20 @@ impl PiperTts {
         Ok(to_i16(&audio, self.opts.volume))
     }
 
+    /// [`Self::infer`] for a reply's first chunk: on the head session when it is free.
+    fn infer_head(&self, ids: &[i64]) -> Result<Vec<i16>, SpeechError> {
+        let free = self.head.as_ref().and_then(|h| h.try_lock().ok());
+        let Some(mut session) = free else {
+            return self.infer(ids);
+        };
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let audio = self.run(&mut session, ids)?;
+        drop(session);
+        Ok(to_i16(&audio, self.opts.volume))
+    }
+
     fn run(&self, session: &mut Session, ids: &[i64]) -> Result<Vec<f32>, SpeechError> {
         let e = |e: ort::Error| SpeechError::Other(format!("Piper inference failed: {e}"));
         let n = ids.len();
@@ -229,6 +253,35 @@ impl PiperTts {
     }
 }
 
+/// One ONNX session of the voice; `spin`: whether idle intra-op threads spin (onnxruntime's
+/// default, lowest latency) or sleep.
+fn session(
+    env: &ort::environment::Environment,
+    model: &[u8],
+    threads: usize,
+    spin: bool,
+    paths: &ModelPaths,
+) -> Result<Session, SpeechError> {
+    let ort_err = |e: ort::Error| SpeechError::Model(format!("onnxruntime: {e}"));
+    Session::builder(env)
+        .map_err(ort_err)?
+        .with_optimization_level(GraphOptimizationLevel::Level3)
+        .map_err(|e| ort_err(e.into()))?
+        .with_intra_threads(threads)
+        .map_err(|e| ort_err(e.into()))?
+        .with_inter_threads(1)
+        .map_err(|e| ort_err(e.into()))?
+        .with_intra_op_spinning(spin)
+        .map_err(|e| ort_err(e.into()))?
+        .commit_from_memory(model)
+        .map_err(|e| {
+            SpeechError::Model(format!(
+                "cannot load Piper model {}: {e}; delete it and run `switchboard models fetch`",
+                paths.piper_model.display()
+            ))
+        })
+}
+
 /// A borrowed session, returned to the pool on drop (also on unwind).
 struct Lease<'a> {
     owner: &'a PiperTts,
@@ -266,7 +319,11 @@ impl Tts for PiperTts {
         let last = units.len().saturating_sub(1);
         for (i, (sentence, ends_sentence)) in units.into_iter().enumerate() {
             let ids = self.phoneme_ids(&sentence);
-            let mut samples = self.infer(&ids)?;
+            let mut samples = if i == 0 {
+                self.infer_head(&ids)?
+            } else {
+                self.infer(&ids)?
+            };
             if i < last && ends_sentence {
                 samples.extend(silence(
                     self.voice.sample_rate,

@@ -21,19 +21,17 @@ pub fn tokenize(s: &str) -> Vec<Token> {
         if c.is_alphanumeric() {
             let mut end = i + c.len_utf8();
             while let Some(&(j, d)) = iter.peek() {
-                if d.is_alphanumeric() {
-                    end = j + d.len_utf8();
-                    iter.next();
-                } else if (d == '\'' || d == '’' || d == '-') && {
-                    let mut look = iter.clone();
-                    look.next();
-                    matches!(look.peek(), Some(&(_, e)) if e.is_alphanumeric())
-                } {
-                    end = j + d.len_utf8();
-                    iter.next();
-                } else {
+                let joins = d.is_alphanumeric()
+                    || ((d == '\'' || d == '’' || d == '-') && {
+                        let mut look = iter.clone();
+                        look.next();
+                        matches!(look.peek(), Some(&(_, e)) if e.is_alphanumeric())
+                    });
+                if !joins {
                     break;
                 }
+                end = j + d.len_utf8();
+                iter.next();
             }
             out.push(Token {
                 start: i,

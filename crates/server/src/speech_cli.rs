@@ -166,6 +166,8 @@ pub fn transcribe(a: TranscribeArgs) -> anyhow::Result<()> {
     let opts = AsrOptions {
         beam_size: a.beam.clamp(1, 8),
         initial_prompt: a.prompt.clone(),
+        // A file may start with speech at once.
+        lead_in_ms: sb_speech::asr::RECORDED_LEAD_IN_MS,
         ..AsrOptions::default()
     };
     let t = asr.transcribe(&pcm, &opts)?;

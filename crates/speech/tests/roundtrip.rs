@@ -5,7 +5,7 @@
 
 use std::sync::OnceLock;
 
-use sb_speech::asr::{Asr, AsrOptions, WhisperAsr};
+use sb_speech::asr::{Asr, AsrOptions, WhisperAsr, RECORDED_LEAD_IN_MS};
 use sb_speech::eval::corpus::telephone;
 use sb_speech::eval::{normalize_words, restaurant_prompt, Noise};
 use sb_speech::models::{ModelPaths, ModelStore};
@@ -67,6 +67,7 @@ fn piper_prompts_survive_the_phone_line() {
     // sometimes returns nothing for the second prompt (Piper output varies run to run).
     let opts = AsrOptions {
         initial_prompt: Some(restaurant_prompt()),
+        lead_in_ms: RECORDED_LEAD_IN_MS,
         ..AsrOptions::default()
     };
     let welcome = round_trip(
@@ -105,9 +106,9 @@ fn piper_prompts_survive_the_phone_line() {
     );
 }
 
-/// Piper starts speaking ~180 ms into its audio; tiny.en used to drop the first words of such a
-/// clip ("For Tanya at 10am…", or nothing at all without a prompt). The recogniser now puts
-/// silence in front of audio whose sound starts early.
+/// Piper starts speaking ~180 ms into its audio; tiny.en drops the first words of such a clip
+/// ("For Tanya at 10am…", or nothing at all without a prompt) unless the recogniser puts
+/// silence in front (`lead_in_ms`, as the simulated caller does for the bot's replies).
 #[test]
 fn a_reply_that_starts_at_once_is_heard_from_its_first_word() {
     let opts = PiperOptions {
@@ -116,7 +117,13 @@ fn a_reply_that_starts_at_once_is_heard_from_its_first_word() {
     };
     let piper = PiperTts::load_with(paths(), opts).expect("piper");
     let text = "Table booked for Tanya at ten a m on Sunday the ninth of January. Thank you!";
-    let words = round_trip(&piper, text, Noise::None, &AsrOptions::default());
+    let plain = AsrOptions::default();
+    assert!(!round_trip(&piper, text, Noise::None, &plain).contains(&"table".to_string()));
+    let recorded = AsrOptions {
+        lead_in_ms: RECORDED_LEAD_IN_MS,
+        ..AsrOptions::default()
+    };
+    let words = round_trip(&piper, text, Noise::None, &recorded);
     assert_has(&words, &["table", "for tan", "sunday", "january"]);
 }
 

@@ -117,7 +117,12 @@ impl Voices {
         let res = tokio::task::spawn_blocking(move || {
             let max = sb_speech::asr::MAX_AUDIO_SECONDS.saturating_sub(1) * RATE as usize;
             let f = sb_audio::i16_to_f32(&pcm[..pcm.len().min(max)]);
-            asr.transcribe(&f, &AsrOptions::default())
+            // The recording starts with the bot's first audio frame: no silence in front.
+            let opts = AsrOptions {
+                lead_in_ms: sb_speech::asr::RECORDED_LEAD_IN_MS,
+                ..AsrOptions::default()
+            };
+            asr.transcribe(&f, &opts)
                 .map(|t| t.text)
                 .map_err(|e| e.to_string())
         })

@@ -23,6 +23,9 @@ const CANCEL: &[&str] = &[
     "quit",
 ];
 
+/// The outcome of starting or resuming a turn. `Done` is the common case and is moved out at
+/// once, so it stays unboxed (`Webhook` is the one boxed).
+#[allow(clippy::large_enum_variant)]
 pub enum TurnStep {
     Done(TurnResult),
     Webhook(Box<PendingTurn>),

@@ -127,11 +127,12 @@ impl<T: PartialEq> PhraseIndex<T> {
                 continue;
             }
             key.clear();
-            for last in first..ps.len().min(first + self.max_len) {
+            let end = ps.len().min(first + self.max_len);
+            for (last, piece) in ps.iter().enumerate().take(end).skip(first) {
                 if last > first {
                     key.push(' ');
                 }
-                key.push_str(&ps[last].norm);
+                key.push_str(&piece.norm);
                 if let Some(payloads) = self.map.get(&key) {
                     hits.extend(payloads.iter().map(|payload| PhraseHit {
                         first,

@@ -395,6 +395,8 @@ fn asr_worker(q: &FairQueue<AsrJob>, asr: &dyn Asr, running: &Running, workers: 
             max_tokens: (12 + 6 * secs).min(AsrOptions::default().max_tokens),
             threads: if alone { workers } else { 0 },
             cancel: Some(job.cancel.clone()),
+            // The endpointer's utterance starts with its pre-roll.
+            lead_in_ms: 0,
         };
         let t0 = std::time::Instant::now();
         let result = asr.transcribe(&pcm, &opts).map_err(|e| e.to_string());

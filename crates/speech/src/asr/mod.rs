@@ -21,7 +21,7 @@ pub use bench::{bench_asr, BenchReport};
 pub use ggml::WeightType;
 pub use repeat::{collapse_repeats, kept_word_indices};
 pub use vocab::vocabulary_prompt;
-pub use whisper::{WhisperAsr, DEFAULT_SHORT_WINDOW_S, SHORT_AUDIO_SAMPLES};
+pub use whisper::{WhisperAsr, DEFAULT_SHORT_WINDOW_S, RECORDED_LEAD_IN_MS, SHORT_AUDIO_SAMPLES};
 
 use crate::error::SpeechError;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -62,6 +62,11 @@ pub struct AsrOptions {
     pub threads: usize,
     /// Set from another thread to stop this recognition early (it then fails as cancelled).
     pub cancel: Option<CancelFlag>,
+    /// Silence (ms) the recogniser ensures before the first sound, adding what is missing; 0 =
+    /// none. For recorded audio that starts at once (a bot's reply, a trimmed clip): tiny.en
+    /// drops the first words of audio whose sound starts in its first ~300 ms. The endpointer's
+    /// utterances start with their own pre-roll and leave this at 0.
+    pub lead_in_ms: u32,
 }
 
 /// A shared "stop now" flag for a recognition in progress.
@@ -98,6 +103,7 @@ impl Default for AsrOptions {
             max_tokens: 128,
             threads: 0,
             cancel: None,
+            lead_in_ms: 0,
         }
     }
 }

@@ -136,11 +136,11 @@ fn keys_in_a_pause_replace_the_early_recognition() {
 }
 
 #[test]
-fn the_default_pause_is_120_ms() {
+fn the_default_pause_is_60_ms() {
     let mut h = Harness::new(CallConfig::default());
     let (t, turn, pcm) = spoke(&mut h);
-    // Speech ends at 2500; the frame 2600..2620 completes 120 ms of silence.
-    assert_eq!((t, turn, pcm.len() / 16), (2600, 1, 1420));
+    // Speech ends at 2500; the frame 2540..2560 completes 60 ms of silence.
+    assert_eq!((t, turn, pcm.len() / 16), (2540, 1, 1360));
     let out = h.asr(2750, 1, BOOKING);
     assert!(synth(&out).is_some_and(|(_, r)| r.starts_with("Table booked for Tanya")));
 }
@@ -161,19 +161,19 @@ fn a_skipped_first_pause_is_asked_again_at_200_ms() {
     h.audio(400, false);
     let out = h.audio(1000, true); // speech 1500..2500
     assert!(eager_flags(&out).is_empty(), "{out:?}");
-    // 120 ms of silence: the eager request.
-    let out = h.audio(120, false);
-    assert_eq!(eager_flags(&out), vec![(2600, true, true)]);
+    // 60 ms of silence: the eager request.
+    let out = h.audio(60, false);
+    assert_eq!(eager_flags(&out), vec![(2540, true, true)]);
     let first = asr_requests(&out)[0].1;
     // The driver's recogniser is busy with other calls: skipped.
     assert!(h
         .input(Input::AsrSkipped {
-            at_ms: 2600,
+            at_ms: 2540,
             turn: first,
         })
         .is_empty());
     // At 200 ms of silence the pause is reported again and the request repeated, not eager.
-    let out = h.audio(80, false);
+    let out = h.audio(140, false);
     assert_eq!(eager_flags(&out), vec![(2680, true, false)], "{out:?}");
     let (_, second, ms) = asr_requests(&out)[0];
     assert_eq!((second, ms), (first + 1, 1500));
@@ -185,7 +185,7 @@ fn a_skipped_first_pause_is_asked_again_at_200_ms() {
 fn a_recognition_started_at_the_first_pause_is_not_repeated() {
     let mut h = Harness::new(CallConfig::default());
     let (t, turn, _) = spoke(&mut h);
-    assert_eq!((t, turn), (2600, 1));
+    assert_eq!((t, turn), (2540, 1));
     // Still running at the late report: nothing new is asked.
     let out = h.audio(300, false);
     assert!(asr_requests(&out).is_empty(), "{out:?}");

@@ -169,7 +169,7 @@ impl Default for EndpointConfig {
             release_threshold: 0.45,
             start_min_ms: 100,
             end_silence_ms: 700,
-            early_silence_ms: 120,
+            early_silence_ms: 60,
             late_silence_ms: 200,
             max_utterance_ms: 15_000,
             pre_roll_ms: 300,

@@ -370,7 +370,6 @@ fn token_cap(requested: usize, n_samples: usize) -> usize {
     requested.min(by_audio).min(220)
 }
 
-/// RMS of the loudest 20 ms frame.
 /// Silence to put in front of `pcm` so that its sound starts `min_onset` samples in.
 fn onset_lead(pcm: &[f32], peak_rms: f32, min_onset: usize) -> usize {
     let frame = SAMPLE_RATE / 50;
@@ -385,6 +384,7 @@ fn frame_rms(f: &[f32]) -> f32 {
     (f.iter().map(|x| x * x).sum::<f32>() / f.len().max(1) as f32).sqrt()
 }
 
+/// RMS of the loudest 20 ms frame.
 fn peak_frame_rms(pcm: &[f32]) -> f32 {
     pcm.chunks(SAMPLE_RATE / 50)
         .map(frame_rms)

@@ -8,7 +8,8 @@
 //!   speech resumes                               ─► tentative turn dropped; the next pause
 //!                                                   or the end recognises the whole utterance
 //! Heard::Ended, no speech since the pause ─► the held result (or the one in flight) is used,
-//!                                            unless it read as unfinished: then the whole
+//!                                            unless it read as unfinished or failed (the
+//!                                            server stops guesses under load): then the whole
 //!                                            utterance is recognised again
 //! ```
 
@@ -145,7 +146,7 @@ impl CallSession {
 
     /// The utterance ended at `end_ms`. Returns whether a tentative turn took it over (no speech
     /// since its pause); otherwise any tentative turn is dropped.
-    pub(crate) fn end_tentative(&mut self, at: u64, end_ms: u64) -> bool {
+    pub(crate) fn end_tentative(&mut self, at: u64, end_ms: u64, pcm: &[i16]) -> bool {
         let Some(t) = self.turn.as_mut().filter(|t| t.tentative) else {
             return false;
         };
@@ -164,8 +165,9 @@ impl CallSession {
         }
         t.tentative = false;
         self.utterance_counts = false;
-        if let Some(result) = t.held.take() {
-            self.recognised(at, result);
+        match t.held.take() {
+            Some(result) => self.recognised(at, result),
+            None => t.whole = Some((end_ms, pcm.to_vec())),
         }
         true
     }

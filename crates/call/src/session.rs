@@ -251,7 +251,7 @@ impl CallSession {
             } => self.on_pause(at, end_ms, pcm, late),
             Heard::Resumed => self.on_resumed(),
             Heard::Ended { end_ms, pcm, .. } => {
-                if self.end_tentative(at, end_ms) {
+                if self.end_tentative(at, end_ms, &pcm) {
                     return;
                 }
                 let counts = std::mem::take(&mut self.utterance_counts);

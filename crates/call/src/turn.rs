@@ -43,6 +43,9 @@ pub(crate) struct Turn {
     pub tentative: bool,
     /// A tentative turn's result, kept until the utterance ends.
     pub held: Option<Result<Transcript, String>>,
+    /// The whole utterance, kept when its end came while the tentative recognition was still
+    /// running: heard again if that recognition fails (or was stopped) or reads unfinished.
+    pub whole: Option<(u64, Vec<i16>)>,
 }
 
 impl Turn {
@@ -64,6 +67,7 @@ impl Turn {
             deadline: None,
             tentative: false,
             held: None,
+            whole: None,
         }
     }
 }
@@ -150,6 +154,12 @@ impl CallSession {
         t.timings.asr_ms = t.timings.speech_end_ms.map(|e| at.saturating_sub(e));
         if t.tentative {
             return self.on_early_asr(at, result);
+        }
+        if let Some((end_ms, pcm)) = t.whole.take() {
+            if !matches!(&result, Ok(tr) if crate::early::sounds_complete(&tr.text)) {
+                self.turn = None;
+                return self.speech_turn(at, end_ms, pcm, None);
+            }
         }
         self.recognised(at, result);
     }

@@ -237,3 +237,43 @@ fn an_answer_to_the_prompt_is_taken_at_the_pause() {
         Some((next, "On which date would you like the table?".into()))
     );
 }
+
+#[test]
+fn a_guess_still_running_at_the_end_is_used_when_it_reads_finished() {
+    let mut h = Harness::new(early_200());
+    let (_, first, _) = spoke(&mut h);
+    // 700 ms of silence end the utterance while the pause's recognition still runs: nothing
+    // new is asked, its answer is awaited.
+    let out = h.audio(700, false);
+    assert!(asr_requests(&out).is_empty(), "{out:?}");
+    let out = h.asr(3300, first, BOOKING);
+    assert!(synth(&out).is_some_and(|(t, r)| t == first && r.starts_with("Table booked for Tanya")));
+}
+
+#[test]
+fn a_guess_that_fails_after_the_end_is_heard_again_whole() {
+    let mut h = Harness::new(early_200());
+    let (_, first, _) = spoke(&mut h);
+    let out = h.audio(700, false);
+    assert!(asr_requests(&out).is_empty(), "{out:?}");
+    // The server stopped the guess for another caller's final recognition: the whole utterance
+    // (pre-roll to 300 ms after it) is recognised, not dropped.
+    let out = h.input(Input::AsrResult {
+        at_ms: 3300,
+        turn: first,
+        result: Err("cancelled".into()),
+    });
+    assert_eq!(asr_requests(&out), vec![(3300, first + 1, 1600)], "{out:?}");
+    let warned = out
+        .iter()
+        .any(|(_, o)| matches!(o, Output::Event(CallEvent::Warning { .. })));
+    assert!(!warned, "{out:?}");
+    let out = h.asr(3500, first + 1, BOOKING);
+    assert!(synth(&out).is_some_and(|(_, r)| r.starts_with("Table booked for Tanya")));
+    // Likewise a guess that reads unfinished ("… for") is not taken as the turn.
+    let mut h = Harness::new(early_200());
+    let (_, first, _) = spoke(&mut h);
+    h.audio(700, false);
+    let out = h.asr(3300, first, "I'd like to book a table at ten on");
+    assert_eq!(asr_requests(&out), vec![(3300, first + 1, 1600)], "{out:?}");
+}

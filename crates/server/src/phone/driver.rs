@@ -300,7 +300,7 @@ impl Driver {
                 }
                 self.book.asr_sent(turn, at);
                 let prompt = prompt.or_else(|| self.setup.connector.cfg.asr_prompt());
-                if !speech.recognize(self.key, turn, pcm16k, prompt, self.work_tx.clone()) {
+                if !speech.recognize(self.key, turn, early, pcm16k, prompt, self.work_tx.clone()) {
                     return Some(Input::AsrResult {
                         at_ms: at,
                         turn,

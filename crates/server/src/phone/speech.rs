@@ -145,6 +145,8 @@ impl<J> FairQueue<J> {
 
 struct AsrJob {
     turn: u64,
+    /// A guess at a pause (the call core falls back to the end of speech without it).
+    speculative: bool,
     pcm: Vec<i16>,
     prompt: Option<String>,
     reply: mpsc::Sender<Work>,
@@ -262,11 +264,15 @@ impl Speech {
         self.asr_running.active() == 0 && self.asr.waiting() == 0
     }
 
-    /// Queues a recognition; `false` (and counted) when the call's queue is full.
+    /// Queues a recognition; `false` (and counted) when the call's queue is full. A recognition
+    /// at the end of speech that finds no spare worker stops one speculative recognition of
+    /// another call: that call's guess fails and its utterance is heard at its own end, while
+    /// this caller, who has finished speaking, waits for one recognition less.
     pub fn recognize(
         &self,
         call: u64,
         turn: u64,
+        speculative: bool,
         pcm: Vec<i16>,
         prompt: Option<String>,
         reply: mpsc::Sender<Work>,
@@ -277,6 +283,7 @@ impl Speech {
         }
         let job = AsrJob {
             turn,
+            speculative,
             pcm,
             prompt,
             reply,
@@ -286,6 +293,11 @@ impl Speech {
         let ok = self.asr.push_latest(call, job).is_ok();
         if !ok {
             self.metrics.dropped("asr");
+        } else if !speculative
+            && self.asr_running.active() >= self.asr_workers
+            && self.asr_running.preempt_speculative(call)
+        {
+            self.metrics.dropped("preempted_asr");
         }
         ok
     }
@@ -345,32 +357,60 @@ impl Speech {
     }
 }
 
-/// The recognitions running now, by their cancel flags. A cancelled one is winding down
-/// (whisper.cpp stops at its next graph node) and no longer counts as busy.
+/// One running recognition: its cancel flag, call and whether it is speculative.
+struct RunningJob {
+    flag: CancelFlag,
+    call: u64,
+    speculative: bool,
+}
+
+/// The recognitions running now. A cancelled one is winding down (whisper.cpp stops at its
+/// next graph node) and no longer counts as busy.
 #[derive(Default)]
-struct Running(Mutex<Vec<CancelFlag>>);
+struct Running(Mutex<Vec<RunningJob>>);
 
 impl Running {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<CancelFlag>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<RunningJob>> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Running recognitions that were not cancelled.
     fn active(&self) -> usize {
-        self.lock().iter().filter(|f| !f.is_cancelled()).count()
+        self.lock()
+            .iter()
+            .filter(|j| !j.flag.is_cancelled())
+            .count()
     }
 
-    /// Records `flag`'s job as running; returns how many others are active.
-    fn start(&self, flag: &CancelFlag) -> usize {
+    /// Records a job as running; returns how many others are active.
+    fn start(&self, flag: &CancelFlag, call: u64, speculative: bool) -> usize {
         let mut g = self.lock();
-        let others = g.iter().filter(|f| !f.is_cancelled()).count();
-        g.push(flag.clone());
+        let others = g.iter().filter(|j| !j.flag.is_cancelled()).count();
+        g.push(RunningJob {
+            flag: flag.clone(),
+            call,
+            speculative,
+        });
         others
+    }
+
+    /// Cancels the most recently started speculative recognition of a call other than `call`
+    /// (it has done the least work); whether there was one.
+    fn preempt_speculative(&self, call: u64) -> bool {
+        let g = self.lock();
+        let victim = g
+            .iter()
+            .rev()
+            .find(|j| j.speculative && j.call != call && !j.flag.is_cancelled());
+        if let Some(j) = victim {
+            j.flag.cancel();
+        }
+        victim.is_some()
     }
 
     fn finish(&self, flag: &CancelFlag) {
         let mut g = self.lock();
-        if let Some(i) = g.iter().position(|f| f == flag) {
+        if let Some(i) = g.iter().position(|j| j.flag == *flag) {
             g.swap_remove(i);
         }
     }
@@ -380,11 +420,11 @@ impl Running {
 /// thread per worker (the pool is sized to the cores): a lone caller gets the whole machine,
 /// also when its previous, cancelled, guess is still stopping; many callers get one core each.
 fn asr_worker(q: &FairQueue<AsrJob>, asr: &dyn Asr, running: &Running, workers: usize) {
-    while let Some((_, job)) = q.pop() {
+    while let Some((call, job)) = q.pop() {
         if job.reply.is_closed() {
             continue; // the call is gone
         }
-        let alone = running.start(&job.cancel) == 0;
+        let alone = running.start(&job.cancel, call, job.speculative) == 0;
         let pcm = sb_audio::i16_to_f32(&job.pcm);
         // Speech carries ~3-4 tokens a second; the cap bounds decoding time when the model
         // falls into a repetition loop.
@@ -481,6 +521,30 @@ mod tests {
         q.forget(3);
         q.close();
         assert_eq!(q.pop(), None);
+    }
+
+    #[test]
+    fn a_final_recognition_stops_the_newest_guess_of_another_call() {
+        let running = Running::default();
+        let (a, b, c, d) = (
+            CancelFlag::new(),
+            CancelFlag::new(),
+            CancelFlag::new(),
+            CancelFlag::new(),
+        );
+        assert_eq!(running.start(&a, 1, true), 0);
+        assert_eq!(running.start(&b, 2, false), 1);
+        assert_eq!(running.start(&c, 3, true), 2);
+        running.start(&d, 4, true);
+        // Call 4's own guess is never the victim; call 3's (newest of the others) is.
+        assert!(running.preempt_speculative(4));
+        assert!(c.is_cancelled() && !a.is_cancelled() && !b.is_cancelled() && !d.is_cancelled());
+        assert_eq!(running.active(), 3);
+        assert!(running.preempt_speculative(4));
+        assert!(a.is_cancelled());
+        // Only final recognitions (and the caller's own guess) are left.
+        assert!(!running.preempt_speculative(4));
+        assert!(!b.is_cancelled() && !d.is_cancelled());
     }
 
     #[test]

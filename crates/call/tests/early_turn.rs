@@ -270,7 +270,7 @@ fn a_guess_that_fails_after_the_end_is_heard_again_whole() {
     assert!(!warned, "{out:?}");
     let out = h.asr(3500, first + 1, BOOKING);
     assert!(synth(&out).is_some_and(|(_, r)| r.starts_with("Table booked for Tanya")));
-    // Likewise a guess that reads unfinished ("… for") is not taken as the turn.
+    // Likewise a guess that reads unfinished ("… at ten on") is not taken as the turn.
     let mut h = Harness::new(early_200());
     let (_, first, _) = spoke(&mut h);
     h.audio(700, false);

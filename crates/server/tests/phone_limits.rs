@@ -188,12 +188,14 @@ async fn flood_fails_only_the_flooding_call() {
 
         let call = call_json(&s, flood_id).await;
         assert_eq!(call["status"], "failed", "{call}");
+        assert_eq!(call["hangup"], "failed", "{call}");
         assert_eq!(
             call["error"], "too many bad platform messages (last: message rate limit exceeded)",
             "{call}"
         );
         let call = call_json(&s, calm_id).await;
         assert_eq!(call["status"], "completed", "{call}");
+        assert_eq!(call["hangup"], "caller", "{call}");
         assert!(call["error"].is_null(), "{call}");
         let turns = call["turns"].as_array().expect("turns");
         assert_eq!(turns.len(), 2, "{call}");
@@ -367,6 +369,7 @@ async fn socket_dropped_mid_greeting_ends_the_call_cleanly() {
         until_no_active_calls(&s).await;
         let call = call_json(&s, id).await;
         assert_eq!(call["status"], "completed", "{call}");
+        assert_eq!(call["hangup"], "caller", "{call}");
         assert!(call["error"].is_null(), "{call}");
         assert!(call["endedAt"].is_string(), "{call}");
 
@@ -419,6 +422,7 @@ async fn max_call_duration_hangs_up() {
     );
     let call = call_json(&s, "CAlong").await;
     assert_eq!(call["status"], "completed", "{call}");
+    assert_eq!(call["hangup"], "max-duration", "{call}");
     assert!(call["error"].is_null(), "{call}");
     s.stop().await;
     assert_no_server_panic();

@@ -22,7 +22,8 @@ CREATE TABLE IF NOT EXISTS calls (
   ended_at TEXT,
   status TEXT,
   error TEXT,
-  params TEXT NOT NULL
+  params TEXT NOT NULL,
+  hangup TEXT
 );
 CREATE TABLE IF NOT EXISTS call_turns (
   call_id TEXT NOT NULL,
@@ -70,6 +71,7 @@ enum Cmd {
         call_id: String,
         status: String,
         error: Option<String>,
+        hangup: &'static str,
     },
     List(usize, oneshot::Sender<Result<Value, String>>),
     Get(String, oneshot::Sender<Result<Option<Value>, String>>),
@@ -99,6 +101,7 @@ impl CallStore {
         .map_err(|e| format!("cannot open the transcript database: {e}"))?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .and_then(|_| conn.execute_batch(SCHEMA))
+            .and_then(|_| migrate(&conn))
             .map_err(|e| format!("cannot create the transcript tables: {e}"))?;
         let (tx, rx) = sync_channel::<Cmd>(queue.max(1));
         std::thread::Builder::new()
@@ -134,11 +137,20 @@ impl CallStore {
         })
     }
 
-    pub fn end(&self, call_id: &str, status: &str, error: Option<String>) -> bool {
+    /// The call ended with `status`; `hangup` says who hung up and why (see
+    /// `events::hangup_name`).
+    pub fn end(
+        &self,
+        call_id: &str,
+        status: &str,
+        error: Option<String>,
+        hangup: &'static str,
+    ) -> bool {
         self.send(Cmd::End {
             call_id: call_id.into(),
             status: status.into(),
             error,
+            hangup,
         })
     }
 
@@ -213,10 +225,11 @@ fn apply(conn: &Connection, cmd: Cmd) -> rusqlite::Result<()> {
             call_id,
             status,
             error,
+            hangup,
         } => {
             conn.execute(
-                "UPDATE calls SET ended_at = ?2, status = ?3, error = ?4 WHERE id = ?1",
-                params![call_id, now(), status, error],
+                "UPDATE calls SET ended_at = ?2, status = ?3, error = ?4, hangup = ?5 WHERE id = ?1",
+                params![call_id, now(), status, error, hangup],
             )?;
         }
         Cmd::List(limit, reply) => {
@@ -229,8 +242,20 @@ fn apply(conn: &Connection, cmd: Cmd) -> rusqlite::Result<()> {
     Ok(())
 }
 
-const CALL_COLS: &str =
-    "id, transport, connector, account_id, stream_id, started_at, ended_at, status, error, params";
+const CALL_COLS: &str = "id, transport, connector, account_id, stream_id, started_at, ended_at, \
+     status, error, params, hangup";
+
+/// Adds the columns that databases written by older versions lack.
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let mut st = conn.prepare("SELECT name FROM pragma_table_info('calls')")?;
+    let cols = st
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    if !cols.iter().any(|c| c == "hangup") {
+        conn.execute_batch("ALTER TABLE calls ADD COLUMN hangup TEXT")?;
+    }
+    Ok(())
+}
 
 fn call_json(row: &rusqlite::Row<'_>) -> rusqlite::Result<Value> {
     let params: String = row.get(9)?;
@@ -244,6 +269,7 @@ fn call_json(row: &rusqlite::Row<'_>) -> rusqlite::Result<Value> {
         "endedAt": row.get::<_, Option<String>>(6)?,
         "status": row.get::<_, Option<String>>(7)?,
         "error": row.get::<_, Option<String>>(8)?,
+        "hangup": row.get::<_, Option<String>>(10)?,
         "parameters": serde_json::from_str::<Value>(&params).unwrap_or(Value::Null),
     }))
 }
@@ -302,4 +328,44 @@ fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Value>> {
         o.insert("turns".into(), Value::Array(turns));
     }
     Ok(Some(call))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database written before the `hangup` column existed opens, keeps its calls, and
+    /// records hang-ups from then on.
+    #[tokio::test]
+    async fn an_older_database_gains_the_hangup_column() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let old = Connection::open(dir.path().join("switchboard.db")).expect("open");
+            old.execute_batch(
+                "CREATE TABLE calls (id TEXT PRIMARY KEY, transport TEXT NOT NULL,
+                   connector TEXT NOT NULL, account_id TEXT NOT NULL, stream_id TEXT NOT NULL,
+                   started_at TEXT NOT NULL, ended_at TEXT, status TEXT, error TEXT,
+                   params TEXT NOT NULL);
+                 INSERT INTO calls VALUES ('CAold', 'twilio', 'default', 'AC1', 'MZ1',
+                   '2026-01-01T00:00:00.000Z', '2026-01-01T00:01:00.000Z', 'completed', NULL, '{}');",
+            )
+            .expect("old schema");
+        }
+        let store = CallStore::open(Some(dir.path()), 8).expect("store");
+        let old = store.get("CAold").await.expect("get").expect("kept");
+        assert_eq!(old["status"], "completed");
+        assert!(old["hangup"].is_null(), "{old}");
+        assert!(store.start(CallStart {
+            id: "CAnew".into(),
+            transport: "twilio".into(),
+            connector: "default".into(),
+            account_id: "AC1".into(),
+            stream_id: "MZ2".into(),
+            params: json!({}),
+        }));
+        assert!(store.end("CAnew", "completed", None, "no-input"));
+        let new = store.get("CAnew").await.expect("get").expect("stored");
+        assert_eq!(new["hangup"], "no-input", "{new}");
+        assert_eq!(new["status"], "completed", "{new}");
+    }
 }

@@ -101,6 +101,21 @@ pub fn outcome_name(s: &EndStatus) -> &'static str {
     }
 }
 
+/// Who ended the call and why, as `GET /v1/calls/{id}` reports it (`hangup`): the bot's
+/// reason when it hung up, else `failed` for a failed call and `caller` otherwise (the caller
+/// or the platform closed the stream).
+pub fn hangup_name(bot: Option<&HangupReason>, status: &EndStatus) -> &'static str {
+    match (bot, status) {
+        (Some(HangupReason::EndOfConversation), _) => "end-of-conversation",
+        (Some(HangupReason::LiveAgentHandoff), _) => "live-agent-handoff",
+        (Some(HangupReason::Paused), _) => "paused",
+        (Some(HangupReason::NoInput), _) => "no-input",
+        (Some(HangupReason::MaxDuration), _) => "max-duration",
+        (Some(HangupReason::Failed), _) | (None, EndStatus::Failed { .. }) => "failed",
+        (None, _) => "caller",
+    }
+}
+
 /// Handles one session event (never blocks).
 pub(crate) fn on_event(d: &mut Driver, ev: CallEvent) {
     let phone = d.phone.clone();
@@ -158,7 +173,8 @@ pub(crate) async fn finish(d: &mut Driver, handoff_timeout: Duration) {
         EndStatus::Failed { error } => Some(error.clone()),
         _ => None,
     };
-    if !phone.calls.end(&info.call_id, outcome, error) {
+    let hangup = hangup_name(d.hangup.as_ref(), &status);
+    if !phone.calls.end(&info.call_id, outcome, error, hangup) {
         phone.metrics.dropped("transcripts");
     }
     if d.book.started {

@@ -1,5 +1,5 @@
 //! The calendar vocabulary shared by the pre-check, the windowing and the date reading: names of
-//! days, months and holidays.
+//! days, months and holidays, and the ordinal words of days of the month.
 
 const RELATIVE_DAYS: &[&str] = &["today", "tomorrow", "tonight", "yesterday"];
 const WEEKDAYS: &[&str] = &[
@@ -53,4 +53,35 @@ pub(crate) fn is_day_name(w: &str) -> bool {
     [RELATIVE_DAYS, WEEKDAYS, MONTHS, HOLIDAYS]
         .iter()
         .any(|l| l.contains(&w))
+}
+
+/// Ordinal words of a day of the month, "first" to "thirtieth" (compounds such as
+/// "twenty-first" are split at the hyphen by their readers).
+const DAY_ORDINALS: &[&str] = &[
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+    "eleventh",
+    "twelfth",
+    "thirteenth",
+    "fourteenth",
+    "fifteenth",
+    "sixteenth",
+    "seventeenth",
+    "eighteenth",
+    "nineteenth",
+    "twentieth",
+    "thirtieth",
+];
+
+/// Whether `w` (lower-case) is a day-of-month ordinal word ("ninth", "twentieth").
+pub(crate) fn is_day_ordinal(w: &str) -> bool {
+    DAY_ORDINALS.contains(&w)
 }

@@ -54,31 +54,12 @@ const NUMBER_WORDS: &[&str] = &[
     "nil",
 ];
 
-const ORDINAL_WORDS: &[&str] = &[
-    "first",
-    "second",
-    "third",
-    "fourth",
-    "fifth",
-    "sixth",
-    "seventh",
-    "eighth",
-    "ninth",
-    "tenth",
-    "eleventh",
-    "twelfth",
-    "thirteenth",
-    "fourteenth",
-    "fifteenth",
-    "sixteenth",
-    "seventeenth",
-    "eighteenth",
-    "nineteenth",
-    "twentieth",
-    "thirtieth",
-    "last",
-    "next",
-];
+/// Ordinal words besides the day ordinals of [`super::calendar::is_day_ordinal`].
+const ORDINAL_WORDS: &[&str] = &["last", "next"];
+
+fn is_ordinal_word(w: &str) -> bool {
+    super::calendar::is_day_ordinal(w) || ORDINAL_WORDS.contains(&w)
+}
 
 const TIME_WORDS: &[&str] = &[
     "now",
@@ -166,8 +147,8 @@ impl Precheck {
                 || NUMBER_WORDS.contains(&base)
                 || w.contains('-')
                     && w.split('-')
-                        .all(|x| NUMBER_WORDS.contains(&x) || ORDINAL_WORDS.contains(&x));
-            p.ordinal_word |= ORDINAL_WORDS.contains(&w);
+                        .all(|x| NUMBER_WORDS.contains(&x) || is_ordinal_word(x));
+            p.ordinal_word |= is_ordinal_word(w);
             p.time_word |= super::calendar::is_day_name(w) || TIME_WORDS.contains(&w);
             p.duration_word |= DURATION_WORDS.contains(&w);
             p.money_like |= matches!(

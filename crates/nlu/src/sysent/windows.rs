@@ -44,27 +44,6 @@ const STRONG: &[&str] = &[
     "minute",
     "day",
     "ago",
-    "first",
-    "second",
-    "third",
-    "fourth",
-    "fifth",
-    "sixth",
-    "seventh",
-    "eighth",
-    "ninth",
-    "tenth",
-    "eleventh",
-    "twelfth",
-    "thirteenth",
-    "fourteenth",
-    "fifteenth",
-    "sixteenth",
-    "seventeenth",
-    "eighteenth",
-    "nineteenth",
-    "twentieth",
-    "thirtieth",
     "weekday",
     "fortnight",
     "eve",
@@ -156,7 +135,7 @@ fn classify(t: &Token) -> Class {
     }
     // Calendar names that are also ordinary words (sun, may, mar, sep) are not strong on their own.
     let calendar = super::calendar::is_day_name(w) && !matches!(w, "sun" | "may" | "mar" | "sep");
-    if calendar || STRONG.contains(&w) {
+    if calendar || STRONG.contains(&w) || super::calendar::is_day_ordinal(w) {
         return Class::Strong;
     }
     if AMBIGUOUS.contains(&w) {

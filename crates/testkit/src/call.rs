@@ -10,7 +10,7 @@ use sb_transport::{caller_codec, Inbound, Platform, StartInfo};
 use tokio::time::Instant;
 
 use crate::line::{Line, PumpEnd};
-use crate::report::{text_contains, CallReport, HungUpBy, TurnReport};
+use crate::report::{text_contains, text_sounds_contains, CallReport, HungUpBy, TurnReport};
 use crate::script::{Action, Script};
 use crate::voices::Voices;
 
@@ -358,9 +358,12 @@ fn check_expectations(t: &mut TurnReport, turn: &crate::script::Turn, hung_up: b
     if let Some(want) = &turn.expect_bot_contains {
         match &t.bot_text {
             Some(text) => {
-                let ok = text_contains(text, want);
+                let exact = text_contains(text, want);
+                let ok = exact || text_sounds_contains(text, want);
                 if !ok {
                     details.push(format!("expected the bot to say {want:?}"));
+                } else if !exact {
+                    details.push(format!("{want:?} matched by sound"));
                 }
                 verdicts.push(ok);
             }

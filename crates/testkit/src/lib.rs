@@ -21,7 +21,9 @@ mod voices;
 pub use bench::{bench_voice, percentile, BenchLevel, BenchOptions, BenchReport, Percentiles};
 pub use call::{place_call, CallOptions};
 pub use plot::latency_svg;
-pub use report::{normalize_text, text_contains, CallReport, HungUpBy, TurnReport};
+pub use report::{
+    normalize_text, text_contains, text_sounds_contains, CallReport, HungUpBy, TurnReport,
+};
 pub use sb_transport::Platform;
 pub use script::{Action, CallSection, Script, ScriptError, Turn};
 pub use voices::{Pcm, Voices};

@@ -134,7 +134,8 @@ fn write_bot(f: &mut fmt::Formatter<'_>, t: &TurnReport) -> fmt::Result {
 
 fn write_expectation(f: &mut fmt::Formatter<'_>, t: &TurnReport) -> fmt::Result {
     match (t.expectation, &t.expectation_detail) {
-        (Some(true), _) => writeln!(f, "  ✓"),
+        (Some(true), Some(d)) => writeln!(f, "  ✓ ({d})"),
+        (Some(true), None) => writeln!(f, "  ✓"),
         (Some(false), Some(d)) => writeln!(f, "  ✗ {d}"),
         (Some(false), None) => writeln!(f, "  ✗"),
         (None, Some(d)) => writeln!(f, "  ({d})"),
@@ -167,6 +168,37 @@ pub fn normalize_text(s: &str) -> String {
 pub fn text_contains(haystack: &str, needle: &str) -> bool {
     let n = stemmed(needle);
     !n.is_empty() && format!(" {} ", stemmed(haystack)).contains(&format!(" {n} "))
+}
+
+/// Like [`text_contains`], word by word on how the words sound (their Metaphone keys; words
+/// with digits must match as spelt). For text a simulated caller heard through its own speech
+/// recognition, which slips on single sounds ("Table bucked" for "Table booked"); a word that
+/// sounds different ("blocked", "stable") still fails.
+pub fn text_sounds_contains(haystack: &str, needle: &str) -> bool {
+    let n = sound_keys(needle);
+    let h = sound_keys(haystack);
+    !n.is_empty() && h.windows(n.len()).any(|w| w == n.as_slice())
+}
+
+fn sound_keys(s: &str) -> Vec<String> {
+    use rphonetic::Encoder as _;
+    let metaphone = rphonetic::Metaphone::default();
+    stemmed(s)
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            if w.chars().any(|c| c.is_ascii_digit()) {
+                w.to_string()
+            } else {
+                let key = metaphone.encode(w);
+                if key.is_empty() {
+                    w.to_string()
+                } else {
+                    key
+                }
+            }
+        })
+        .collect()
 }
 
 fn stemmed(s: &str) -> String {
@@ -251,6 +283,29 @@ mod tests {
         assert!(!text_contains("table bookkeeper", "table booked"));
         assert!(text_contains("the class", "class"));
         assert!(!text_contains("table for two", "table for three"));
+    }
+
+    #[test]
+    fn heard_text_matches_by_sound_but_not_a_different_word() {
+        assert!(text_sounds_contains(
+            "Table bucked for Tanya at any M",
+            "Table booked"
+        ));
+        assert!(text_sounds_contains(
+            "table booked for Tonya",
+            "booked for Tanya"
+        ));
+        assert!(!text_sounds_contains(
+            "Table blocked for Tanya",
+            "Table booked"
+        ));
+        assert!(!text_sounds_contains("stable booked", "table booked"));
+        assert!(!text_sounds_contains(
+            "For whom should I book the table?",
+            "Table booked"
+        ));
+        assert!(!text_sounds_contains("table for 2", "table for 3"));
+        assert!(!text_sounds_contains("anything", "?!"));
     }
 
     #[test]

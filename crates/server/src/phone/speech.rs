@@ -411,7 +411,7 @@ impl Running {
     fn finish(&self, flag: &CancelFlag) {
         let mut g = self.lock();
         if let Some(i) = g.iter().position(|j| j.flag == *flag) {
-            g.swap_remove(i);
+            g.remove(i); // keeps start order (preemption picks the newest)
         }
     }
 }
@@ -545,6 +545,15 @@ mod tests {
         // Only final recognitions (and the caller's own guess) are left.
         assert!(!running.preempt_speculative(4));
         assert!(!b.is_cancelled() && !d.is_cancelled());
+        // A finished job leaves the others in start order: the newest guess is still the victim.
+        let running = Running::default();
+        let (f, older, newer) = (CancelFlag::new(), CancelFlag::new(), CancelFlag::new());
+        running.start(&f, 1, false);
+        running.start(&older, 2, true);
+        running.start(&newer, 3, true);
+        running.finish(&f);
+        assert!(running.preempt_speculative(1));
+        assert!(newer.is_cancelled() && !older.is_cancelled());
     }
 
     #[test]

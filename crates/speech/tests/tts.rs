@@ -250,3 +250,36 @@ fn piper_without_noise_repeats_itself_exactly() {
     assert!(voiced_fraction(&first, quiet.voice().sample_rate) > 0.3);
     assert_eq!(first, samples(&quiet));
 }
+
+#[test]
+fn a_repeated_opening_clause_comes_from_the_unit_cache() {
+    let opts = PiperOptions {
+        split_first_clause: true,
+        unit_cache_bytes: 4 << 20,
+        ..PiperOptions::default()
+    };
+    // Noise on: a fresh synthesis of the same clause would differ, a cached one cannot.
+    let tts = PiperTts::load_with(paths(), opts).unwrap();
+    let a = collect(&tts, "Table booked, for Tanya at seven pm tomorrow.");
+    let b = collect(&tts, "Table booked, for Ahmed at noon on Friday.");
+    assert_eq!(a[0].text, "Table booked,");
+    assert_eq!(b[0].text, "Table booked,");
+    assert!(rms(&a[0].samples) > 1000.0);
+    assert_eq!(a[0].samples, b[0].samples, "the opening clause is reused");
+    assert_ne!(a[1].samples, b[1].samples, "the rest differs");
+    // Each distinct unit is kept once.
+    assert_eq!(tts.cached_units(), 3);
+    // Off by default: every synthesis runs the model (fresh noise).
+    let plain = PiperTts::load_with(
+        paths(),
+        PiperOptions {
+            split_first_clause: true,
+            ..PiperOptions::default()
+        },
+    )
+    .unwrap();
+    let c = collect(&plain, "Table booked, for Tanya at seven pm tomorrow.");
+    let d = collect(&plain, "Table booked, for Tanya at seven pm tomorrow.");
+    assert_ne!(c[0].samples, d[0].samples);
+    assert_eq!(plain.cached_units(), 0);
+}

@@ -58,6 +58,9 @@ pub struct PhoneLimits {
     pub asr_threads: usize,
     /// TTS worker threads (each uses one of the voice's two ONNX sessions; more workers wait).
     pub tts_workers: usize,
+    /// Memory for recently synthesised short clauses, so a dynamic reply's repeated opening
+    /// ("Table booked, …") is not synthesised again (MiB; 0 = off).
+    pub tts_cache_mb: usize,
     /// Queued speech jobs allowed per call (beyond: dropped and counted).
     pub jobs_per_call: usize,
     /// Public base URL (`https://host`) used for TwiML/NCCO and signature checks; default: from
@@ -77,6 +80,7 @@ impl Default for PhoneLimits {
             asr_workers: 0,
             asr_threads: 1,
             tts_workers: 2,
+            tts_cache_mb: super::setup::TTS_CACHE_MB,
             jobs_per_call: 8,
             public_url: None,
         }
@@ -309,6 +313,9 @@ impl PhoneFile {
             return Err(
                 "phone.asr_threads, tts_workers and jobs_per_call must be at least 1".into(),
             );
+        }
+        if l.tts_cache_mb > 4096 {
+            return Err("phone.tts_cache_mb must be at most 4096".into());
         }
         if let Some(u) = &l.public_url {
             match reqwest::Url::parse(u) {

@@ -61,9 +61,13 @@ pub fn load_models(
     threads: usize,
     language: &str,
     tz: Option<String>,
+    tts_cache_mb: usize,
 ) -> anyhow::Result<(Arc<dyn Asr>, Arc<dyn Tts>)> {
-    load_models_with(threads, language, tz, None)
+    load_models_tuned(threads, language, tz, None, tts_cache_mb)
 }
+
+/// Default bound of the TTS unit cache (`phone.tts_cache_mb`).
+pub const TTS_CACHE_MB: usize = 16;
 
 /// [`load_models`] with the Piper voice's noise overridden (`Some((0.0, 0.0))`: the same text
 /// always gives the same audio, so tests that listen to the bot hear the same thing every run).
@@ -72,6 +76,16 @@ pub fn load_models_with(
     language: &str,
     tz: Option<String>,
     tts_noise: Option<(f32, f32)>,
+) -> anyhow::Result<(Arc<dyn Asr>, Arc<dyn Tts>)> {
+    load_models_tuned(threads, language, tz, tts_noise, TTS_CACHE_MB)
+}
+
+fn load_models_tuned(
+    threads: usize,
+    language: &str,
+    tz: Option<String>,
+    tts_noise: Option<(f32, f32)>,
+    tts_cache_mb: usize,
 ) -> anyhow::Result<(Arc<dyn Asr>, Arc<dyn Tts>)> {
     let store = ModelStore::from_env();
     let paths = store
@@ -95,6 +109,10 @@ pub fn load_models_with(
         sessions: 2,
         head_threads: 2,
         noise: tts_noise,
+        // Repeated opening clauses of dynamic replies come from memory (see `UnitCache`).
+        unit_cache_bytes: tts_cache_mb << 20,
+        // Piper opens each reply with 30–50 ms of silence; 5 ms of it is kept.
+        max_lead_silence_ms: Some(5),
         ..PiperOptions::default()
     };
     let tts = PiperTts::load_with(&paths, opts)
@@ -321,7 +339,12 @@ pub async fn enable(
             .time_zone
             .clone()
             .or_else(|| Some(app.engine.agent.time_zone.clone()));
-        let (asr, tts) = load_models(file.phone.asr_threads, &c.language, tz)?;
+        let (asr, tts) = load_models(
+            file.phone.asr_threads,
+            &c.language,
+            tz,
+            file.phone.tts_cache_mb,
+        )?;
         Phone::start(&app, file, asr, tts)
     })
     .await?

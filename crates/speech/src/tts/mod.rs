@@ -13,6 +13,7 @@ pub mod phonemize;
 mod phrase;
 mod piper;
 mod prompt_cache;
+mod unit_cache;
 
 pub use bench::{bench_tts, rss_kib, TtsBench};
 pub use espeak_voice::EspeakTts;
@@ -21,6 +22,7 @@ pub use ort_env::ort_environment;
 pub use phonemize::{Sentence, VoiceConfig};
 pub use piper::{PiperOptions, PiperTts};
 pub use prompt_cache::PromptCache;
+pub use unit_cache::UnitCache;
 
 use crate::error::SpeechError;
 

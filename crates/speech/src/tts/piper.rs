@@ -8,6 +8,7 @@ use ort::value::Tensor;
 
 use super::phonemize::{sentences_from_clauses, Sentence, VoiceConfig};
 use super::phrase::break_long_opening;
+use super::unit_cache::UnitCache;
 use super::{silence, AudioChunk, Normalizer, Tts};
 use crate::error::SpeechError;
 use crate::espeak::Espeak;
@@ -40,6 +41,13 @@ pub struct PiperOptions {
     /// sooner. Its threads sleep rather than spin while waiting, so under load they only take
     /// CPU that is free.
     pub head_threads: usize,
+    /// Keep the audio of short units (≤ `unit_cache::MAX_CACHED_IDS` phoneme ids) up to this
+    /// many bytes, so a repeated opening clause of a dynamic reply ("Table booked, …") is not
+    /// synthesised again. 0 = off.
+    pub unit_cache_bytes: usize,
+    /// Cut the model's leading silence of a reply's first chunk down to this many ms (Piper's
+    /// voices open with 30–50 ms of it, heard as latency). `None`: keep it, as Piper does.
+    pub max_lead_silence_ms: Option<u32>,
 }
 
 impl Default for PiperOptions {
@@ -53,6 +61,8 @@ impl Default for PiperOptions {
             volume: 1.0,
             split_first_clause: false,
             head_threads: 0,
+            unit_cache_bytes: 0,
+            max_lead_silence_ms: None,
         }
     }
 }
@@ -66,6 +76,8 @@ pub struct PiperTts {
     available: Condvar,
     /// The session for first chunks (`head_threads`).
     head: Option<Mutex<Session>>,
+    /// Recently synthesised short units (`unit_cache_bytes`).
+    units: Option<UnitCache>,
     normalizer: Option<Normalizer>,
 }
 
@@ -115,10 +127,11 @@ impl PiperTts {
         Ok(PiperTts {
             espeak,
             voice,
-            opts,
             pool: Mutex::new(sessions),
             available: Condvar::new(),
             head,
+            units: (opts.unit_cache_bytes > 0).then(|| UnitCache::new(opts.unit_cache_bytes)),
+            opts,
             normalizer: None,
         })
     }
@@ -208,6 +221,27 @@ impl PiperTts {
         let audio = self.run(&mut session, ids)?;
         drop(session);
         Ok(to_i16(&audio, self.opts.volume))
+    }
+
+    /// One unit's audio: from the unit cache, or the model (`first`: on the head session).
+    fn synthesize_unit(&self, ids: &[i64], first: bool) -> Result<Vec<i16>, SpeechError> {
+        if let Some(hit) = self.units.as_ref().and_then(|c| c.get(ids)) {
+            return Ok(hit.to_vec());
+        }
+        let samples = if first {
+            self.infer_head(ids)?
+        } else {
+            self.infer(ids)?
+        };
+        if let Some(c) = &self.units {
+            c.insert(ids, &samples);
+        }
+        Ok(samples)
+    }
+
+    /// Number of units in the unit cache (0 when it is off).
+    pub fn cached_units(&self) -> usize {
+        self.units.as_ref().map_or(0, UnitCache::len)
     }
 
     fn run(&self, session: &mut Session, ids: &[i64]) -> Result<Vec<f32>, SpeechError> {
@@ -319,11 +353,11 @@ impl Tts for PiperTts {
         let last = units.len().saturating_sub(1);
         for (i, (sentence, ends_sentence)) in units.into_iter().enumerate() {
             let ids = self.phoneme_ids(&sentence);
-            let mut samples = if i == 0 {
-                self.infer_head(&ids)?
-            } else {
-                self.infer(&ids)?
-            };
+            let mut samples = self.synthesize_unit(&ids, i == 0)?;
+            if let (0, Some(keep)) = (i, self.opts.max_lead_silence_ms) {
+                let cut = lead_silence(&samples, self.voice.sample_rate, keep);
+                samples.drain(..cut);
+            }
             if i < last && ends_sentence {
                 samples.extend(silence(
                     self.voice.sample_rate,
@@ -347,6 +381,18 @@ impl Tts for PiperTts {
     }
 }
 
+/// How many leading samples of `pcm` are silence beyond `keep_ms` before the first sound
+/// (a 5 ms window at 1 % of full scale RMS); 0 when it opens with sound or is all silence.
+fn lead_silence(pcm: &[i16], rate: u32, keep_ms: u32) -> usize {
+    let win = (rate as usize / 200).max(1);
+    let sound = pcm.chunks(win).position(|w| {
+        let energy: f64 = w.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
+        (energy / w.len() as f64).sqrt() > 328.0
+    });
+    let keep = rate as usize * keep_ms as usize / 1000;
+    sound.map_or(0, |i| (i * win).saturating_sub(keep))
+}
+
 /// Peak-normalise float audio to `volume` of full scale, as Piper does.
 fn to_i16(audio: &[f32], volume: f32) -> Vec<i16> {
     let peak = audio
@@ -365,7 +411,18 @@ fn to_i16(audio: &[f32], volume: f32) -> Vec<i16> {
 
 #[cfg(test)]
 mod tests {
-    use super::to_i16;
+    use super::{lead_silence, to_i16};
+
+    #[test]
+    fn lead_silence_keeps_a_margin_before_the_first_sound() {
+        let mut pcm = vec![0i16; 1600]; // 100 ms at 16 kHz
+        pcm.extend(std::iter::repeat_n(3000i16, 800));
+        // Sound starts at window 20 (sample 1600); keep 10 ms (160 samples).
+        assert_eq!(lead_silence(&pcm, 16_000, 10), 1440);
+        assert_eq!(lead_silence(&pcm, 16_000, 200), 0);
+        assert_eq!(lead_silence(&[3000; 100], 16_000, 0), 0);
+        assert_eq!(lead_silence(&[0; 100], 16_000, 0), 0);
+    }
 
     #[test]
     fn normalises_peak_and_handles_nan() {

@@ -269,6 +269,28 @@ fn a_repeated_opening_clause_comes_from_the_unit_cache() {
     assert_ne!(a[1].samples, b[1].samples, "the rest differs");
     // Each distinct unit is kept once.
     assert_eq!(tts.cached_units(), 3);
+    // Warming with the reply's template, parameters filled with plain words (only the first
+    // chunk synthesised, as the server does at start), fills the entry the real reply hits.
+    let warm = PiperTts::load_with(
+        paths(),
+        PiperOptions {
+            split_first_clause: true,
+            unit_cache_bytes: 4 << 20,
+            ..PiperOptions::default()
+        },
+    )
+    .unwrap();
+    let mut first = Vec::new();
+    warm.synthesize("Table booked for that at that on that.", &mut |c| {
+        first = c.samples;
+        false
+    })
+    .unwrap();
+    assert_eq!(warm.cached_units(), 1);
+    let real = collect(&warm, "Table booked for Tanya at seven pm tomorrow.");
+    assert_eq!(real[0].text, "Table booked,");
+    assert_eq!(real[0].samples, first, "the warmed opening is reused");
+    assert_eq!(warm.cached_units(), 2);
     // Off by default: every synthesis runs the model (fresh noise).
     let plain = PiperTts::load_with(
         paths(),

@@ -111,14 +111,27 @@ fn load_models_tuned(
         noise: tts_noise,
         // Repeated opening clauses of dynamic replies come from memory (see `UnitCache`).
         unit_cache_bytes: tts_cache_mb << 20,
-        // Piper opens each reply with 30–50 ms of silence; 5 ms of it is kept.
-        max_lead_silence_ms: Some(5),
         ..PiperOptions::default()
     };
     let tts = PiperTts::load_with(&paths, opts)
         .context("cannot load the TTS voice")?
         .with_normalizer(norm);
     Ok((Arc::new(asr), Arc::new(tts)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_references_filled as fill;
+
+    #[test]
+    fn dynamic_texts_get_plain_words_for_their_references() {
+        assert_eq!(
+            fill("Table booked for $person at $time on #booking.date.").as_deref(),
+            Some("Table booked for that at that on that.")
+        );
+        assert_eq!(fill("Okay $name, done."), None); // no static opening
+        assert_eq!(fill("No references here."), None);
+    }
 }
 
 /// Every static text response of an agent (for the prompt cache).
@@ -141,6 +154,53 @@ pub fn static_prompts(engine: &Engine) -> Vec<String> {
     out
 }
 
+/// An agent's dynamic text responses ("Table booked for $person at $time.") with each
+/// parameter reference replaced by a plain word. Their first TTS chunk is synthesised at start
+/// so the unit cache holds the static opening ("Table booked,") before the first call.
+pub fn dynamic_openings(engine: &Engine) -> Vec<String> {
+    let mut out = Vec::new();
+    for intent in &engine.agent.intents {
+        for m in &intent.messages {
+            if let Message::Text { variants, .. } = m {
+                out.extend(variants.iter().filter_map(|v| with_references_filled(v)));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// `text` with every `$param` / `#context.param` replaced by "that", when it has a reference
+/// and at least two words before the first one (else no static opening can come first).
+fn with_references_filled(text: &str) -> Option<String> {
+    let first = text.find(['$', '#'])?;
+    if text[..first].split_whitespace().count() < 2 {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        i += 1;
+        if c != '$' && c != '#' {
+            out.push(c);
+            continue;
+        }
+        // A name: letters, digits, `_`, `-`, and `.` between name characters (`#ctx.param`).
+        let name_char = |c: char| c.is_alphanumeric() || c == '_' || c == '-';
+        while i < chars.len()
+            && (name_char(chars[i])
+                || (chars[i] == '.' && chars.get(i + 1).is_some_and(|&n| name_char(n))))
+        {
+            i += 1;
+        }
+        out.push_str("that");
+    }
+    Some(out)
+}
+
 impl Phone {
     /// Builds the phone path over `app` with speech engines `asr`/`tts` and attaches it
     /// (`app.phone`). Blocking (prompt synthesis): call from a blocking context.
@@ -154,12 +214,14 @@ impl Phone {
         let metrics = Arc::new(Metrics::default());
         let mut connectors = HashMap::new();
         let mut prompts = Vec::new();
+        let mut openings = Vec::new();
         for (name, c) in &file.connectors {
             let engine = match &c.agent {
                 Some(p) => crate::cli::load_engine(p, None)?,
                 None => app.engine.clone(),
             };
             prompts.extend(static_prompts(&engine));
+            openings.extend(dynamic_openings(&engine));
             let callbacks = Callbacks::new(CallbackConfig {
                 status_callback: c.status_callback.clone(),
                 action: c.action.clone(),
@@ -223,6 +285,7 @@ impl Phone {
             l.tts_workers,
             l.jobs_per_call,
             &prompts,
+            &openings,
             metrics.clone(),
         )
         .map_err(anyhow::Error::msg)?;

@@ -195,7 +195,9 @@ fn prompt_key(text: &str) -> String {
 
 impl Speech {
     /// Starts `asr_workers` ASR threads and `tts_workers` TTS threads, after synthesising
-    /// `prompts` (blocking: call from a blocking context).
+    /// `prompts` and the first chunk of each of `openings` (dynamic replies with plain words for
+    /// their parameters: a TTS unit cache then holds their static openings). Blocking: call
+    /// from a blocking context.
     pub fn start(
         asr: Arc<dyn Asr>,
         tts: Arc<dyn Tts>,
@@ -203,8 +205,13 @@ impl Speech {
         tts_workers: usize,
         jobs_per_call: usize,
         prompts: &[String],
+        openings: &[String],
         metrics: Arc<Metrics>,
     ) -> Result<Arc<Speech>, String> {
+        for o in openings.iter().take(MAX_PROMPTS) {
+            tts.synthesize(o, &mut |_| false)
+                .map_err(|e| format!("cannot synthesise the opening of {o:?}: {e}"))?;
+        }
         let texts: Vec<&str> = prompts
             .iter()
             .map(String::as_str)

@@ -45,9 +45,6 @@ pub struct PiperOptions {
     /// many bytes, so a repeated opening clause of a dynamic reply ("Table booked, …") is not
     /// synthesised again. 0 = off.
     pub unit_cache_bytes: usize,
-    /// Cut the model's leading silence of a reply's first chunk down to this many ms (Piper's
-    /// voices open with 30–50 ms of it, heard as latency). `None`: keep it, as Piper does.
-    pub max_lead_silence_ms: Option<u32>,
 }
 
 impl Default for PiperOptions {
@@ -62,7 +59,6 @@ impl Default for PiperOptions {
             split_first_clause: false,
             head_threads: 0,
             unit_cache_bytes: 0,
-            max_lead_silence_ms: None,
         }
     }
 }
@@ -354,10 +350,6 @@ impl Tts for PiperTts {
         for (i, (sentence, ends_sentence)) in units.into_iter().enumerate() {
             let ids = self.phoneme_ids(&sentence);
             let mut samples = self.synthesize_unit(&ids, i == 0)?;
-            if let (0, Some(keep)) = (i, self.opts.max_lead_silence_ms) {
-                let cut = lead_silence(&samples, self.voice.sample_rate, keep);
-                samples.drain(..cut);
-            }
             if i < last && ends_sentence {
                 samples.extend(silence(
                     self.voice.sample_rate,
@@ -381,18 +373,6 @@ impl Tts for PiperTts {
     }
 }
 
-/// How many leading samples of `pcm` are silence beyond `keep_ms` before the first sound
-/// (a 5 ms window at 1 % of full scale RMS); 0 when it opens with sound or is all silence.
-fn lead_silence(pcm: &[i16], rate: u32, keep_ms: u32) -> usize {
-    let win = (rate as usize / 200).max(1);
-    let sound = pcm.chunks(win).position(|w| {
-        let energy: f64 = w.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
-        (energy / w.len() as f64).sqrt() > 328.0
-    });
-    let keep = rate as usize * keep_ms as usize / 1000;
-    sound.map_or(0, |i| (i * win).saturating_sub(keep))
-}
-
 /// Peak-normalise float audio to `volume` of full scale, as Piper does.
 fn to_i16(audio: &[f32], volume: f32) -> Vec<i16> {
     let peak = audio
@@ -411,18 +391,7 @@ fn to_i16(audio: &[f32], volume: f32) -> Vec<i16> {
 
 #[cfg(test)]
 mod tests {
-    use super::{lead_silence, to_i16};
-
-    #[test]
-    fn lead_silence_keeps_a_margin_before_the_first_sound() {
-        let mut pcm = vec![0i16; 1600]; // 100 ms at 16 kHz
-        pcm.extend(std::iter::repeat_n(3000i16, 800));
-        // Sound starts at window 20 (sample 1600); keep 10 ms (160 samples).
-        assert_eq!(lead_silence(&pcm, 16_000, 10), 1440);
-        assert_eq!(lead_silence(&pcm, 16_000, 200), 0);
-        assert_eq!(lead_silence(&[3000; 100], 16_000, 0), 0);
-        assert_eq!(lead_silence(&[0; 100], 16_000, 0), 0);
-    }
+    use super::to_i16;
 
     #[test]
     fn normalises_peak_and_handles_nan() {

@@ -6,7 +6,7 @@ use super::connectors::{Connector, PhoneFile};
 use super::handoff::{Handoff, HandoffConfig};
 use super::metrics::Metrics;
 use super::paused::PausedSessions;
-use super::speech::Speech;
+use super::speech::{Speech, Texts};
 use crate::state::{AppState, SentimentFn};
 use crate::webhook::WebhookClient;
 use anyhow::Context;
@@ -117,21 +117,6 @@ fn load_models_tuned(
         .context("cannot load the TTS voice")?
         .with_normalizer(norm);
     Ok((Arc::new(asr), Arc::new(tts)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::with_references_filled as fill;
-
-    #[test]
-    fn dynamic_texts_get_plain_words_for_their_references() {
-        assert_eq!(
-            fill("Table booked for $person at $time on #booking.date.").as_deref(),
-            Some("Table booked for that at that on that.")
-        );
-        assert_eq!(fill("Okay $name, done."), None); // no static opening
-        assert_eq!(fill("No references here."), None);
-    }
 }
 
 /// Every static text response of an agent (for the prompt cache).
@@ -284,8 +269,10 @@ impl Phone {
             asr_workers,
             l.tts_workers,
             l.jobs_per_call,
-            &prompts,
-            &openings,
+            Texts {
+                prompts: &prompts,
+                openings: &openings,
+            },
             metrics.clone(),
         )
         .map_err(anyhow::Error::msg)?;
@@ -411,4 +398,19 @@ pub async fn enable(
         Phone::start(&app, file, asr, tts)
     })
     .await?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_references_filled as fill;
+
+    #[test]
+    fn dynamic_texts_get_plain_words_for_their_references() {
+        assert_eq!(
+            fill("Table booked for $person at $time on #booking.date.").as_deref(),
+            Some("Table booked for that at that on that.")
+        );
+        assert_eq!(fill("Okay $name, done."), None); // no static opening
+        assert_eq!(fill("No references here."), None);
+    }
 }

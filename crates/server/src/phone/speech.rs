@@ -193,21 +193,28 @@ fn prompt_key(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// What [`Speech::start`] synthesises before the first call.
+pub struct Texts<'a> {
+    /// Static responses, kept whole (the prompt cache).
+    pub prompts: &'a [String],
+    /// Dynamic responses with plain words for their parameters: only their first chunk is
+    /// synthesised, so a TTS unit cache holds their static openings.
+    pub openings: &'a [String],
+}
+
 impl Speech {
-    /// Starts `asr_workers` ASR threads and `tts_workers` TTS threads, after synthesising
-    /// `prompts` and the first chunk of each of `openings` (dynamic replies with plain words for
-    /// their parameters: a TTS unit cache then holds their static openings). Blocking: call
-    /// from a blocking context.
+    /// Starts `asr_workers` ASR threads and `tts_workers` TTS threads, after synthesising the
+    /// [`Texts`]. Blocking: call from a blocking context.
     pub fn start(
         asr: Arc<dyn Asr>,
         tts: Arc<dyn Tts>,
         asr_workers: usize,
         tts_workers: usize,
         jobs_per_call: usize,
-        prompts: &[String],
-        openings: &[String],
+        texts: Texts<'_>,
         metrics: Arc<Metrics>,
     ) -> Result<Arc<Speech>, String> {
+        let Texts { prompts, openings } = texts;
         for o in openings.iter().take(MAX_PROMPTS) {
             tts.synthesize(o, &mut |_| false)
                 .map_err(|e| format!("cannot synthesise the opening of {o:?}: {e}"))?;

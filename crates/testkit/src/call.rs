@@ -216,7 +216,7 @@ impl Runner<'_> {
                     let pcm = audio.get(i).and_then(|a| a.clone()).unwrap_or_default();
                     line.queue_speech(&pcm);
                     line.pump(None, |l, _| !l.speech_pending()).await;
-                    line.speech_sent_at.unwrap_or_else(Instant::now)
+                    line.speech_end_on_wire().unwrap_or_else(Instant::now)
                 }
                 Action::Dtmf(d) => {
                     line.queue_dtmf(d, DTMF_GAP);

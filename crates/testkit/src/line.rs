@@ -137,6 +137,14 @@ impl Line {
         });
     }
 
+    /// When the caller's speech queued so far ends on the wire: after its last frame went out,
+    /// plus the simulated phone's own rate-conversion delay (a real platform has none).
+    pub(crate) fn speech_end_on_wire(&self) -> Option<Instant> {
+        let (out_ms, _) = self.codec.conversion_delay_ms();
+        self.speech_sent_at
+            .map(|t| t + Duration::from_millis(out_ms))
+    }
+
     pub(crate) fn queue_speech(&mut self, pcm: &[i16]) {
         self.speech.extend(pcm.iter().copied());
         self.speech_sent_at = None;
@@ -343,8 +351,11 @@ impl Line {
             let Some(offset) = voiced_from else {
                 return; // silence before the reply: not part of it
             };
-            // Heard when its first voiced sample plays: at once, or behind queued audio.
-            r.first_audio_at = Some(start + samples_duration(offset));
+            // Heard when its first voiced sample plays: at once, or behind queued audio. The
+            // phone's own rate conversion delayed it within `pcm`; on the wire it came sooner.
+            let (_, in_ms) = self.codec.conversion_delay_ms();
+            let lag = duration_samples(Duration::from_millis(in_ms));
+            r.first_audio_at = Some(start + samples_duration(offset.saturating_sub(lag)));
             from = offset;
         }
         let part = &pcm[from..];

@@ -161,6 +161,10 @@ impl TwilioCaller {
 }
 
 impl CallerCodec for TwilioCaller {
+    fn conversion_delay_ms(&self) -> (u64, u64) {
+        (self.down.delay_ms(), self.up.delay_ms())
+    }
+
     fn encode(&mut self, ev: &Inbound) -> Result<Vec<WsMessage>> {
         if self.stopped {
             return Err(TransportError::AfterStop("caller event"));

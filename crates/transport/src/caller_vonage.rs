@@ -77,6 +77,12 @@ impl VonageCaller {
 }
 
 impl CallerCodec for VonageCaller {
+    fn conversion_delay_ms(&self) -> (u64, u64) {
+        self.stream
+            .as_ref()
+            .map_or((0, 0), |s| (s.down.delay_ms(), s.up.delay_ms()))
+    }
+
     fn encode(&mut self, ev: &Inbound) -> Result<Vec<WsMessage>> {
         if self.closed {
             return Err(TransportError::AfterStop("caller event"));

@@ -116,6 +116,12 @@ pub trait CallerCodec {
     fn encode(&mut self, ev: &Inbound) -> Result<Vec<WsMessage>>;
     /// One message from the server → what it asked for.
     fn decode(&mut self, msg: WsMessage) -> Result<Vec<Outbound>>;
+    /// Delay the simulated phone's own rate conversion adds (ms): (caller audio out, bot audio
+    /// in). A real platform streams its native rate and has none, so a caller measuring on the
+    /// wire's timeline takes it off. 0 when the line runs at the core rate.
+    fn conversion_delay_ms(&self) -> (u64, u64) {
+        (0, 0)
+    }
 }
 
 /// The phone platforms this crate speaks.

@@ -80,6 +80,14 @@ impl FrameResampler {
         Ok(frames)
     }
 
+    /// The resampler's delay in ms (0 when the rates are equal).
+    pub(crate) fn delay_ms(&self) -> u64 {
+        let rate = self.rs.output_frame_len() as u64 * 50; // 20 ms frames
+        (self.rs.delay() as u64 * 1000)
+            .checked_div(rate)
+            .unwrap_or(0)
+    }
+
     /// Drops buffered input and the resampler history (after a barge-in clear).
     pub(crate) fn reset(&mut self) {
         self.pending.clear();
@@ -90,6 +98,18 @@ impl FrameResampler {
         let written = self.rs.process_i16(frame, &mut self.out)?;
         result.extend_from_slice(self.out.get(..written).unwrap_or(&self.out[..]));
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FrameResampler;
+
+    #[test]
+    fn conversion_delay_is_half_a_frame_between_rates_and_none_at_one_rate() {
+        assert_eq!(FrameResampler::new(16_000, 8_000).unwrap().delay_ms(), 10);
+        assert_eq!(FrameResampler::new(8_000, 16_000).unwrap().delay_ms(), 10);
+        assert_eq!(FrameResampler::new(16_000, 16_000).unwrap().delay_ms(), 0);
     }
 }
 

@@ -101,18 +101,6 @@ impl FrameResampler {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::FrameResampler;
-
-    #[test]
-    fn conversion_delay_is_half_a_frame_between_rates_and_none_at_one_rate() {
-        assert_eq!(FrameResampler::new(16_000, 8_000).unwrap().delay_ms(), 10);
-        assert_eq!(FrameResampler::new(8_000, 16_000).unwrap().delay_ms(), 10);
-        assert_eq!(FrameResampler::new(16_000, 16_000).unwrap().delay_ms(), 0);
-    }
-}
-
 /// Rejects outbound audio above [`MAX_OUTBOUND_SAMPLES`].
 pub(crate) fn check_outbound_len(pcm: &[i16]) -> Result<()> {
     if pcm.len() > MAX_OUTBOUND_SAMPLES {
@@ -127,4 +115,16 @@ pub(crate) fn check_outbound_len(pcm: &[i16]) -> Result<()> {
 /// Milliseconds of 16 kHz audio in `samples` samples.
 pub(crate) fn core_ms(samples: u64) -> u64 {
     samples / u64::from(CORE_RATE / 1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FrameResampler;
+
+    #[test]
+    fn conversion_delay_is_half_a_frame_between_rates_and_none_at_one_rate() {
+        assert_eq!(FrameResampler::new(16_000, 8_000).unwrap().delay_ms(), 10);
+        assert_eq!(FrameResampler::new(8_000, 16_000).unwrap().delay_ms(), 10);
+        assert_eq!(FrameResampler::new(16_000, 16_000).unwrap().delay_ms(), 0);
+    }
 }

@@ -379,6 +379,14 @@ impl Driver {
     }
 }
 
+impl Drop for Driver {
+    /// Also when a call's task unwinds: its queued speech jobs go and it stops counting as a
+    /// call on the line (`forget` is idempotent).
+    fn drop(&mut self) {
+        self.phone.speech.forget(self.key);
+    }
+}
+
 /// A one-line description of an output for trace logs (no audio, no secrets).
 fn describe(o: &Output) -> String {
     match o {

@@ -8,6 +8,7 @@ use super::metrics::Metrics;
 use sb_speech::asr::{Asr, AsrOptions, CancelFlag, Transcript};
 use sb_speech::tts::{PromptCache, Tts};
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use tokio::sync::mpsc;
 
@@ -293,7 +294,9 @@ impl Speech {
     ) -> bool {
         let cancel = CancelFlag::new();
         if let Ok(mut m) = self.asr_latest.lock() {
-            m.insert(call, (turn, cancel.clone()));
+            if m.insert(call, (turn, cancel.clone())).is_none() {
+                self.asr_running.calls.fetch_add(1, Ordering::Relaxed);
+            }
         }
         let job = AsrJob {
             turn,
@@ -358,7 +361,9 @@ impl Speech {
     /// Drops a finished call's queued jobs.
     pub fn forget(&self, call: u64) {
         if let Ok(mut m) = self.asr_latest.lock() {
-            m.remove(&call);
+            if m.remove(&call).is_some() {
+                self.asr_running.calls.fetch_sub(1, Ordering::Relaxed);
+            }
         }
         self.asr.forget(call);
         self.tts.forget(call);
@@ -381,11 +386,24 @@ struct RunningJob {
 /// The recognitions running now. A cancelled one is winding down (whisper.cpp stops at its
 /// next graph node) and no longer counts as busy.
 #[derive(Default)]
-struct Running(Mutex<Vec<RunningJob>>);
+struct Running {
+    jobs: Mutex<Vec<RunningJob>>,
+    /// Calls that have asked for a recognition and not ended.
+    calls: AtomicUsize,
+}
 
 impl Running {
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<RunningJob>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+        self.jobs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether a job may take every worker's thread: nothing else runs and no other call could
+    /// start a recognition beside it. whisper.cpp's threads spin at barriers, so a two-thread
+    /// job that meets a second job on two cores slows several-fold (speech_bench, two
+    /// processes: 4–6 s utterances 333 ms median one-threaded beside a one-threaded job, 914 ms
+    /// two-threaded beside one).
+    fn may_take_all(&self, others_active: usize) -> bool {
+        others_active == 0 && self.calls.load(Ordering::Relaxed) <= 1
     }
 
     /// Running recognitions that were not cancelled.
@@ -430,15 +448,16 @@ impl Running {
     }
 }
 
-/// Runs recognitions. A job that starts while no other (uncancelled) recognition runs uses one
-/// thread per worker (the pool is sized to the cores): a lone caller gets the whole machine,
-/// also when its previous, cancelled, guess is still stopping; many callers get one core each.
+/// Runs recognitions. A job of the only call on the line, while no other (uncancelled)
+/// recognition runs, uses one thread per worker (the pool is sized to the cores): a lone caller
+/// gets the whole machine, also when its previous, cancelled, guess is still stopping. With
+/// more calls every job gets one core ([`Running::may_take_all`]).
 fn asr_worker(q: &FairQueue<AsrJob>, asr: &dyn Asr, running: &Running, workers: usize) {
     while let Some((call, job)) = q.pop() {
         if job.reply.is_closed() {
             continue; // the call is gone
         }
-        let alone = running.start(&job.cancel, call, job.speculative) == 0;
+        let alone = running.may_take_all(running.start(&job.cancel, call, job.speculative));
         let pcm = sb_audio::i16_to_f32(&job.pcm);
         // Speech carries ~3-4 tokens a second; the cap bounds decoding time when the model
         // falls into a repetition loop.
@@ -568,6 +587,19 @@ mod tests {
         running.finish(&f);
         assert!(running.preempt_speculative(1));
         assert!(newer.is_cancelled() && !older.is_cancelled());
+    }
+
+    #[test]
+    fn only_the_one_call_on_the_line_gets_every_thread() {
+        let running = Running::default();
+        running.calls.store(1, Ordering::Relaxed);
+        assert!(running.may_take_all(0));
+        assert!(!running.may_take_all(1), "another recognition runs");
+        running.calls.store(2, Ordering::Relaxed);
+        assert!(
+            !running.may_take_all(0),
+            "another call may start one beside it"
+        );
     }
 
     #[test]

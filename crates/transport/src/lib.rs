@@ -104,6 +104,9 @@ pub trait Codec {
     fn decode(&mut self, msg: WsMessage) -> Result<Vec<Inbound>>;
     /// One call-core output → the messages to send (possibly none).
     fn encode(&mut self, out: &Outbound) -> Result<Vec<WsMessage>>;
+    /// The bot starts a new reply (its first audio follows). A codec that converts the rate may
+    /// drop its resampler's history, so the reply doesn't wait behind the resampler's delay.
+    fn reply_starts(&mut self) {}
     /// The socket closed: the events to feed the call core ([`Inbound::Stop`] unless the stream
     /// already stopped). Later `decode`/`encode` calls fail with [`TransportError::AfterStop`].
     fn on_close(&mut self) -> Vec<Inbound>;

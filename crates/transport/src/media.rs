@@ -18,6 +18,10 @@ pub(crate) struct FrameResampler {
     rs: Resampler,
     pending: Vec<i16>,
     out: Vec<i16>,
+    /// Output samples still to drop after [`FrameResampler::restart`] (the resampler's delay).
+    skip: usize,
+    /// Output not yet sent as a whole frame by [`FrameResampler::frames_aligned`].
+    carry: Vec<i16>,
 }
 
 impl FrameResampler {
@@ -26,6 +30,8 @@ impl FrameResampler {
         let out = vec![0; rs.output_frame_len()];
         Ok(Self {
             pending: Vec::with_capacity(rs.input_frame_len()),
+            carry: Vec::with_capacity(2 * out.len()),
+            skip: 0,
             rs,
             out,
         })
@@ -88,9 +94,35 @@ impl FrameResampler {
             .unwrap_or(0)
     }
 
+    /// [`Self::frames_padded`] without the resampler's delay after a [`Self::restart`]: the
+    /// output is re-cut into whole frames, and what doesn't fill one waits for the next call.
+    pub(crate) fn frames_aligned(&mut self, input: &[i16]) -> Result<Vec<Vec<i16>>> {
+        let frame = self.out.len();
+        let mut frames = Vec::new();
+        for out in self.frames_padded(input)? {
+            let drop = self.skip.min(out.len());
+            self.skip -= drop;
+            self.carry.extend_from_slice(&out[drop..]);
+            while self.carry.len() >= frame {
+                frames.push(self.carry.drain(..frame).collect());
+            }
+        }
+        Ok(frames)
+    }
+
+    /// A new signal starts: the old one's history and unsent tail (at most the delay, the end
+    /// of a reply) are dropped, and so are the first `delay` samples of output, which would
+    /// only be that history.
+    pub(crate) fn restart(&mut self) {
+        self.reset();
+        self.skip = self.rs.delay();
+    }
+
     /// Drops buffered input and the resampler history (after a barge-in clear).
     pub(crate) fn reset(&mut self) {
         self.pending.clear();
+        self.carry.clear();
+        self.skip = 0;
         self.rs.reset();
     }
 
@@ -120,6 +152,35 @@ pub(crate) fn core_ms(samples: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::FrameResampler;
+
+    #[test]
+    fn a_restarted_signal_comes_out_without_the_delay_in_whole_frames() {
+        let mut plain = FrameResampler::new(16_000, 8_000).unwrap();
+        let mut aligned = FrameResampler::new(16_000, 8_000).unwrap();
+        // Some earlier signal, then a click 5 ms into the new one (100 ms written at once).
+        let earlier = vec![1_000i16; 320 * 3];
+        plain.frames_padded(&earlier).unwrap();
+        aligned.frames_aligned(&earlier).unwrap();
+        let mut signal = vec![0i16; 1_600];
+        signal[80] = 20_000;
+        plain.reset();
+        aligned.restart();
+        let onset = |frames: &[Vec<i16>]| {
+            let flat: Vec<i16> = frames.concat();
+            flat.iter().position(|s| s.abs() > 2_000)
+        };
+        let p = plain.frames_padded(&signal).unwrap();
+        let a = aligned.frames_aligned(&signal).unwrap();
+        assert!(a.iter().all(|f| f.len() == 160), "whole 20 ms frames");
+        assert_eq!(a.len(), 4, "80 samples wait for the next write");
+        let (p_on, a_on) = (onset(&p).unwrap(), onset(&a).unwrap());
+        assert_eq!(p_on - a_on, 80, "10 ms sooner at 8 kHz");
+        assert!((38..=42).contains(&a_on), "the click at 5 ms: {a_on}");
+        // The next write continues seamlessly from the carried samples.
+        let more = aligned.frames_aligned(&[0i16; 320]).unwrap();
+        assert_eq!(more.len(), 1);
+        assert!(aligned.carry.len() == 80);
+    }
 
     #[test]
     fn conversion_delay_is_half_a_frame_between_rates_and_none_at_one_rate() {

@@ -235,6 +235,10 @@ impl TwilioServer {
 }
 
 impl Codec for TwilioServer {
+    fn reply_starts(&mut self) {
+        self.down.restart();
+    }
+
     fn decode(&mut self, msg: WsMessage) -> Result<Vec<Inbound>> {
         match msg {
             WsMessage::Text(text) => self.decode_text(&text),
@@ -255,7 +259,7 @@ impl Codec for TwilioServer {
         match out {
             Outbound::Audio(pcm) => {
                 check_outbound_len(pcm)?;
-                let frames = self.down.frames_padded(pcm)?;
+                let frames = self.down.frames_aligned(pcm)?;
                 frames
                     .iter()
                     .map(|f| {

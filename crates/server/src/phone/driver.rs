@@ -352,6 +352,7 @@ impl Driver {
                     if first {
                         let at = self.now_ms();
                         self.book.first_audio(&self.phone, turn, at);
+                        self.codec.reply_starts();
                     }
                     self.codec.encode(&Outbound::Audio(pcm))
                 }

@@ -38,6 +38,23 @@ fn read_field(s: &str, i: usize) -> Option<(&str, usize)> {
 }
 
 pub fn render(template: &str, env: &TemplateEnv) -> String {
+    render_inner(template, env, None)
+}
+
+/// `template` with every reference, whatever it names, read as `word` (for synthesising the
+/// fixed parts of a response ahead of time).
+pub fn references_filled(template: &str, word: &str) -> String {
+    let empty = Map::new();
+    let env = TemplateEnv {
+        params: &empty,
+        originals: &empty,
+        contexts: &[],
+        session_params: &empty,
+    };
+    render_inner(template, &env, Some(word))
+}
+
+fn render_inner(template: &str, env: &TemplateEnv, fill: Option<&str>) -> String {
     let mut out = String::with_capacity(template.len() + 16);
     let mut i = 0;
     while i < template.len() {
@@ -48,7 +65,7 @@ pub fn render(template: &str, env: &TemplateEnv) -> String {
             let (name, after) = read_name(template, i + 1);
             if name.starts_with(|c: char| c.is_alphabetic() || c == '_') {
                 if let Some((text, end)) = resolve(template, c, name, after, env) {
-                    out.push_str(&text);
+                    out.push_str(fill.unwrap_or(&text));
                     i = end;
                     continue;
                 }
@@ -161,6 +178,17 @@ mod tests {
 
     fn obj(v: Value) -> Map<String, Value> {
         v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn every_reference_can_read_as_one_word() {
+        assert_eq!(
+            references_filled(
+                "For $person.original at $time on #booking.date. Costs $5.",
+                "that"
+            ),
+            "For that at that on that. Costs $5."
+        );
     }
 
     #[test]

@@ -156,34 +156,12 @@ pub fn dynamic_openings(engine: &Engine) -> Vec<String> {
     out
 }
 
-/// `text` with every `$param` / `#context.param` replaced by "that", when it has a reference
-/// and at least two words before the first one (else no static opening can come first).
+/// `text` with every parameter reference read as "that", when it has one and at least two
+/// words before the first (else no static opening can come first).
 fn with_references_filled(text: &str) -> Option<String> {
+    let filled = sb_nlu::template::references_filled(text, "that");
     let first = text.find(['$', '#'])?;
-    if text[..first].split_whitespace().count() < 2 {
-        return None;
-    }
-    let mut out = String::with_capacity(text.len());
-    let chars: Vec<char> = text.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        i += 1;
-        if c != '$' && c != '#' {
-            out.push(c);
-            continue;
-        }
-        // A name: letters, digits, `_`, `-`, and `.` between name characters (`#ctx.param`).
-        let name_char = |c: char| c.is_alphanumeric() || c == '_' || c == '-';
-        while i < chars.len()
-            && (name_char(chars[i])
-                || (chars[i] == '.' && chars.get(i + 1).is_some_and(|&n| name_char(n))))
-        {
-            i += 1;
-        }
-        out.push_str("that");
-    }
-    Some(out)
+    (filled != text && text[..first].split_whitespace().count() >= 2).then_some(filled)
 }
 
 impl Phone {

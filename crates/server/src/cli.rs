@@ -28,8 +28,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Talk to an agent in the terminal (or pipe one user turn per line).
     Chat(ChatArgs),
-    /// Evaluate the NLU on the Snips 2017 benchmark.
-    Eval(EvalArgs),
+    /// Evaluate the NLU (Snips 2017, Banking77) on the served path beside a baseline.
+    Eval(crate::eval_cli::EvalArgs),
     /// Measure NLU latency or HTTP throughput.
     Bench {
         #[command(subcommand)]
@@ -104,14 +104,6 @@ pub struct ChatArgs {
     pub welcome_event: String,
 }
 
-#[derive(Debug, Args)]
-pub struct EvalArgs {
-    #[arg(long, default_value = "../shared/datasets/snips-2017")]
-    pub dataset: PathBuf,
-    #[arg(long, default_value_t = 70)]
-    pub train_per_intent: usize,
-}
-
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// In-process NLU latency of `Engine::begin` on text queries.
@@ -173,7 +165,7 @@ pub async fn execute(
         Command::Serve(a) => serve(a, shutdown).await,
         Command::Chat(a) => crate::chat::run(a).await,
         // CPU-bound commands run off the async workers.
-        Command::Eval(a) => tokio::task::spawn_blocking(move || eval(a)).await?,
+        Command::Eval(a) => tokio::task::spawn_blocking(move || crate::eval_cli::eval(a)).await?,
         Command::Bench {
             which: BenchCommand::Nlu(a),
         } => tokio::task::spawn_blocking(move || crate::bench::nlu(a)).await?,
@@ -242,25 +234,5 @@ async fn serve(
     };
     crate::run(listener, state, shutdown).await?;
     tracing::info!("stopped");
-    Ok(())
-}
-
-fn eval(a: EvalArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        a.dataset.is_dir(),
-        "dataset folder {} not found",
-        a.dataset.display()
-    );
-    anyhow::ensure!(
-        a.train_per_intent > 0,
-        "--train-per-intent must be at least 1"
-    );
-    let cfg = sb_nlu::eval::EvalConfig {
-        dataset_dir: a.dataset.clone(),
-        train_per_intent: a.train_per_intent,
-    };
-    let report = sb_nlu::eval::run_snips(&cfg)
-        .with_context(|| format!("evaluation on {} failed", a.dataset.display()))?;
-    println!("{report}");
     Ok(())
 }

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod eval_cli;
 pub mod phone;
 pub mod sentiment;
 pub mod server;

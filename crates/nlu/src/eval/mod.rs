@@ -1,68 +1,39 @@
-//! Snips-2017 NLU benchmark: intent accuracy and slot F1.
+//! NLU evaluation. [`run`] is the measurement to quote: the path `serve` runs (the training data
+//! as a Dialogflow ES export, imported and trained by the engine) beside the direct path and a
+//! TF-IDF + logistic-regression baseline, on seeded splits (see [`paths`] for the scoring).
 //!
-//! One joint intent classifier over all intents, trained on the first `train_per_intent` queries
+//! [`run_snips`] is the older fixed benchmark (first `train_per_intent` queries), kept as a
+//! regression guard of the direct path: one joint intent classifier over all intents, trained on the first `train_per_intent` queries
 //! of each `train_<Intent>.json`; one slot tagger per intent on the same queries (with the slot
 //! values annotated in the *other* intents' training queries as gazetteers, as an agent's entity
 //! types are shared by its intents). The classifier gets every annotated slot value as an entity
 //! list (see [`crate::classifier::Gazetteers`]). Every `validate_<Intent>.json` query is parsed: the tagger
 //! of the predicted intent produces the slots, scored by exact span and slot name.
 
+pub mod baseline;
 mod dataset;
 pub mod export;
+pub mod paths;
 mod report;
+pub mod run;
+pub mod split;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::time::Instant;
 
 pub use dataset::{load, parse_file, Dataset, Query};
 use report::{quantile, SlotCounts};
 pub use report::{EvalReport, IntentScore, Misclassified, SlotScore};
+pub use run::{run, RunConfig, RunReport};
 
-use crate::classifier::{Gazetteers, IntentClassifier};
 use crate::entities::EntityMatch;
 use crate::sysent::{SysContext, SysExtractor};
-use crate::tagger::{SlotTagger, TaggedExample};
 use crate::NluError;
 
 #[derive(Debug, Clone)]
 pub struct EvalConfig {
     pub dataset_dir: PathBuf,
     pub train_per_intent: usize,
-}
-
-/// Gazetteers for intent `skip`'s tagger: slot name → values annotated in the other intents.
-fn cross_gazetteers(data: &Dataset, n: usize, skip: usize) -> Vec<(String, Vec<String>)> {
-    let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (i, (_, train, _)) in data.intents.iter().enumerate() {
-        if i == skip {
-            continue;
-        }
-        for q in train.iter().take(n) {
-            for s in &q.spans {
-                if let Some(v) = q.text.get(s.start..s.end) {
-                    map.entry(s.slot.clone()).or_default().push(v.to_string());
-                }
-            }
-        }
-    }
-    map.into_iter().collect()
-}
-
-/// Classifier gazetteers: every slot value annotated in the training queries, per slot name.
-fn classifier_gazetteers(data: &Dataset, n: usize) -> Gazetteers {
-    let mut g = Gazetteers::new();
-    for (_, train, _) in &data.intents {
-        for q in train.iter().take(n) {
-            for s in &q.spans {
-                if let Some(v) = q.text.get(s.start..s.end) {
-                    g.add_annotated(&s.slot, v);
-                }
-            }
-        }
-    }
-    g
 }
 
 /// Variants of the benchmark run.
@@ -109,59 +80,13 @@ pub fn run_snips_with(cfg: &EvalConfig, opts: &EvalOptions) -> Result<EvalReport
             sys.extract(text, &types, &ctx)
         }
     };
-    let mut cls_examples = Vec::new();
-    for (i, (_, train, _)) in data.intents.iter().enumerate() {
-        cls_examples.extend(train.iter().take(n).map(|q| (q.text.clone(), i)));
-    }
-    let n_intents = data.intents.len();
-    // Taggers train on the two cores while this thread trains the classifier.
-    let slots: Vec<Mutex<Option<Result<SlotTagger, NluError>>>> =
-        (0..n_intents).map(|_| Mutex::new(None)).collect();
-    let next = Mutex::new(0usize);
-    let classifier = std::thread::scope(|scope| {
-        for _ in 0..2 {
-            scope.spawn(|| loop {
-                let i = {
-                    let Ok(mut g) = next.lock() else { return };
-                    let i = *g;
-                    *g += 1;
-                    i
-                };
-                let Some((_, train, _)) = data.intents.get(i) else {
-                    return;
-                };
-                let examples: Vec<TaggedExample> = train
-                    .iter()
-                    .take(n)
-                    .map(|q| TaggedExample {
-                        text: q.text.clone(),
-                        spans: q.spans.clone(),
-                        hints: hints(&q.text),
-                    })
-                    .collect();
-                let tagger = SlotTagger::train(&examples, &cross_gazetteers(&data, n, i));
-                if let Some(slot) = slots.get(i) {
-                    if let Ok(mut s) = slot.lock() {
-                        *s = Some(tagger);
-                    }
-                }
-            });
-        }
-        if !opts.classifier_gazetteers {
-            IntentClassifier::train(&cls_examples, n_intents)
-        } else {
-            IntentClassifier::train_with(&cls_examples, n_intents, &classifier_gazetteers(&data, n))
-        }
-    })?;
-    let mut taggers = Vec::with_capacity(n_intents);
-    for s in slots {
-        let t = s
-            .into_inner()
-            .ok()
-            .flatten()
-            .ok_or_else(|| NluError::Other("tagger training thread failed".into()))?;
-        taggers.push(t?);
-    }
+    let train: split::Labelled = data
+        .intents
+        .iter()
+        .map(|(name, tr, _)| (name.clone(), tr.iter().take(n).cloned().collect()))
+        .collect();
+    let n_train = train.iter().map(|(_, q)| q.len()).sum::<usize>();
+    let (classifier, taggers) = paths::train_direct(&train, opts.classifier_gazetteers, &hints)?;
     let train_time = t0.elapsed();
 
     let mut counts = SlotCounts::default();
@@ -216,7 +141,7 @@ pub fn run_snips_with(cfg: &EvalConfig, opts: &EvalOptions) -> Result<EvalReport
     let (per_slot, (slot_precision, slot_recall, slot_f1), slot_f1_macro) = counts.scores();
     Ok(EvalReport {
         train_per_intent: n,
-        n_train: cls_examples.len(),
+        n_train,
         n_test,
         intent_accuracy: if n_test == 0 {
             0.0

@@ -109,6 +109,29 @@ impl SlotCounts {
         }
     }
 
+    /// Pairs of (slot, value text): each gold pair matches at most one equal predicted pair.
+    pub fn add_pairs(&mut self, gold: &[(String, String)], pred: &[(String, String)]) {
+        let mut used = vec![false; gold.len()];
+        for p in pred {
+            match gold
+                .iter()
+                .zip(used.iter_mut())
+                .find(|(g, u)| !**u && *g == p)
+            {
+                Some((_, u)) => {
+                    *u = true;
+                    self.0.entry(p.0.clone()).or_default().0 += 1;
+                }
+                None => self.0.entry(p.0.clone()).or_default().1 += 1,
+            }
+        }
+        for (g, u) in gold.iter().zip(&used) {
+            if !u {
+                self.0.entry(g.0.clone()).or_default().2 += 1;
+            }
+        }
+    }
+
     /// (per-slot scores, micro p/r/f1, macro f1 over slot names with gold occurrences or predictions).
     pub fn scores(&self) -> (Vec<SlotScore>, (f64, f64, f64), f64) {
         let mut per = Vec::new();

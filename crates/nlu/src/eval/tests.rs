@@ -200,3 +200,117 @@ fn export_builder_output_loads_through_the_importer() {
     let top = engine.rank("weather in Paris", &Default::default());
     assert_eq!(engine.intent(top[0].intent).name, "GetWeather");
 }
+
+fn toy_pool(per_intent: usize) -> split::Labelled {
+    let topics = [
+        ("Weather", ["weather", "rain", "sunny", "forecast"]),
+        ("Music", ["play", "song", "album", "music"]),
+        ("Book", ["book", "table", "restaurant", "reserve"]),
+    ];
+    topics
+        .iter()
+        .map(|(name, words)| {
+            let qs = (0..per_intent)
+                .map(|i| Query {
+                    text: format!(
+                        "please {} the {} {} now {i}",
+                        words[i % 4],
+                        words[(i + 1) % 4],
+                        words[(i + 2) % 4]
+                    ),
+                    spans: Vec::new(),
+                })
+                .collect();
+            (name.to_string(), qs)
+        })
+        .collect()
+}
+
+#[test]
+fn seeded_splits_are_reproducible_and_differ_across_seeds() {
+    let pool = toy_pool(20);
+    let texts = |d: &split::Labelled| -> Vec<String> {
+        d.iter()
+            .flat_map(|(_, q)| q.iter().map(|q| q.text.clone()))
+            .collect()
+    };
+    let (tr1, te1) = split::stratified(&pool, 0.25, 1);
+    let (tr1b, te1b) = split::stratified(&pool, 0.25, 1);
+    let (tr2, te2) = split::stratified(&pool, 0.25, 2);
+    assert_eq!(texts(&te1), texts(&te1b));
+    assert_eq!(texts(&tr1), texts(&tr1b));
+    assert_ne!(texts(&te1), texts(&te2));
+    // Stratified: 5 of 20 held out per intent, disjoint from training, nothing lost.
+    assert!(te1.iter().all(|(_, q)| q.len() == 5));
+    assert!(tr2.iter().all(|(_, q)| q.len() == 15));
+    let train: std::collections::HashSet<_> = texts(&tr1).into_iter().collect();
+    assert!(texts(&te1).iter().all(|t| !train.contains(t)));
+    assert_eq!(train.len() + texts(&te1).len(), 60);
+    // Samples: not the first N, seeded, and of the asked size.
+    let s1 = split::sample(&pool, 4, 7);
+    assert_eq!(texts(&s1), texts(&split::sample(&pool, 4, 7)));
+    assert_ne!(texts(&s1), texts(&split::sample(&pool, 4, 8)));
+    assert!(s1.iter().all(|(_, q)| q.len() == 4));
+    let first: Vec<String> = pool[0].1.iter().take(4).map(|q| q.text.clone()).collect();
+    assert_ne!(texts(&s1)[..4].to_vec(), first);
+}
+
+#[test]
+fn baseline_scores_above_chance_on_a_tiny_dataset() {
+    let (train, test) = split::stratified(&toy_pool(12), 0.25, 3);
+    let s = paths::baseline_path(&train, &test, &[], 0.3);
+    assert!(s.accuracy > 0.9, "accuracy {} (chance is 0.33)", s.accuracy);
+    let p = baseline::TfidfLr::train(&[("rain today".into(), 0), ("play a song".into(), 1)], 2)
+        .predict("will it rain");
+    assert!(p[0] > p[1], "{p:?}");
+}
+
+#[test]
+fn csv_reader_handles_quotes_commas_and_line_breaks() {
+    let body =
+        "text,category\nhello there,greet\n\"Well, \"\"hi\"\"\",greet\n\"two\nlines\",other\n";
+    let d = split::parse_csv(body, "t.csv").unwrap();
+    assert_eq!(d.len(), 2);
+    assert_eq!(d[0].0, "greet");
+    assert_eq!(d[0].1[1].text, "Well, \"hi\"");
+    assert_eq!(d[1].1[0].text, "two lines");
+    assert!(split::parse_csv("a,b\n1,2\n", "t.csv").is_err());
+}
+
+#[test]
+fn eval_runs_end_to_end_on_a_small_slice() {
+    let Some(dir) = dataset_dir() else { return };
+    let mut cfg = RunConfig::new(&dir);
+    cfg.train_per_intent = Some(8);
+    cfg.seeds = vec![5];
+    cfg.skip_direct = true;
+    let csv = tempfile::NamedTempFile::new().unwrap();
+    let mut body = String::from("text,category\n");
+    for (t, c) in [
+        ("what is my balance", "bank"),
+        ("transfer money to savings", "bank"),
+        ("freeze my card", "bank"),
+    ] {
+        body.push_str(&format!("{t},{c}\n"));
+    }
+    std::fs::write(csv.path(), body).unwrap();
+    cfg.oos = Some(csv.path().to_path_buf());
+    cfg.test_fraction = 0.5;
+    let r = run(&cfg).unwrap();
+    assert_eq!(r.runs.len(), 1);
+    let s = &r.runs[0];
+    assert_eq!((s.n_train, s.n_test, s.n_oos), (56, 700, 1));
+    assert!(s.engine.accuracy > 0.6, "engine {}", s.engine.accuracy);
+    assert!(
+        s.baseline.accuracy > 0.4,
+        "baseline {}",
+        s.baseline.accuracy
+    );
+    assert!(s.engine.slots.is_some_and(|x| x.f1 > 0.0));
+    assert!(s.engine.oos_recall.is_some() && s.direct.is_none());
+    let text = r.to_string();
+    assert!(
+        text.contains("engine (serve)") && text.contains("TF-IDF+LR"),
+        "{text}"
+    );
+}

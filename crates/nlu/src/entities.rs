@@ -3,11 +3,13 @@
 
 mod matcher;
 pub(crate) mod phrase;
+mod phrase_templates;
 mod template;
 #[cfg(test)]
 mod tests;
 
 pub use matcher::EntityMatcher;
+pub use phrase_templates::{PhraseTemplates, TemplateMatch};
 
 use serde_json::Value;
 

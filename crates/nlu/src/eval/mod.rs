@@ -8,6 +8,7 @@
 //! of the predicted intent produces the slots, scored by exact span and slot name.
 
 mod dataset;
+pub mod export;
 mod report;
 
 use std::collections::BTreeMap;

@@ -104,3 +104,99 @@ fn missing_dataset_is_an_error() {
     });
     assert!(r.is_err());
 }
+
+fn q(text: &str, spans: &[(&str, &str)]) -> Query {
+    let mut out = Vec::new();
+    let mut from = 0;
+    for (slot, value) in spans {
+        let start = from + text[from..].find(value).unwrap();
+        out.push(crate::tagger::SlotSpan {
+            start,
+            end: start + value.len(),
+            slot: slot.to_string(),
+        });
+        from = start + value.len();
+    }
+    Query {
+        text: text.into(),
+        spans: out,
+    }
+}
+
+#[test]
+fn export_builder_output_loads_through_the_importer() {
+    let dir = tempfile::tempdir().unwrap();
+    let intents = vec![
+        (
+            "BookTable".to_string(),
+            vec![
+                q(
+                    "book a table at Nopa for two",
+                    &[("restaurant", "Nopa"), ("party", "two")],
+                ),
+                q("a table at Zuni please", &[("restaurant", "Zuni")]),
+                q(
+                    "book Nopa or Zuni",
+                    &[("restaurant", "Nopa"), ("restaurant", "Zuni")],
+                ),
+            ],
+        ),
+        (
+            "GetWeather".to_string(),
+            vec![
+                q("weather in Paris", &[("city", "Paris")]),
+                q("is it raining", &[]),
+            ],
+        ),
+    ];
+    export::write_export(dir.path(), &intents, &export::ExportOptions::default()).unwrap();
+    let agent = crate::import::load(dir.path()).unwrap();
+    let names: Vec<&str> = agent.intents.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, ["BookTable", export::FALLBACK_INTENT, "GetWeather"]);
+    let fallback = agent.intent_by_name(export::FALLBACK_INTENT).unwrap();
+    assert!(fallback.is_fallback && fallback.training_phrases.is_empty());
+
+    let book = agent.intent_by_name("BookTable").unwrap();
+    assert_eq!(book.training_phrases.len(), 3);
+    assert_eq!(
+        book.training_phrases[0].text(),
+        "book a table at Nopa for two"
+    );
+    let part = &book.training_phrases[0].parts[1];
+    assert_eq!(part.text, "Nopa");
+    assert_eq!(part.alias.as_deref(), Some("restaurant"));
+    assert_eq!(part.entity.as_deref(), Some("@restaurant"));
+    let p: Vec<(&str, &str, bool)> = book
+        .parameters
+        .iter()
+        .map(|p| (p.name.as_str(), p.data_type.as_str(), p.is_list))
+        .collect();
+    assert_eq!(
+        p,
+        [
+            ("party", "@party", false),
+            ("restaurant", "@restaurant", true)
+        ]
+    );
+
+    let ent = agent.entity("restaurant").unwrap();
+    assert!(ent.automated_expansion);
+    assert_eq!(ent.kind, crate::agent::EntityKind::Map);
+    let vals: Vec<(&str, &[String])> = ent
+        .entries
+        .iter()
+        .map(|e| (e.value.as_str(), e.synonyms.as_slice()))
+        .collect();
+    assert_eq!(
+        vals,
+        [
+            ("Nopa", &["Nopa".to_string()][..]),
+            ("Zuni", &["Zuni".to_string()][..])
+        ]
+    );
+    assert!(agent.entity("city").is_some_and(|e| e.automated_expansion));
+    // The engine serve uses trains on it.
+    let engine = crate::engine::Engine::new(agent).unwrap();
+    let top = engine.rank("weather in Paris", &Default::default());
+    assert_eq!(engine.intent(top[0].intent).name, "GetWeather");
+}

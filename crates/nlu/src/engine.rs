@@ -3,6 +3,7 @@
 
 use crate::agent::{Agent, Intent};
 use crate::classifier::IntentClassifier;
+use crate::entities::annotations::Annotations;
 use crate::entities::{EntityMatch, EntityMatcher, PhraseTemplates, TemplateMatch};
 use crate::sysent::{SysContext, SysExtractor};
 use crate::tagger::{self, SlotSpan, SlotTagger};
@@ -70,7 +71,7 @@ impl Engine {
         let mut exact: HashMap<String, Vec<usize>> = HashMap::new();
         let mut taggers = HashMap::new();
         let mut templates = PhraseTemplates::default();
-        let annotations = tagger::Annotations::of(&agent);
+        let annotations = Annotations::of(&agent);
         let ctx = SysContext {
             now: chrono::Utc::now(),
             tz,

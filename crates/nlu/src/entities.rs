@@ -1,6 +1,7 @@
 //! Developer entity extraction (map, list, regexp entities; synonyms; fuzzy matching) and the
 //! match type shared with system entities.
 
+pub(crate) mod annotations;
 mod matcher;
 pub(crate) mod phrase;
 mod phrase_templates;

@@ -547,118 +547,28 @@ fn allow_fuzzy_extraction_matches_the_words_of_a_value_in_any_order() {
 }
 
 /// Slot P/R/F1 (micro) of the Snips-2017 benchmark through the import path: each intent's first
-/// `SB_TRAIN_PER_INTENT` (70) training queries as training phrases, each slot a developer entity
-/// with automated expansion whose entries are the annotated values, parsed by `Engine` (rank, then
-/// extract); a predicted (slot, original text) pair counts when a gold pair matches it. A
-/// measurement, not a check: run with `--ignored --nocapture`.
+/// `SB_TRAIN_PER_INTENT` (70) training queries written as a DF ES export by the eval's export
+/// builder, loaded and parsed by `Engine` (rank, then extract; the fallback counts as no slots);
+/// a predicted (slot, original text) pair counts when a gold pair matches it. A measurement, not
+/// a check: run with `--ignored --nocapture`.
 #[test]
 #[ignore]
 fn snips_slot_f1_through_the_import_path() {
-    use sb_nlu::agent::*;
-    use std::collections::{BTreeMap, HashSet};
+    use std::collections::HashSet;
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets/snips-2017");
     let data = sb_nlu::eval::load(&dir).expect("dataset (../shared/datasets/snips-2017)");
     let n: usize = std::env::var("SB_TRAIN_PER_INTENT")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(70);
-    let mut values: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut intents = Vec::new();
-    for (name, train, _) in &data.intents {
-        let mut params: Vec<String> = Vec::new();
-        let mut phrases = Vec::new();
-        for q in train.iter().take(n) {
-            let mut parts = Vec::new();
-            let mut at = 0;
-            for s in &q.spans {
-                if s.start > at {
-                    parts.push(PhrasePart {
-                        text: q.text[at..s.start].to_string(),
-                        ..Default::default()
-                    });
-                }
-                let v = q.text[s.start..s.end].to_string();
-                values.entry(s.slot.clone()).or_default().push(v.clone());
-                parts.push(PhrasePart {
-                    text: v,
-                    entity: Some(format!("@{}", s.slot)),
-                    alias: Some(s.slot.clone()),
-                });
-                if !params.contains(&s.slot) {
-                    params.push(s.slot.clone());
-                }
-                at = s.end;
-            }
-            if at < q.text.len() {
-                parts.push(PhrasePart {
-                    text: q.text[at..].to_string(),
-                    ..Default::default()
-                });
-            }
-            phrases.push(TrainingPhrase { parts });
-        }
-        intents.push(Intent {
-            id: name.clone(),
-            name: name.clone(),
-            input_contexts: vec![],
-            events: vec![],
-            priority: 500_000,
-            is_fallback: false,
-            webhook_used: false,
-            webhook_for_slot_filling: false,
-            end_interaction: false,
-            parent_id: None,
-            root_parent_id: None,
-            action: None,
-            reset_contexts: false,
-            output_contexts: vec![],
-            parameters: params
-                .iter()
-                .map(|p| Parameter {
-                    name: p.clone(),
-                    data_type: format!("@{p}"),
-                    value: format!("${p}"),
-                    required: false,
-                    is_list: false,
-                    prompts: vec![],
-                    default_value: None,
-                })
-                .collect(),
-            messages: vec![],
-            training_phrases: phrases,
-        });
-    }
-    let entities = values
-        .into_iter()
-        .map(|(slot, mut vs)| {
-            vs.sort();
-            vs.dedup();
-            EntityType {
-                name: slot,
-                kind: EntityKind::Map,
-                automated_expansion: true,
-                allow_fuzzy_extraction: false,
-                entries: vs
-                    .into_iter()
-                    .map(|v| EntityEntry {
-                        synonyms: vec![v.clone()],
-                        value: v,
-                    })
-                    .collect(),
-            }
-        })
+    let train: Vec<(String, Vec<sb_nlu::eval::Query>)> = data
+        .intents
+        .iter()
+        .map(|(name, t, _)| (name.clone(), t.iter().take(n).cloned().collect()))
         .collect();
-    let agent = Agent {
-        name: "snips".into(),
-        project: None,
-        language: "en".into(),
-        time_zone: "UTC".into(),
-        ml_min_confidence: 0.0,
-        analyze_query_text_sentiment: false,
-        webhook: None,
-        intents,
-        entities,
-    };
+    let out = tempfile::tempdir().unwrap();
+    sb_nlu::eval::export::write_export(out.path(), &train, &Default::default()).unwrap();
+    let agent = sb_nlu::import::load(out.path()).expect("export loads");
     let t0 = std::time::Instant::now();
     let e = Engine::new(agent).expect("engine");
     let train_s = t0.elapsed().as_secs_f64();
@@ -671,7 +581,10 @@ fn snips_slot_f1_through_the_import_path() {
     for (name, _, val) in &data.intents {
         for q in val {
             total += 1;
-            let Some(top) = e.rank(&q.text, &none).first().copied() else {
+            let top = e.rank(&q.text, &none).first().copied();
+            let Some(top) = top.filter(|t| {
+                t.confidence >= e.agent.ml_min_confidence && !e.intent(t.intent).is_fallback
+            }) else {
                 fnn += q.spans.len();
                 continue;
             };

@@ -15,7 +15,7 @@ mod tokens;
 
 use std::collections::HashMap;
 
-pub(crate) use intent::{train_for_intent, Annotations};
+pub(crate) use intent::train_for_intent;
 
 use crf::{Constraints, Crf, Seq, TrainParams};
 use features::{sentence_features, Mark};

@@ -3,9 +3,10 @@
 
 use crate::agent::{Agent, Intent};
 use crate::classifier::IntentClassifier;
-use crate::entities::{EntityMatch, EntityMatcher};
+use crate::entities::annotations::Annotations;
+use crate::entities::{EntityMatch, EntityMatcher, PhraseTemplates, TemplateMatch};
 use crate::sysent::{SysContext, SysExtractor};
-use crate::tagger::{SlotSpan, SlotTagger, TaggedExample};
+use crate::tagger::{self, SlotSpan, SlotTagger};
 use crate::text::tokenize;
 use crate::NluError;
 use serde_json::{Map, Value};
@@ -21,6 +22,7 @@ pub struct Engine {
     /// normalised training phrase → intent indexes
     exact: HashMap<String, Vec<usize>>,
     taggers: HashMap<usize, SlotTagger>,
+    templates: PhraseTemplates,
     sys: SysExtractor,
     dev: EntityMatcher,
 }
@@ -68,6 +70,12 @@ impl Engine {
         let mut class_intents = Vec::new();
         let mut exact: HashMap<String, Vec<usize>> = HashMap::new();
         let mut taggers = HashMap::new();
+        let mut templates = PhraseTemplates::default();
+        let annotations = Annotations::of(&agent);
+        let ctx = SysContext {
+            now: chrono::Utc::now(),
+            tz,
+        };
         for (i, intent) in agent.intents.iter().enumerate() {
             if intent.training_phrases.is_empty() || intent.priority < 0 {
                 continue;
@@ -76,6 +84,7 @@ impl Engine {
             class_intents.push(i);
             for ph in &intent.training_phrases {
                 let text = ph.text();
+                templates.add(i, ph);
                 examples.push((text.clone(), class));
                 let key = norm_key(&text);
                 if !key.is_empty() {
@@ -85,7 +94,9 @@ impl Engine {
                     }
                 }
             }
-            if let Some(t) = train_tagger(&agent, intent, &sys, &dev, tz)? {
+            let types = param_types(intent);
+            let hints = |text: &str| find_entities(&sys, &dev, text, &types, &ctx);
+            if let Some(t) = tagger::train_for_intent(&agent, intent, &annotations, &hints)? {
                 taggers.insert(i, t);
             }
         }
@@ -101,6 +112,7 @@ impl Engine {
             class_intents,
             exact,
             taggers,
+            templates,
             sys,
             dev,
         })
@@ -127,6 +139,20 @@ impl Engine {
                         confidence: 1.0,
                     }),
             );
+        }
+        let now = SysContext {
+            now: chrono::Utc::now(),
+            tz: self.tz,
+        };
+        for m in self.template_matches(text, &now) {
+            if eligible(m.intent) && !out.iter().any(|s| s.intent == m.intent) {
+                // An `@sys.any` part matches loosely: below a plain template or exact phrase.
+                let confidence = if m.open { 0.9 } else { 1.0 };
+                out.push(Scored {
+                    intent: m.intent,
+                    confidence,
+                });
+            }
         }
         if let Some(c) = &self.classifier {
             for (class, p) in c.predict(text).into_iter().enumerate() {
@@ -200,6 +226,23 @@ impl Engine {
         }
     }
 
+    /// Annotated training phrases that match `text` as templates (see [`PhraseTemplates`]).
+    fn template_matches(&self, text: &str, ctx: &SysContext) -> Vec<TemplateMatch> {
+        if self.templates.is_empty() {
+            return Vec::new();
+        }
+        let found = self.entities(text, &self.templates.types(), ctx);
+        self.templates.matches(text, &found)
+    }
+
+    /// Whether a developer entity takes values it does not list (`automatedExpansion`).
+    fn expands(&self, data_type: &str) -> bool {
+        !data_type.starts_with("@sys.")
+            && self.agent.entity(data_type).is_some_and(|e| {
+                e.automated_expansion && e.kind != crate::agent::EntityKind::Regexp
+            })
+    }
+
     /// Parameter values of `intent` found in `text`.
     pub fn extract(&self, intent_idx: usize, text: &str, ctx: &SysContext) -> Extracted {
         let intent = &self.agent.intents[intent_idx];
@@ -207,11 +250,23 @@ impl Engine {
         let hints = self.entities(text, &types, ctx);
         let mut used = vec![false; hints.len()];
         let mut out = Extracted::default();
-        let spans: Vec<SlotSpan> = self
-            .taggers
-            .get(&intent_idx)
-            .map(|t| t.tag(text, &hints))
-            .unwrap_or_default();
+        // A training phrase matching as a template places the values exactly; else the tagger.
+        let template = self
+            .template_matches(text, ctx)
+            .into_iter()
+            .find(|m| m.intent == intent_idx);
+        let spans: Vec<SlotSpan> = match template {
+            Some(m) => m
+                .slots
+                .into_iter()
+                .map(|(start, end, slot)| SlotSpan { start, end, slot })
+                .collect(),
+            None => self
+                .taggers
+                .get(&intent_idx)
+                .map(|t| t.tag(text, &hints))
+                .unwrap_or_default(),
+        };
         for span in &spans {
             let Some(p) = intent.parameters.iter().find(|p| p.name == span.slot) else {
                 continue;
@@ -219,16 +274,27 @@ impl Engine {
             let Some(span_text) = text.get(span.start..span.end) else {
                 continue;
             };
-            let found = if p.data_type == "@sys.any" {
-                Some((Value::String(span_text.to_string()), span_text.to_string()))
-            } else if let Some(k) = hints.iter().enumerate().position(|(k, h)| {
+            let as_said = || Some((Value::String(span_text.to_string()), span_text.to_string()));
+            let expands = self.expands(&p.data_type);
+            let hint = hints.iter().enumerate().position(|(k, h)| {
                 !used[k] && h.entity == p.data_type && h.start < span.end && span.start < h.end
-            }) {
+            });
+            let found = if p.data_type == "@sys.any" {
+                as_said()
+            } else if let Some(k) = hint {
                 used[k] = true;
-                Some((hints[k].value.clone(), hints[k].original.clone()))
+                // Automated expansion: a tagged value that reaches beyond the listed one inside
+                // it is a new value, as said.
+                let beyond = span.start < hints[k].start || span.end > hints[k].end;
+                if expands && beyond {
+                    as_said()
+                } else {
+                    Some((hints[k].value.clone(), hints[k].original.clone()))
+                }
             } else {
                 self.resolve_answer(span_text, &p.data_type, ctx)
                     .map(|m| (m.value, m.original))
+                    .or_else(|| if expands { as_said() } else { None })
             };
             if let Some((v, orig)) = found {
                 put(&mut out, &p.name, p.is_list, v, orig);
@@ -236,6 +302,15 @@ impl Engine {
         }
         for p in &intent.parameters {
             if out.values.contains_key(&p.name) && !p.is_list {
+                continue;
+            }
+            // With automated expansion the tagger, which sees the entity's matches, decides where
+            // its values are; a listed word it left untagged is not the parameter.
+            let tagged = self
+                .taggers
+                .get(&intent_idx)
+                .is_some_and(|t| t.slots().contains(&p.name));
+            if tagged && self.expands(&p.data_type) {
                 continue;
             }
             for k in 0..hints.len() {
@@ -275,76 +350,6 @@ fn push_list(map: &mut Map<String, Value>, name: &str, v: Value) {
             map.insert(name.to_string(), Value::Array(vec![v]));
         }
     }
-}
-
-fn train_tagger(
-    agent: &Agent,
-    intent: &Intent,
-    sys: &SysExtractor,
-    dev: &EntityMatcher,
-    tz: chrono_tz::Tz,
-) -> Result<Option<SlotTagger>, NluError> {
-    let annotated = intent
-        .training_phrases
-        .iter()
-        .any(|p| p.parts.iter().any(|x| x.alias.is_some()));
-    if !annotated {
-        return Ok(None);
-    }
-    let ctx = SysContext {
-        now: chrono::Utc::now(),
-        tz,
-    };
-    let types = param_types(intent);
-    let mut examples = Vec::new();
-    for ph in &intent.training_phrases {
-        let mut text = String::new();
-        let mut spans = Vec::new();
-        for part in &ph.parts {
-            let start = text.len();
-            text.push_str(&part.text);
-            if let Some(alias) = &part.alias {
-                let (s, e) = trim_span(&text, start, text.len());
-                if s < e {
-                    spans.push(SlotSpan {
-                        start: s,
-                        end: e,
-                        slot: alias.clone(),
-                    });
-                }
-            }
-        }
-        let hints = find_entities(sys, dev, &text, &types, &ctx);
-        examples.push(TaggedExample { text, spans, hints });
-    }
-    let mut gazetteers = Vec::new();
-    for p in &intent.parameters {
-        if let Some(e) = agent.entity(&p.data_type) {
-            let values = e
-                .entries
-                .iter()
-                .flat_map(|en| {
-                    en.synonyms
-                        .iter()
-                        .chain(std::iter::once(&en.value))
-                        .cloned()
-                })
-                .collect();
-            gazetteers.push((p.name.clone(), values));
-        }
-    }
-    Ok(Some(SlotTagger::train(&examples, &gazetteers)?))
-}
-
-fn trim_span(text: &str, mut s: usize, mut e: usize) -> (usize, usize) {
-    let bytes = text.as_bytes();
-    while s < e && bytes[s].is_ascii_whitespace() {
-        s += 1;
-    }
-    while e > s && bytes[e - 1].is_ascii_whitespace() {
-        e -= 1;
-    }
-    (s, e)
 }
 
 /// The distinct entity types of an intent's parameters.

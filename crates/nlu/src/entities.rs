@@ -1,13 +1,16 @@
 //! Developer entity extraction (map, list, regexp entities; synonyms; fuzzy matching) and the
 //! match type shared with system entities.
 
+pub(crate) mod annotations;
 mod matcher;
 pub(crate) mod phrase;
+mod phrase_templates;
 mod template;
 #[cfg(test)]
 mod tests;
 
 pub use matcher::EntityMatcher;
+pub use phrase_templates::{PhraseTemplates, TemplateMatch};
 
 use serde_json::Value;
 

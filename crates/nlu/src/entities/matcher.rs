@@ -27,6 +27,9 @@ struct TypeMatcher {
     exact: PhraseIndex<usize>,
     /// (normalised synonym, value index) for fuzzy matching; empty unless fuzzy is allowed.
     fuzzy: Vec<(String, usize)>,
+    /// (sorted words, value index) of multi-word synonyms, matched in any word order; empty
+    /// unless fuzzy is allowed.
+    bags: Vec<(String, usize)>,
     fuzzy_max_pieces: usize,
     values: Vec<String>,
     regexes: Vec<Regex>,
@@ -120,6 +123,7 @@ impl TypeMatcher {
             tag: format!("@{}", et.name),
             exact: PhraseIndex::default(),
             fuzzy: Vec::new(),
+            bags: Vec::new(),
             fuzzy_max_pieces: 0,
             values: Vec::new(),
             regexes: Vec::new(),
@@ -178,6 +182,10 @@ impl TypeMatcher {
             return;
         }
         let ps = phrase::pieces(syn);
+        if ps.len() > 1 && ps.iter().all(Piece::is_word) {
+            self.fuzzy_max_pieces = self.fuzzy_max_pieces.max(ps.len());
+            self.bags.push((bag_of(&ps), idx));
+        }
         let norm = phrase::key_of(&ps);
         // Very short synonyms are too ambiguous to match approximately.
         if norm.chars().count() >= 6 {
@@ -216,7 +224,7 @@ impl TypeMatcher {
                 cands.push(Cand { start, end, value });
             }
         }
-        if !self.fuzzy.is_empty() {
+        if !self.fuzzy.is_empty() || !self.bags.is_empty() {
             self.fuzzy_candidates(
                 ps,
                 &cands.iter().map(|c| (c.start, c.end)).collect::<Vec<_>>(),
@@ -238,7 +246,8 @@ impl TypeMatcher {
             .collect()
     }
 
-    /// Approximate matches over word windows not already covered by exact matches. Conservative:
+    /// Approximate matches over word windows not already covered by exact matches: the words of a
+    /// multi-word synonym in another order (Dialogflow's fuzzy matching), or a typo. Conservative:
     /// the window must have as many pieces as the synonym, similar length, and Damerau-Levenshtein
     /// distance 1 (2 for synonyms of 9+ chars); synonyms under 6 chars never match fuzzily.
     fn fuzzy_candidates(
@@ -258,6 +267,17 @@ impl TypeMatcher {
                     break;
                 }
                 let (start, end) = (win[0].start, win[n - 1].end);
+                if n > 1 {
+                    let bag = bag_of(win);
+                    if let Some((_, idx)) = self.bags.iter().find(|(b, _)| *b == bag) {
+                        out.push(Cand {
+                            start,
+                            end,
+                            value: value_of(*idx),
+                        });
+                        continue;
+                    }
+                }
                 if exact.iter().any(|&(s, e)| start < e && end > s) {
                     continue;
                 }
@@ -291,4 +311,11 @@ impl TypeMatcher {
             }
         }
     }
+}
+
+/// The words of `ps`, sorted and joined: equal for the same words in any order.
+fn bag_of(ps: &[Piece]) -> String {
+    let mut w: Vec<&str> = ps.iter().map(|p| p.norm.as_str()).collect();
+    w.sort_unstable();
+    w.join(" ")
 }

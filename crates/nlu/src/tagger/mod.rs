@@ -9,10 +9,13 @@ mod augment;
 mod crf;
 mod features;
 mod gazetteer;
+mod intent;
 mod lexicon;
 mod tokens;
 
 use std::collections::HashMap;
+
+pub(crate) use intent::train_for_intent;
 
 use crf::{Constraints, Crf, Seq, TrainParams};
 use features::{sentence_features, Mark};

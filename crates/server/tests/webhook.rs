@@ -95,6 +95,7 @@ async fn server_with_hook(h: &Hook, timeout: Duration) -> Option<TestServer> {
         username: Some("hookuser".into()),
         password: Some("s3cret-pass".into()),
         headers,
+        ..WebhookConfig::default()
     };
     let config = ServerConfig {
         webhook_timeout: timeout,

@@ -238,8 +238,9 @@ fn message_to_v1(m: &Value) -> Option<Value> {
     Some(strip_nulls(out))
 }
 
-/// One V1 message as a V2 `fulfillmentMessages` entry; `None` for unknown types.
-fn message_to_v2(m: &Value) -> Option<Value> {
+/// One V1 message (a webhook reply's, or an export's rich response) as a V2
+/// `fulfillmentMessages` entry; `None` for types it does not know.
+pub fn message_to_v2(m: &Value) -> Option<Value> {
     let ty = match m.get("type")? {
         Value::Number(n) => n.to_string(),
         Value::String(s) => s.clone(),
@@ -270,9 +271,48 @@ fn message_to_v2(m: &Value) -> Option<Value> {
         "2" => json!({"quickReplies": {"title": get("title"), "quickReplies": get("replies")}}),
         "3" => json!({"image": {"imageUri": get("imageUrl")}}),
         "4" | "custom_payload" => json!({"payload": get("payload")}),
-        "simple_response" => json!({"simpleResponses": {"simpleResponses": [
-            {"textToSpeech": get("textToSpeech"), "displayText": get("displayText")}]}}),
+        "simple_response" => {
+            // Webhook replies carry one response; console exports a list of `items`.
+            let items = match m.get("items").and_then(Value::as_array) {
+                Some(items) => items.clone(),
+                None => vec![m.clone()],
+            };
+            let list: Vec<Value> = items
+                .iter()
+                .map(|i| {
+                    let ssml = i
+                        .get("ssml")
+                        .and_then(Value::as_str)
+                        .filter(|s| !s.is_empty());
+                    match ssml {
+                        Some(ssml) => json!({"ssml": ssml, "displayText": i.get("displayText")}),
+                        None => json!({"textToSpeech": i.get("textToSpeech"),
+                                       "displayText": i.get("displayText")}),
+                    }
+                })
+                .collect();
+            json!({"simpleResponses": {"simpleResponses": list}})
+        }
         "suggestion_chips" => json!({"suggestions": {"suggestions": get("suggestions")}}),
+        "basic_card" => {
+            let buttons: Vec<Value> = m
+                .get("buttons")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|b| {
+                    json!({"title": b.get("title"),
+                           "openUriAction": {"uri": b.pointer("/openUrlAction/url")}})
+                })
+                .collect();
+            json!({"basicCard": {"title": get("title"), "subtitle": get("subtitle"),
+                "formattedText": get("formattedText"),
+                "image": m.get("image").map(|i| json!({"imageUri": i.get("url"),
+                                                        "accessibilityText": i.get("accessibilityText")})),
+                "buttons": buttons}})
+        }
+        "link_out_chip" => json!({"linkOutSuggestion": {
+            "destinationName": get("destinationName"), "uri": get("url")}}),
         _ => return None,
     };
     let platform = m
@@ -281,7 +321,7 @@ fn message_to_v2(m: &Value) -> Option<Value> {
         .and_then(platform_to_v2);
     match (platform, ty.as_str()) {
         (Some(p), _) => out["platform"] = json!(p),
-        (None, "simple_response" | "suggestion_chips") => {
+        (None, "simple_response" | "suggestion_chips" | "basic_card" | "link_out_chip") => {
             out["platform"] = json!("ACTIONS_ON_GOOGLE")
         }
         _ => {}

@@ -227,3 +227,41 @@ fn google_only_reply_speaks_its_simple_responses() {
     };
     assert_eq!(r.fulfillment_text.as_deref(), Some("Own text"));
 }
+
+#[test]
+fn export_rich_responses_become_v2_messages() {
+    let chips = json!({"type": "suggestion_chips", "platform": "google", "lang": "en",
+                       "suggestions": [{"title": "Hours"}, {"title": "Location"}]});
+    assert_eq!(
+        message_to_v2(&chips),
+        Some(
+            json!({"suggestions": {"suggestions": [{"title": "Hours"}, {"title": "Location"}]},
+                    "platform": "ACTIONS_ON_GOOGLE"})
+        )
+    );
+    let simple = json!({"type": "simple_response", "platform": "google", "lang": "en",
+                        "items": [{"textToSpeech": "Hello", "ssml": "", "displayText": "Hi"}]});
+    assert_eq!(
+        message_to_v2(&simple),
+        Some(
+            json!({"simpleResponses": {"simpleResponses": [{"textToSpeech": "Hello", "displayText": "Hi"}]},
+                    "platform": "ACTIONS_ON_GOOGLE"})
+        )
+    );
+    let card = json!({"type": "basic_card", "platform": "google", "title": "Shop",
+                      "formattedText": "Open late", "image": {"url": "https://x/i.png"},
+                      "buttons": [{"title": "Map", "openUrlAction": {"url": "https://x/map"}}]});
+    assert_eq!(
+        message_to_v2(&card),
+        Some(
+            json!({"basicCard": {"title": "Shop", "formattedText": "Open late",
+                                  "image": {"imageUri": "https://x/i.png"},
+                                  "buttons": [{"title": "Map", "openUriAction": {"uri": "https://x/map"}}]},
+                    "platform": "ACTIONS_ON_GOOGLE"})
+        )
+    );
+    assert_eq!(
+        message_to_v2(&json!({"type": "list_card", "items": []})),
+        None
+    );
+}

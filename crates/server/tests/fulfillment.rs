@@ -225,6 +225,38 @@ async fn v1_agent_export_is_fulfilled_by_dialogflow_fulfillment_in_v1_mode() {
     let v = ask(&s, "v1-2", "when are you open").await;
     assert_eq!(intent_name(&v), "Order Shipped", "V1 followupEvent: {v}");
     assert_eq!(fulfillment(&v), "Good news: order 31 left the depot.");
+
+    // A V1 client asking through /v1/query gets the webhook's answer in V1's shape.
+    let body = json!({"query": "track order 555", "lang": "en", "sessionId": "v1-3",
+                      "originalRequest": {"source": "kiosk", "data": {"channel": "lobby"}}});
+    let (status, v) = s
+        .post_raw(&format!("{}/v1/query", s.base), body.to_string())
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        v["status"],
+        json!({"code": 200, "errorType": "success", "webhookTimedOut": false})
+    );
+    let r = &v["result"];
+    assert_eq!(r["metadata"]["intentName"], "Track Order");
+    assert_eq!(
+        r["fulfillment"]["messages"][0],
+        json!({"type": 0, "speech": "Order 555 is on the van."})
+    );
+    let seen = r["fulfillment"]["messages"][1]["speech"]
+        .as_str()
+        .unwrap_or("");
+    assert!(
+        seen.contains("source=kiosk channel=lobby version=1"),
+        "{seen}"
+    );
+    let tracking = r["contexts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["name"] == "order-tracking")
+        .unwrap_or_else(|| panic!("{r}"));
+    assert_eq!(tracking["lifespan"], 3);
     s.stop().await;
 }
 

@@ -525,3 +525,67 @@ async fn v1_webhook_failures_are_worded_as_v1() {
     );
     s.stop().await;
 }
+
+/// `POST /v1/query` with a V1 body.
+async fn v1_query(s: &TestServer, body: Value) -> (u16, Value) {
+    s.post_raw(&format!("{}/v1/query", s.base), body.to_string())
+        .await
+}
+
+#[tokio::test]
+async fn v1_query_reports_a_failed_webhook_as_partial_content() {
+    let mut h = hook(Behaviour::Status(500)).await;
+    let Some(s) = server_with_hook_as(&h, Duration::from_secs(5), WebhookFormat::V1).await else {
+        return;
+    };
+    let (status, v) = v1_query(
+        &s,
+        json!({"query": BOOKING, "lang": "en", "sessionId": "v1q-500", "timezone": "America/Los_Angeles"}),
+    )
+    .await;
+    assert!(h.received.recv().await.is_some());
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        v["status"],
+        json!({"code": 206, "errorType": "partial_content",
+               "errorDetails": "Webhook call failed. Error: 500 Internal Server Error",
+               "webhookTimedOut": false})
+    );
+    assert_eq!(v["sessionId"], "v1q-500");
+    assert_eq!(v["lang"], "en");
+    let r = &v["result"];
+    assert_eq!(r["metadata"]["intentName"], "Make Appointment");
+    assert_eq!(r["metadata"]["webhookUsed"], "true");
+    assert_eq!(
+        r["fulfillment"]["speech"], BOOKING_REPLY,
+        "static response kept"
+    );
+    assert_eq!(r["contexts"][0]["name"], "makeappointment-followup");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn v1_query_without_webhook_succeeds_and_rejects_bad_bodies() {
+    let h = hook(Behaviour::Status(500)).await;
+    let Some(s) = server_with_hook_as(&h, Duration::from_secs(5), WebhookFormat::V1).await else {
+        return;
+    };
+    let (status, v) = v1_query(
+        &s,
+        json!({"event": {"name": "WELCOME"}, "lang": "en", "sessionId": "v1q-ok"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["status"], json!({"code": 200, "errorType": "success"}));
+    assert_eq!(v["result"]["metadata"]["intentName"], "Welcome Intent");
+    assert_eq!(v["result"]["metadata"]["webhookUsed"], "false");
+    assert_eq!(v["result"]["action"], "input.welcome");
+
+    let (status, v) = v1_query(&s, json!({"query": "hello", "lang": "en"})).await;
+    assert_eq!(status, 400, "{v}");
+    assert_eq!(
+        v["status"],
+        json!({"code": 400, "errorType": "bad_request", "errorDetails": "Field 'sessionId' is required."})
+    );
+    s.stop().await;
+}

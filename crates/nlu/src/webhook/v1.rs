@@ -225,6 +225,25 @@ fn message_to_v1(m: &Value) -> Option<Value> {
         .and_then(Value::as_array)
     {
         json!({"type": "suggestion_chips", "suggestions": list})
+    } else if let Some(c) = m.get("basicCard") {
+        let buttons: Vec<Value> = c
+            .get("buttons")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|b| {
+                json!({"title": b.get("title"),
+                       "openUrlAction": {"url": b.pointer("/openUriAction/uri")}})
+            })
+            .collect();
+        json!({"type": "basic_card", "title": c.get("title"), "subtitle": c.get("subtitle"),
+               "formattedText": c.get("formattedText"),
+               "image": c.get("image").map(|i| json!({"url": i.get("imageUri"),
+                                                       "accessibilityText": i.get("accessibilityText")})),
+               "buttons": buttons})
+    } else if let Some(l) = m.get("linkOutSuggestion") {
+        json!({"type": "link_out_chip", "destinationName": l.get("destinationName"),
+               "url": l.get("uri")})
     } else {
         return None;
     };

@@ -16,6 +16,8 @@ PACKAGES=(
   python3-pip
   ca-certificates
   flite             # CMU Flite: the simulated callers' voices (kal16, rms, awb, slt); tests only
+  nodejs            # the Node fulfillment webhooks of the server's tests (scripts/install-test-deps.sh)
+  python3-venv      # Google's Python Dialogflow client for the API tests, in a virtualenv
 )
 
 missing=()
@@ -24,6 +26,11 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
+
+# Debian ships npm apart from nodejs; NodeSource's nodejs bundles it (and conflicts with Debian's npm).
+if ! command -v npm >/dev/null; then
+  missing+=(npm)
+fi
 
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "install-deps: all ${#PACKAGES[@]} packages present"

@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -x scripts/install-deps.sh ]; then scripts/install-deps.sh; fi
+scripts/install-test-deps.sh
 cargo build --release --locked --bin switchboard
 ./target/release/switchboard models fetch
 cargo test --release --locked --workspace

@@ -28,6 +28,8 @@ pub struct WebhookConfig {
     pub username: Option<String>,
     pub password: Option<String>,
     pub headers: BTreeMap<String, String>,
+    /// Which Dialogflow API's webhook format the agent uses (`onePlatformApiVersion`).
+    pub format: crate::webhook::WebhookFormat,
 }
 
 #[derive(Debug, Clone)]

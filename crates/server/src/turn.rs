@@ -79,10 +79,8 @@ pub async fn detect_intent(app: &AppState, input: TurnInput) -> Result<TurnOutpu
             TurnStep::Webhook(pending) => {
                 calls += 1;
                 let outcome = if calls > MAX_WEBHOOK_CALLS {
-                    sb_nlu::webhook::WebhookOutcome::Failed {
-                        code: 13,
-                        message: "Webhook call failed. Error: INTERNAL, too many webhook calls in one turn.".into(),
-                    }
+                    sb_nlu::webhook::WebhookFailure::Internal("too many webhook calls in one turn")
+                        .outcome(pending.webhook.format)
                 } else {
                     app.webhook.call(&pending).await
                 };

@@ -2,13 +2,13 @@
 //!
 //! Failures never escape as errors: they become `WebhookOutcome::Failed` with a google.rpc code
 //! (4 DEADLINE_EXCEEDED, 14 UNAVAILABLE, 13 INTERNAL) so the dialog uses the static response and reports
-//! `webhookStatus`. Credentials (basic auth, custom headers) are sent but never logged.
+//! `webhookStatus`. Credentials (basic auth, custom headers) are sent but never logged. Agents on the
+//! V1 API get the V1 request body, their V1 replies are read, and failures are worded as V1 did.
 
 use reqwest::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use sb_nlu::agent::WebhookConfig;
 use sb_nlu::dialog::PendingTurn;
-use sb_nlu::webhook::WebhookOutcome;
-use sb_nlu::webhook::WebhookRequest;
+use sb_nlu::webhook::{v1, WebhookFailure, WebhookFormat, WebhookOutcome, WebhookRequest};
 use std::time::Duration;
 
 /// DF's limit on the webhook response body.
@@ -19,17 +19,6 @@ pub struct WebhookClient {
     http: reqwest::Client,
     timeout: Duration,
     max_body: usize,
-}
-
-fn failed(code: i32, message: impl Into<String>) -> WebhookOutcome {
-    WebhookOutcome::Failed {
-        code,
-        message: message.into(),
-    }
-}
-
-fn deadline() -> WebhookOutcome {
-    failed(4, "Webhook call failed. Error: DEADLINE_EXCEEDED.")
 }
 
 impl WebhookClient {
@@ -62,28 +51,33 @@ impl WebhookClient {
             Ok(outcome) => outcome,
             Err(_) => {
                 tracing::warn!(session = %request.session, "webhook timed out after {:?}", self.timeout);
-                deadline()
+                WebhookFailure::Timeout.outcome(cfg.format)
             }
         }
     }
 
     async fn call_inner(&self, request: &WebhookRequest, cfg: &WebhookConfig) -> WebhookOutcome {
+        match self.exchange(request, cfg).await {
+            Ok((status, body)) => WebhookOutcome::from_body_as(cfg.format, status, &body),
+            Err(f) => f.outcome(cfg.format),
+        }
+    }
+
+    /// POSTs the request in the agent's format; the reply's status and (bounded) body.
+    async fn exchange(
+        &self,
+        request: &WebhookRequest,
+        cfg: &WebhookConfig,
+    ) -> Result<(u16, Vec<u8>), WebhookFailure> {
         let url = match reqwest::Url::parse(&cfg.url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => u,
-            _ => return failed(
-                14,
-                "Webhook call failed. Error: UNAVAILABLE, State: URL_ERROR, Reason: invalid URL.",
-            ),
+            _ => return Err(WebhookFailure::InvalidUrl),
         };
-        let body = match serde_json::to_vec(request) {
-            Ok(b) => b,
-            Err(_) => {
-                return failed(
-                    13,
-                    "Webhook call failed. Error: INTERNAL, cannot encode request.",
-                )
-            }
-        };
+        let body = match cfg.format {
+            WebhookFormat::V2 => serde_json::to_vec(request),
+            WebhookFormat::V1 => serde_json::to_vec(&v1::request(request, chrono::Utc::now())),
+        }
+        .map_err(|_| WebhookFailure::Internal("cannot encode request"))?;
         let mut req = self
             .http
             .post(url)
@@ -97,61 +91,37 @@ impl WebhookClient {
                 HeaderName::from_bytes(k.as_bytes()),
                 HeaderValue::from_str(v),
             ) else {
-                return failed(
-                    14,
-                    format!("Webhook call failed. Error: UNAVAILABLE, invalid header `{k}`."),
-                );
+                return Err(WebhookFailure::InvalidHeader(k.clone()));
             };
             value.set_sensitive(true);
             req = req.header(name, value);
         }
-        let mut resp = match req.body(body).send().await {
-            Ok(r) => r,
-            Err(e) => return transport_error(e),
-        };
+        let mut resp = req.body(body).send().await.map_err(transport_error)?;
         let status = resp.status().as_u16();
         if let Some(len) = resp.content_length() {
             if len > self.max_body as u64 {
-                return too_large(self.max_body);
+                return Err(WebhookFailure::TooLarge(self.max_body));
             }
         }
         let mut buf = Vec::new();
-        loop {
-            match resp.chunk().await {
-                Ok(Some(chunk)) => {
-                    if buf.len() + chunk.len() > self.max_body {
-                        return too_large(self.max_body);
-                    }
-                    buf.extend_from_slice(&chunk);
-                }
-                Ok(None) => break,
-                Err(e) => return transport_error(e),
+        while let Some(chunk) = resp.chunk().await.map_err(transport_error)? {
+            if buf.len() + chunk.len() > self.max_body {
+                return Err(WebhookFailure::TooLarge(self.max_body));
             }
+            buf.extend_from_slice(&chunk);
         }
-        WebhookOutcome::from_body(status, &buf)
+        Ok((status, buf))
     }
 }
 
-fn too_large(limit: usize) -> WebhookOutcome {
-    failed(13, format!("Webhook call failed. Error: INTERNAL, webhook response too large (limit {limit} bytes)."))
-}
-
-fn transport_error(e: reqwest::Error) -> WebhookOutcome {
+fn transport_error(e: reqwest::Error) -> WebhookFailure {
     if e.is_timeout() {
-        return deadline();
+        return WebhookFailure::Timeout;
     }
     // `without_url` keeps any credentials embedded in the URL out of messages and logs.
     let e = e.without_url();
     tracing::warn!(error = %e, "webhook call failed");
-    let reason = if e.is_connect() {
-        "connection failed"
-    } else {
-        "request failed"
-    };
-    failed(
-        14,
-        format!(
-            "Webhook call failed. Error: UNAVAILABLE, State: URL_UNREACHABLE, Reason: {reason}."
-        ),
-    )
+    WebhookFailure::Unreachable {
+        connect: e.is_connect(),
+    }
 }

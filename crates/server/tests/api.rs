@@ -1,6 +1,8 @@
 //! The detectIntent HTTP API against a real server on 127.0.0.1:0.
 
 mod common;
+#[path = "fulfillment/support.rs"]
+mod support;
 
 use common::*;
 use serde_json::{json, Value};
@@ -326,5 +328,115 @@ async fn restaurant_booking_over_http_uses_the_request_time_zone() {
         q["sentimentAnalysisResult"]["queryTextSentiment"]["score"].is_number(),
         "{q}"
     );
+    s.stop().await;
+}
+
+/// Google's Python client (`google-cloud-dialogflow`, REST transport, anonymous credentials)
+/// pointed at the server: events, text with parameters and payload, contexts the server set and
+/// contexts the client sent round-trip, and a refused request raises the client's own error.
+#[tokio::test]
+async fn google_python_client_round_trips_detect_intent() {
+    let Some(agent) = shared_agent("bike-shop") else {
+        return;
+    };
+    let python = support::test_path("google_client/.venv/bin/python");
+    if !python.is_file() {
+        return support::missing("the google-cloud-dialogflow virtualenv is not installed")
+            .unwrap_or(());
+    }
+    let s = TestServer::simple(engine(&agent, None)).await;
+    let run = tokio::process::Command::new(&python)
+        .arg(support::test_path("google_client/detect.py"))
+        .arg(&s.base)
+        .arg("py-1")
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(std::time::Duration::from_secs(120), run)
+        .await
+        .expect("detect.py finished in time")
+        .expect("run detect.py");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "detect.py failed: {}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let turns: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(turns.len(), 5, "{stdout}");
+
+    // The client parsed every response into its protos (rich messages included).
+    let welcome = &turns[0]["queryResult"];
+    assert_eq!(welcome["intent"]["displayName"], "Welcome Intent");
+    assert_eq!(welcome["fulfillmentText"], WELCOME);
+    assert_eq!(
+        welcome["fulfillmentMessages"][0]["suggestions"]["suggestions"][0]["title"],
+        "Hours"
+    );
+    assert_eq!(
+        welcome["fulfillmentMessages"][0]["platform"],
+        "ACTIONS_ON_GOOGLE"
+    );
+
+    let booking = &turns[1]["queryResult"];
+    assert_eq!(booking["intent"]["displayName"], "Make Appointment");
+    assert_eq!(
+        booking["intent"]["name"],
+        "projects/test-project/agent/intents/81dfa908-da80-43fc-8c70-e71299d1dcc2"
+    );
+    assert_eq!(booking["allRequiredParamsPresent"], true);
+    let time = booking["parameters"]["time"].as_str().unwrap_or("");
+    assert!(time.ends_with("T14:00:00-08:00"), "{booking}");
+    let date = booking["parameters"]["date"].as_str().unwrap_or("");
+    assert!(date.ends_with("T12:00:00-08:00"), "{booking}");
+    assert!(
+        booking["fulfillmentText"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Ok, let me see if we can fit you in.")),
+        "{booking}"
+    );
+    let ctx = &booking["outputContexts"][0];
+    assert_eq!(
+        ctx["name"],
+        "projects/test-project/agent/sessions/py-1/contexts/makeappointment-followup"
+    );
+    assert_eq!(ctx["lifespanCount"], 2);
+    assert_eq!(ctx["parameters"]["time.original"], "at 2pm");
+
+    // The follow-up intent matched through the context of the previous turn.
+    let follow = &turns[2]["queryResult"];
+    assert_eq!(
+        follow["intent"]["displayName"], "Make Appointment - custom",
+        "{follow}"
+    );
+    assert_eq!(follow["parameters"]["AppointmentType"], "fix");
+    assert_eq!(follow["outputContexts"][0]["lifespanCount"], 1);
+
+    // A context the client sent in queryParams.
+    let sent = &turns[3]["queryResult"];
+    assert_eq!(sent["intent"]["displayName"], "Make Appointment - custom");
+    assert!(
+        sent["fulfillmentText"]
+            .as_str()
+            .is_some_and(|t| t.contains("2030-01-02T15:00:00-08:00")),
+        "{sent}"
+    );
+
+    // The REST transport asks for integer enums in the query string, which the server accepts.
+    let err = &turns[4];
+    assert_eq!(err["error"], "BadRequest", "{err}");
+    assert_eq!(err["code"], 400);
+    assert_eq!(
+        err["grpc"], "INVALID_ARGUMENT",
+        "status read from the error body"
+    );
+    let message = err["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains("?%24alt=json%3Benum-encoding%3Dint"),
+        "{message}"
+    );
+    assert!(message.ends_with(": Input text not set."), "{message}");
     s.stop().await;
 }

@@ -7,6 +7,7 @@ use axum::routing::post;
 use axum::Router;
 use common::*;
 use sb_nlu::agent::WebhookConfig;
+use sb_nlu::webhook::WebhookFormat;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -87,6 +88,14 @@ async fn hook(b: Behaviour) -> Hook {
 }
 
 async fn server_with_hook(h: &Hook, timeout: Duration) -> Option<TestServer> {
+    server_with_hook_as(h, timeout, WebhookFormat::V2).await
+}
+
+async fn server_with_hook_as(
+    h: &Hook,
+    timeout: Duration,
+    format: WebhookFormat,
+) -> Option<TestServer> {
     let agent = shared_agent("bike-shop")?;
     let mut headers = BTreeMap::new();
     headers.insert("X-Api-Key".to_string(), "key-123".to_string());
@@ -95,6 +104,7 @@ async fn server_with_hook(h: &Hook, timeout: Duration) -> Option<TestServer> {
         username: Some("hookuser".into()),
         password: Some("s3cret-pass".into()),
         headers,
+        format,
     };
     let config = ServerConfig {
         webhook_timeout: timeout,
@@ -337,4 +347,245 @@ async fn inflight_bound_refuses_excess_requests() {
     assert_eq!(status, 429, "{v}");
     assert_eq!(v["error"]["code"], 429);
     assert_eq!(v["error"]["status"], "RESOURCE_EXHAUSTED");
+}
+
+const BOOKING: &str = "Can I set up an appointment to service my bike tomorrow at 2pm";
+const BOOKING_REPLY: &str =
+    "Ok, let me see if we can fit you in. Tomorrow at 3pm is fine! Do you need a repair or just a tune-up?";
+const MAKE_APPOINTMENT_ID: &str = "81dfa908-da80-43fc-8c70-e71299d1dcc2";
+
+/// The booking turn, with a `queryParams.payload` the webhook must see.
+async fn booking_turn(s: &TestServer, session: &str) -> Value {
+    let body = json!({
+        "queryInput": {"text": {"text": BOOKING, "languageCode": "en"}},
+        "queryParams": {"payload": {"caller": "+15550100"}}
+    });
+    let (status, v) = s.post_raw(&s.detect_url(session), body.to_string()).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(intent_name(&v), "Make Appointment", "{v}");
+    v
+}
+
+#[tokio::test]
+async fn webhook_request_carries_every_v2_field() {
+    let mut h = hook(Behaviour::Json(json!({}))).await;
+    let Some(s) = server_with_hook(&h, Duration::from_secs(5)).await else {
+        return;
+    };
+    let v = booking_turn(&s, "wh-v2").await;
+    let (_, body) = h.received.recv().await.expect("webhook was called");
+    let session = "projects/test-project/agent/sessions/wh-v2";
+    assert_eq!(body["responseId"], v["responseId"], "one id for the turn");
+    assert_eq!(body["session"], session);
+    let q = &body["queryResult"];
+    assert_eq!(q["queryText"], BOOKING);
+    assert_eq!(q["languageCode"], "en");
+    assert_eq!(q["allRequiredParamsPresent"], true);
+    assert!(
+        q["parameters"]["date"]
+            .as_str()
+            .is_some_and(|d| d.ends_with("T12:00:00-08:00")),
+        "{q}"
+    );
+    assert!(
+        q["parameters"]["time"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("T14:00:00-08:00")),
+        "{q}"
+    );
+    assert_eq!(q["fulfillmentText"], BOOKING_REPLY);
+    assert_eq!(
+        q["fulfillmentMessages"],
+        json!([{"text": {"text": [BOOKING_REPLY]}}])
+    );
+    let ctx = &q["outputContexts"][0];
+    assert_eq!(
+        ctx["name"],
+        format!("{session}/contexts/makeappointment-followup")
+    );
+    assert_eq!(ctx["lifespanCount"], 2);
+    assert_eq!(ctx["parameters"]["time.original"], "at 2pm");
+    assert_eq!(
+        q["intent"],
+        json!({"name": format!("projects/test-project/agent/intents/{MAKE_APPOINTMENT_ID}"),
+               "displayName": "Make Appointment"})
+    );
+    let confidence = q["intentDetectionConfidence"].as_f64().unwrap_or(0.0);
+    assert!(confidence > 0.5 && confidence <= 1.0, "{q}");
+    assert_eq!(
+        body["originalDetectIntentRequest"],
+        json!({"source": "switchboard", "payload": {"caller": "+15550100"}})
+    );
+    // An empty reply keeps the static response.
+    assert_eq!(fulfillment(&v), BOOKING_REPLY);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn v1_agent_webhook_gets_a_v1_request() {
+    let mut h = hook(Behaviour::Json(json!({}))).await;
+    let Some(s) = server_with_hook_as(&h, Duration::from_secs(5), WebhookFormat::V1).await else {
+        return;
+    };
+    let v = booking_turn(&s, "wh-v1").await;
+    let (headers, body) = h.received.recv().await.expect("webhook was called");
+    assert!(
+        headers.get("authorization").is_some(),
+        "credentials sent in V1 too"
+    );
+    assert_eq!(body["id"], v["responseId"]);
+    assert_eq!(body["sessionId"], "wh-v1");
+    assert_eq!(body["lang"], "en");
+    let ts = body["timestamp"].as_str().unwrap_or("");
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(ts).is_ok() && ts.ends_with('Z'),
+        "{ts}"
+    );
+    assert_eq!(body["status"], json!({"code": 200, "errorType": "success"}));
+    assert_eq!(
+        body["originalRequest"],
+        json!({"source": "switchboard", "data": {"caller": "+15550100"}})
+    );
+    let r = &body["result"];
+    assert_eq!(r["source"], "agent");
+    assert_eq!(r["resolvedQuery"], BOOKING);
+    assert_eq!(r["action"], "");
+    assert_eq!(r["actionIncomplete"], false);
+    assert!(
+        r["parameters"]["time"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("T14:00:00-08:00")),
+        "{r}"
+    );
+    assert_eq!(r["contexts"][0]["name"], "makeappointment-followup");
+    assert_eq!(r["contexts"][0]["lifespan"], 2);
+    assert_eq!(r["contexts"][0]["parameters"]["time.original"], "at 2pm");
+    assert_eq!(
+        r["metadata"],
+        json!({"intentId": MAKE_APPOINTMENT_ID, "intentName": "Make Appointment",
+               "webhookUsed": "true", "webhookForSlotFillingUsed": "false"})
+    );
+    assert_eq!(r["fulfillment"]["speech"], BOOKING_REPLY);
+    assert_eq!(
+        r["fulfillment"]["messages"],
+        json!([{"type": 0, "speech": BOOKING_REPLY}])
+    );
+    assert!(r["score"].as_f64().is_some_and(|x| x > 0.5), "{r}");
+    assert!(body.get("queryResult").is_none(), "no V2 fields: {body}");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn v1_webhook_reply_sets_text_contexts_and_payload() {
+    let h = hook(Behaviour::Json(json!({
+        "speech": "Booked for tomorrow at two.",
+        "displayText": "Booked: tomorrow 2pm",
+        "contextOut": [{"name": "booked", "lifespan": 4, "parameters": {"slot": "14:00"}}],
+        "data": {"slack": {"text": "Booked"}}
+    })))
+    .await;
+    let Some(s) = server_with_hook_as(&h, Duration::from_secs(5), WebhookFormat::V1).await else {
+        return;
+    };
+    let v = booking_turn(&s, "wh-v1-reply").await;
+    assert_eq!(
+        v["webhookStatus"]["message"], "Webhook execution successful",
+        "{v}"
+    );
+    assert_eq!(fulfillment(&v), "Booked for tomorrow at two.");
+    assert_eq!(
+        v["queryResult"]["webhookPayload"],
+        json!({"slack": {"text": "Booked"}})
+    );
+    let ctx = v["queryResult"]["outputContexts"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let booked = ctx
+        .iter()
+        .find(|c| c["name"] == "projects/test-project/agent/sessions/wh-v1-reply/contexts/booked")
+        .unwrap_or_else(|| panic!("contextOut applied: {ctx:?}"));
+    assert_eq!(booked["lifespanCount"], 4);
+    assert_eq!(booked["parameters"]["slot"], "14:00");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn v1_webhook_failures_are_worded_as_v1() {
+    let mut h = hook(Behaviour::Status(500)).await;
+    let Some(s) = server_with_hook_as(&h, Duration::from_secs(5), WebhookFormat::V1).await else {
+        return;
+    };
+    let v = booking_turn(&s, "wh-v1-500").await;
+    assert!(h.received.recv().await.is_some());
+    assert_eq!(fulfillment(&v), BOOKING_REPLY, "static response kept");
+    assert_eq!(
+        v["webhookStatus"],
+        json!({"code": 14, "message": "Webhook call failed. Error: 500 Internal Server Error"})
+    );
+    s.stop().await;
+}
+
+/// `POST /v1/query` with a V1 body.
+async fn v1_query(s: &TestServer, body: Value) -> (u16, Value) {
+    s.post_raw(&format!("{}/v1/query", s.base), body.to_string())
+        .await
+}
+
+#[tokio::test]
+async fn v1_query_reports_a_failed_webhook_as_partial_content() {
+    let mut h = hook(Behaviour::Status(500)).await;
+    let Some(s) = server_with_hook_as(&h, Duration::from_secs(5), WebhookFormat::V1).await else {
+        return;
+    };
+    let (status, v) = v1_query(
+        &s,
+        json!({"query": BOOKING, "lang": "en", "sessionId": "v1q-500", "timezone": "America/Los_Angeles"}),
+    )
+    .await;
+    assert!(h.received.recv().await.is_some());
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        v["status"],
+        json!({"code": 206, "errorType": "partial_content",
+               "errorDetails": "Webhook call failed. Error: 500 Internal Server Error",
+               "webhookTimedOut": false})
+    );
+    assert_eq!(v["sessionId"], "v1q-500");
+    assert_eq!(v["lang"], "en");
+    let r = &v["result"];
+    assert_eq!(r["metadata"]["intentName"], "Make Appointment");
+    assert_eq!(r["metadata"]["webhookUsed"], "true");
+    assert_eq!(
+        r["fulfillment"]["speech"], BOOKING_REPLY,
+        "static response kept"
+    );
+    assert_eq!(r["contexts"][0]["name"], "makeappointment-followup");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn v1_query_without_webhook_succeeds_and_rejects_bad_bodies() {
+    let h = hook(Behaviour::Status(500)).await;
+    let Some(s) = server_with_hook_as(&h, Duration::from_secs(5), WebhookFormat::V1).await else {
+        return;
+    };
+    let (status, v) = v1_query(
+        &s,
+        json!({"event": {"name": "WELCOME"}, "lang": "en", "sessionId": "v1q-ok"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["status"], json!({"code": 200, "errorType": "success"}));
+    assert_eq!(v["result"]["metadata"]["intentName"], "Welcome Intent");
+    assert_eq!(v["result"]["metadata"]["webhookUsed"], "false");
+    assert_eq!(v["result"]["action"], "input.welcome");
+
+    let (status, v) = v1_query(&s, json!({"query": "hello", "lang": "en"})).await;
+    assert_eq!(status, 400, "{v}");
+    assert_eq!(
+        v["status"],
+        json!({"code": 400, "errorType": "bad_request", "errorDetails": "Field 'sessionId' is required."})
+    );
+    s.stop().await;
 }

@@ -85,7 +85,8 @@ pub fn render_messages(messages: &[Message], env: &TemplateEnv, seed: u64) -> Re
                 json!({"telephonyTransferCall": {"phoneNumber": phone_number}}),
                 platform,
             )),
-            Message::Other { raw, platform, .. } => out.push(with_platform(raw.clone(), platform)),
+            // Exports keep rich responses in the V1 shape; clients parse V2 protos.
+            Message::Other { raw, .. } => out.extend(crate::webhook::v1::message_to_v2(raw)),
         }
     }
     let texts = if default_texts.is_empty() {

@@ -1,6 +1,7 @@
 //! Serde shapes of the export files, lenient where real exports vary, and their conversion.
 
 use crate::agent::*;
+use crate::webhook::WebhookFormat;
 use crate::NluError;
 use serde::Deserialize;
 use serde_json::Value;
@@ -18,6 +19,8 @@ pub struct RawAgent {
     pub webhook: Option<RawWebhook>,
     #[serde(default)]
     pub google_assistant: Option<RawGoogleAssistant>,
+    /// `v2`, `v2beta1`, or `v1legacy` for agents still on the V1 API.
+    pub one_platform_api_version: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -51,6 +54,7 @@ impl RawAgent {
             username: w.username.clone().filter(|s| !s.is_empty()),
             password: w.password.clone().filter(|s| !s.is_empty()),
             headers: w.headers.clone(),
+            format: WebhookFormat::of_api_version(self.one_platform_api_version.as_deref()),
         })
     }
     pub fn end_intent_ids(&self) -> Vec<String> {

@@ -2,6 +2,7 @@
 
 pub mod detect;
 pub mod error;
+pub mod v1;
 
 use crate::config::{MAX_BODY_BYTES, MAX_SESSION_ID_CHARS};
 use crate::state::AppState;
@@ -30,6 +31,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/v2/projects/{project}/agent/environments/{env}/users/{user}/sessions/{*rest}",
             post(detect_env_session),
         )
+        .route("/v1/query", post(v1_query))
         .merge(crate::phone::routes::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -107,4 +109,34 @@ async fn detect(
         out.response_json,
     )
         .into_response())
+}
+
+async fn v1_query(
+    State(app): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let reply = match app.inflight.clone().try_acquire_owned() {
+        Err(_) => Err(ApiError::exhausted(
+            "Too many requests in flight; retry later.",
+        )),
+        Ok(permit) => match body {
+            Ok(bytes) => Ok((permit, bytes)),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::too_large(MAX_BODY_BYTES))
+            }
+            Err(e) => Err(ApiError::invalid(format!(
+                "Cannot read request body: {}",
+                e.body_text()
+            ))),
+        },
+    };
+    let reply = match reply {
+        Ok((_permit, bytes)) => v1::query(&app, &bytes).await,
+        Err(e) => v1::V1Reply {
+            http: e.http.as_u16(),
+            body: v1::error_body(&app, &e),
+        },
+    };
+    let status = StatusCode::from_u16(reply.http).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, axum::Json(reply.body)).into_response()
 }

@@ -86,6 +86,46 @@ pub fn escape(text: &str) -> String {
     quick_xml::escape::escape(text).into_owned()
 }
 
+/// Writes `pieces` as an SSML document that [`read`] gives back (the pieces of several
+/// documents can be joined into one this way).
+pub fn to_ssml(pieces: &[Piece]) -> String {
+    let mut out = String::from("<speak>");
+    for p in pieces {
+        match p {
+            Piece::Speech { text, rate } if *rate == 1.0 => out.push_str(&escape(text)),
+            Piece::Speech { text, rate } => out.push_str(&format!(
+                "<prosody rate=\"{}%\">{}</prosody>",
+                rate * 100.0,
+                escape(text)
+            )),
+            Piece::Silence { ms } => out.push_str(&format!("<break time=\"{ms}ms\"/>")),
+            Piece::Audio { src, fallback } => out.push_str(&format!(
+                "<audio src=\"{}\">{}</audio>",
+                escape(src),
+                escape(fallback)
+            )),
+        }
+        out.push(' ');
+    }
+    out.push_str("</speak>");
+    out
+}
+
+/// The pieces of a reply text: an SSML document is read, any other text is one speech piece.
+pub fn pieces_of(text: &str) -> Reading {
+    if is_ssml(text) {
+        read(text)
+    } else {
+        Reading {
+            pieces: tidy(vec![Piece::Speech {
+                text: text.to_string(),
+                rate: 1.0,
+            }]),
+            warning: None,
+        }
+    }
+}
+
 /// Reads an SSML document (or a fragment: the `<speak>` root is optional).
 pub fn read(ssml: &str) -> Reading {
     match parse(ssml) {

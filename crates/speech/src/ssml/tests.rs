@@ -375,3 +375,35 @@ fn arbitrary_input_never_panics_nor_says_angle_brackets() {
         }
     }
 }
+
+#[test]
+fn to_ssml_round_trips_pieces() {
+    let pieces = vec![
+        speech("Fish & chips <3"),
+        Piece::Silence { ms: 250 },
+        Piece::Speech {
+            text: "quick".into(),
+            rate: 1.25,
+        },
+        Piece::Audio {
+            src: "https://x/a.wav?a=1&b=2".into(),
+            fallback: "a \"tune\"".into(),
+        },
+    ];
+    let back = read(&to_ssml(&pieces));
+    assert_eq!(back.warning, None);
+    assert_eq!(back.pieces[0], speech("Fish & chips 3"));
+    assert_eq!(back.pieces[1..], pieces[1..]);
+}
+
+#[test]
+fn pieces_of_plain_text_is_one_speech_piece() {
+    assert_eq!(pieces_of("Hello  there").pieces, [speech("Hello there")]);
+    assert_eq!(pieces_of("  ").pieces, []);
+    assert_eq!(
+        pieces_of("<speak>a<break time=\"1s\"/>b</speak>")
+            .pieces
+            .len(),
+        3
+    );
+}

@@ -10,10 +10,10 @@ use super::events::Bookkeeping;
 use super::playout::{Playout, Send};
 use super::setup::Phone;
 use super::speech::{Step, Work};
-use sb_speech::ssml::{self, Piece};
 use super::start::CallSetup;
 use axum::extract::ws::{Message, WebSocket};
 use sb_call::{CallSession, HangupReason, Input, Output};
+use sb_speech::ssml::{self, Piece};
 use sb_transport::{Codec, Inbound, Outbound, Platform};
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -347,7 +347,10 @@ impl Driver {
             .any(|p| matches!(p, Piece::Audio { .. }));
         if !has_clips {
             let steps = reading.pieces.into_iter().filter_map(step_of).collect();
-            let ok = self.phone.speech.speak(self.key, turn, steps, self.work_tx.clone());
+            let ok = self
+                .phone
+                .speech
+                .speak(self.key, turn, steps, self.work_tx.clone());
             return (!ok).then(overloaded);
         }
         let (phone, tx, key) = (self.phone.clone(), self.work_tx.clone(), self.key);

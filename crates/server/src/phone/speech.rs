@@ -164,8 +164,13 @@ struct TtsJob {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
     /// Words at `rate` times the voice's speed.
-    Say { text: String, rate: f32 },
-    Silence { ms: u32 },
+    Say {
+        text: String,
+        rate: f32,
+    },
+    Silence {
+        ms: u32,
+    },
     /// 16 kHz audio.
     Clip(Arc<[i16]>),
 }
@@ -342,13 +347,7 @@ impl Speech {
 
     /// Plays `steps` in order (one answer chunk per step or sentence, the last one flagged);
     /// a reply that is one static prompt comes from the cache at once. `false` when dropped.
-    pub fn speak(
-        &self,
-        call: u64,
-        turn: u64,
-        steps: Vec<Step>,
-        reply: mpsc::Sender<Work>,
-    ) -> bool {
+    pub fn speak(&self, call: u64, turn: u64, steps: Vec<Step>, reply: mpsc::Sender<Work>) -> bool {
         let cached = match &steps[..] {
             [Step::Say { text, rate }] if *rate == 1.0 => self.prompts.get(&prompt_key(text)),
             _ => None,
@@ -580,8 +579,10 @@ fn say(
     let sample_rate = tts.sample_rate();
     let mut failed = None;
     let mut going = true;
-    let r = tts.synthesize_at(text, rate, &mut |chunk| {
-        match to_16k(&chunk.samples, sample_rate) {
+    let r = tts.synthesize_at(
+        text,
+        rate,
+        &mut |chunk| match to_16k(&chunk.samples, sample_rate) {
             Ok(mut pcm16k) => {
                 if std::mem::take(first) {
                     tracing::debug!(
@@ -598,8 +599,8 @@ fn say(
                 failed = Some(e);
                 false
             }
-        }
-    });
+        },
+    );
     match (r, failed) {
         (Err(e), _) => Err(e.to_string()),
         (Ok(()), Some(e)) => Err(e),

@@ -226,7 +226,12 @@ impl PiperTts {
 
     /// One unit's audio: from the unit cache, or the model (`first`: on the head session).
     /// Only units at the voice's own rate are cached.
-    fn synthesize_unit(&self, ids: &[i64], first: bool, rate: f32) -> Result<Vec<i16>, SpeechError> {
+    fn synthesize_unit(
+        &self,
+        ids: &[i64],
+        first: bool,
+        rate: f32,
+    ) -> Result<Vec<i16>, SpeechError> {
         let units = self.units.as_ref().filter(|_| rate == 1.0);
         if let Some(hit) = units.and_then(|c| c.get(ids)) {
             return Ok(hit.to_vec());
@@ -253,7 +258,11 @@ impl PiperTts {
         let n = ids.len();
         let input = Tensor::from_array(([1usize, n], ids.to_vec())).map_err(e)?;
         let lengths = Tensor::from_array(([1usize], vec![n as i64])).map_err(e)?;
-        let rate = if rate.is_finite() && rate > 0.0 { rate } else { 1.0 };
+        let rate = if rate.is_finite() && rate > 0.0 {
+            rate
+        } else {
+            1.0
+        };
         let length_scale = self.opts.length_scale.unwrap_or(self.voice.length_scale) / rate;
         let (noise_scale, noise_w) = self
             .opts

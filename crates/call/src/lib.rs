@@ -13,6 +13,7 @@ mod config;
 mod dtmf;
 mod early;
 mod listen;
+pub mod reply;
 pub mod session;
 mod turn;
 mod types;

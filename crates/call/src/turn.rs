@@ -275,7 +275,7 @@ impl CallSession {
     /// The engine answered: report the match, decide how the call goes on, say the reply.
     fn on_result(&mut self, at: u64, result: TurnResult) {
         let ending = ending_of(&result);
-        let reply = result.reply_text.trim().to_string();
+        let reply = crate::reply::phone_reply(&result);
         if ending.is_none() && !reply.is_empty() {
             self.last_prompt = reply.clone();
         }
@@ -444,11 +444,7 @@ impl CallSession {
             let bye = self.cfg.goodbye_prompt.trim().to_string();
             self.prompt_turn(at, bye, Some((EndStatus::Completed, HangupReason::NoInput)));
         } else {
-            let text = [self.cfg.no_input_prompt.trim(), self.last_prompt.as_str()]
-                .into_iter()
-                .filter(|s| !s.is_empty())
-                .collect::<Vec<_>>()
-                .join(" ");
+            let text = crate::reply::join(&self.cfg.no_input_prompt, &self.last_prompt);
             self.prompt_turn(at, text, None);
         }
     }

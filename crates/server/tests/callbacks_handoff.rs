@@ -207,6 +207,12 @@ async fn vonage_configured_ncco_and_fallback_number() {
         transfer_ncco: Some(ncco.clone()),
         ..vonage_cfg(fake.url(""))
     });
+    h.handoff(&call(Transport::Vonage), &handoff_status(None), &json!({}))
+        .await
+        .unwrap();
+    let r = fake.next().await;
+    assert_eq!(r.json()["destination"]["ncco"], ncco);
+    // The agent's transfer number (telephonyTransferCall) wins over the configured NCCO.
     h.handoff(
         &call(Transport::Vonage),
         &handoff_status(Some("+1555")),
@@ -215,7 +221,10 @@ async fn vonage_configured_ncco_and_fallback_number() {
     .await
     .unwrap();
     let r = fake.next().await;
-    assert_eq!(r.json()["destination"]["ncco"], ncco);
+    assert_eq!(
+        r.json()["destination"]["ncco"][1]["endpoint"][0]["number"],
+        "+1555"
+    );
 
     let h = Handoff::new(HandoffConfig {
         transfer_text: None,

@@ -8,5 +8,6 @@ pub mod eval;
 pub mod models;
 pub mod normalize;
 pub mod sentiment;
+pub mod ssml;
 pub mod tts;
 pub mod vad;

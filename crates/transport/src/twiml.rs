@@ -45,3 +45,12 @@ pub fn twiml_redirect(url: &str) -> String {
         xml_escape(url)
     )
 }
+
+/// `<Response><Dial>number</Dial></Response>`: connects the caller to `number` (a Dialogflow
+/// `telephonyTransferCall`), as the `Twiml` of a live-call update.
+pub fn twiml_dial(number: &str) -> String {
+    format!(
+        "<Response><Dial>{}</Dial></Response>",
+        xml_escape(number.trim())
+    )
+}

@@ -9,10 +9,11 @@ use super::accept::{to_wire, to_ws};
 use super::events::Bookkeeping;
 use super::playout::{Playout, Send};
 use super::setup::Phone;
-use super::speech::Work;
+use super::speech::{Step, Work};
 use super::start::CallSetup;
 use axum::extract::ws::{Message, WebSocket};
 use sb_call::{CallSession, HangupReason, Input, Output};
+use sb_speech::ssml::{self, Piece};
 use sb_transport::{Codec, Inbound, Outbound, Platform};
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -309,15 +310,7 @@ impl Driver {
                 }
             }
             Output::CancelAsr { turn } => speech.cancel_asr(self.key, turn),
-            Output::Synthesize { turn, text } => {
-                if !speech.synthesize(self.key, turn, text, self.work_tx.clone()) {
-                    return Some(Input::TtsFailed {
-                        at_ms: at,
-                        turn,
-                        error: "speech synthesis is overloaded".into(),
-                    });
-                }
-            }
+            Output::Synthesize { turn, text } => return self.speak(at, turn, &text),
             Output::Webhook {
                 turn,
                 request,
@@ -332,6 +325,61 @@ impl Driver {
             Output::Event(ev) => super::events::on_event(self, ev),
             Output::Hangup { reason } => self.hangup = Some(reason),
         }
+        None
+    }
+
+    /// Says a reply: plain text, or SSML with silences and clips. Clips are fetched (or taken
+    /// from the cache) off the loop first; one that cannot be had is logged and skipped.
+    fn speak(&mut self, at: u64, turn: u64, text: &str) -> Option<Input> {
+        let reading = ssml::pieces_of(text);
+        let call = self.setup.info.call_id.clone();
+        if let Some(w) = &reading.warning {
+            tracing::warn!(call = %call, turn, warning = %w, "reply SSML");
+        }
+        let overloaded = || Input::TtsFailed {
+            at_ms: at,
+            turn,
+            error: "speech synthesis is overloaded".into(),
+        };
+        let has_clips = reading
+            .pieces
+            .iter()
+            .any(|p| matches!(p, Piece::Audio { .. }));
+        if !has_clips {
+            let steps = reading.pieces.into_iter().filter_map(step_of).collect();
+            let ok = self
+                .phone
+                .speech
+                .speak(self.key, turn, steps, self.work_tx.clone());
+            return (!ok).then(overloaded);
+        }
+        let (phone, tx, key) = (self.phone.clone(), self.work_tx.clone(), self.key);
+        self.tasks.spawn(async move {
+            let mut steps = Vec::new();
+            for p in reading.pieces {
+                let Piece::Audio { src, fallback } = p else {
+                    steps.extend(step_of(p));
+                    continue;
+                };
+                match phone.clips.get(&src).await {
+                    Ok(pcm) => steps.push(Step::Clip(pcm)),
+                    Err(e) => {
+                        phone.metrics.dropped("audio_clip");
+                        tracing::warn!(call = %call, turn, error = %e, "audio clip skipped");
+                        if !fallback.is_empty() {
+                            steps.push(Step::Say {
+                                text: fallback,
+                                rate: 1.0,
+                            });
+                        }
+                    }
+                }
+            }
+            if !phone.speech.speak(key, turn, steps, tx.clone()) {
+                let error = "speech synthesis is overloaded".to_string();
+                let _ = tx.send(Work::TtsFailed { turn, error }).await;
+            }
+        });
         None
     }
 
@@ -385,6 +433,15 @@ impl Drop for Driver {
     /// call on the line (`forget` is idempotent).
     fn drop(&mut self) {
         self.phone.speech.forget(self.key);
+    }
+}
+
+/// The speech step of a piece that needs no fetching.
+fn step_of(p: Piece) -> Option<Step> {
+    match p {
+        Piece::Speech { text, rate } => Some(Step::Say { text, rate }),
+        Piece::Silence { ms } => Some(Step::Silence { ms }),
+        Piece::Audio { .. } => None,
     }
 }
 

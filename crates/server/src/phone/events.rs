@@ -2,6 +2,7 @@
 //! latency metrics, and at the end of the call the `action` callback, handoff and pause.
 
 use super::driver::Driver;
+use super::handoff::HandoffError;
 use super::metrics::Stage;
 use super::setup::Phone;
 use super::start::transport_name;
@@ -155,7 +156,40 @@ pub(crate) fn on_event(d: &mut Driver, ev: CallEvent) {
     }
 }
 
-/// End of call: transcript status, `action` callback, pause, handoff, metrics.
+/// Moves the live call (REST redirect or transfer), bounded by `timeout`.
+async fn hand_off(
+    phone: &Phone,
+    handoff: &super::handoff::Handoff,
+    info: &super::callbacks::CallInfo,
+    platform: sb_transport::Platform,
+    status: &EndStatus,
+    last_df: &Value,
+    timeout: Duration,
+) -> Result<(), String> {
+    let mut remembered = false;
+    if platform == sb_transport::Platform::Vonage {
+        match handoff.vonage_ncco(status) {
+            Ok(ncco) => {
+                phone.remember_handoff(&info.call_id, ncco);
+                remembered = true;
+            }
+            Err(e) => tracing::warn!(call = %info.call_id, error = %e, "no handoff NCCO"),
+        }
+    }
+    match tokio::time::timeout(timeout, handoff.handoff(info, status, last_df)).await {
+        // Without Vonage credentials the stream leg's `disconnected` event moves the call.
+        Ok(Err(HandoffError::NotConfigured(_))) if remembered => Ok(()),
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err(format!(
+            "no answer from the platform in {} s",
+            timeout.as_secs()
+        )),
+    }
+}
+
+/// End of call: pause, handoff or transfer, transcript status, `action` callback, metrics.
+/// The call record's `hangup` is `transferred` after a `telephonyTransferCall`, and
+/// `handoff-failed` (with the reason in `error`) when the platform did not move the call.
 pub(crate) async fn finish(d: &mut Driver, handoff_timeout: Duration) {
     let phone = d.phone.clone();
     let info = d.setup.info.clone();
@@ -169,19 +203,10 @@ pub(crate) async fn finish(d: &mut Driver, handoff_timeout: Duration) {
         ),
     };
     let outcome = outcome_name(&status);
-    let error = match &status {
+    let mut error = match &status {
         EndStatus::Failed { error } => Some(error.clone()),
         _ => None,
     };
-    let hangup = hangup_name(d.hangup.as_ref(), &status);
-    if !phone.calls.end(&info.call_id, outcome, error, hangup) {
-        phone.metrics.dropped("transcripts");
-    }
-    if d.book.started {
-        phone
-            .metrics
-            .call_ended(transport_name(d.platform), outcome);
-    }
     if let EndStatus::Paused { .. } = &status {
         let now = chrono::Utc::now().timestamp_millis();
         let transcript = phone
@@ -199,21 +224,46 @@ pub(crate) async fn finish(d: &mut Driver, handoff_timeout: Duration) {
             tracing::error!(call = %info.call_id, error = %e, "cannot save the paused session");
         }
     }
+    let mut hangup = hangup_name(d.hangup.as_ref(), &status);
     if d.hangup == Some(HangupReason::LiveAgentHandoff) {
-        let h = &d.setup.connector.handoff;
-        if d.platform == sb_transport::Platform::Vonage {
-            match h.vonage_ncco(&status) {
-                Ok(ncco) => phone.remember_handoff(&info.call_id, ncco),
-                Err(e) => tracing::warn!(call = %info.call_id, error = %e, "no handoff NCCO"),
-            }
+        let target = super::handoff::transfer_target(&status).map(str::to_string);
+        if target.is_some() {
+            hangup = "transferred";
         }
-        match tokio::time::timeout(handoff_timeout, h.handoff(&info, &status, &d.book.last_df))
-            .await
-        {
-            Ok(Ok(())) => tracing::info!(call = %info.call_id, "handed off to a live agent"),
-            Ok(Err(e)) => tracing::error!(call = %info.call_id, error = %e, "handoff failed"),
-            Err(_) => tracing::error!(call = %info.call_id, "handoff timed out"),
+        let connector = d.setup.connector.clone();
+        let last_df = std::mem::take(&mut d.book.last_df);
+        let moved = hand_off(
+            &phone,
+            &connector.handoff,
+            &info,
+            d.platform,
+            &status,
+            &last_df,
+            handoff_timeout,
+        )
+        .await;
+        if let Err(e) = moved {
+            let what = match &target {
+                Some(n) => format!("transfer to {n} failed: {e}"),
+                None => format!("handoff failed: {e}"),
+            };
+            tracing::error!(call = %info.call_id, error = %what, "call not moved");
+            phone.metrics.dropped("handoff");
+            error = Some(what);
+            hangup = "handoff-failed";
+        } else if let Some(n) = &target {
+            tracing::info!(call = %info.call_id, to = %n, "call transferred");
+        } else {
+            tracing::info!(call = %info.call_id, "handed off to a live agent");
         }
+    }
+    if !phone.calls.end(&info.call_id, outcome, error, hangup) {
+        phone.metrics.dropped("transcripts");
+    }
+    if d.book.started {
+        phone
+            .metrics
+            .call_ended(transport_name(d.platform), outcome);
     }
     d.setup.connector.callbacks.ended(&info, &status);
     tracing::info!(call = %info.call_id, outcome, "call ended");

@@ -1,6 +1,9 @@
 //! Moving a live call away from Switchboard (live-agent handoff) through the platform's REST API.
 //!
-//! * Twilio, as Twilio's Dialogflow Media Streams sample does at end of interaction:
+//! * Twilio, for a Dialogflow `telephonyTransferCall` (`transfer_to` of the end status): the
+//!   call update's `Twiml` is `<Response><Dial>{number}</Dial></Response>`.
+//! * Twilio, for a live-agent handoff, as Twilio's Dialogflow Media Streams sample does at end
+//!   of interaction:
 //!   `POST {base}/2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json`, HTTP basic auth
 //!   (account SID, auth token), form body `Twiml=<Response><Redirect>{action_url}?dialogflowJSON=
 //!   {encodeURIComponent(DF JSON)}</Redirect></Response>` (`&` instead of `?` when the URL already
@@ -8,9 +11,9 @@
 //!   when no action URL is configured. The sample sends `Twiml`, not `Url`, so the DF result
 //!   travels in the redirect URL.
 //! * Vonage: `PUT {base}/v1/calls/{uuid}` with `Authorization: Bearer <application JWT>` and
-//!   `{"action":"transfer","destination":{"type":"ncco","ncco":[…]}}`: the configured NCCO, or an
-//!   optional `talk` followed by `connect` to the phone number (`transfer_to` of the end status,
-//!   else the configured number).
+//!   `{"action":"transfer","destination":{"type":"ncco","ncco":[…]}}`: an optional `talk`
+//!   followed by `connect` to the agent's `transfer_to` number; without one, the configured
+//!   NCCO, else `connect` to the configured number.
 //!
 //! Retries as for callbacks (5xx, 408, 429 and timeouts; not other 4xx). Errors go back to the
 //! caller, which logs them; the `action` callback fires regardless.
@@ -18,7 +21,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sb_call::EndStatus;
-use sb_transport::{ncco, twiml_redirect, TwilioCredentials, VonageJwtSigner};
+use sb_transport::{ncco, twiml_dial, twiml_redirect, TwilioCredentials, VonageJwtSigner};
 use serde_json::{json, Value};
 
 use super::callbacks::send::{self, RetryPolicy, SendError};
@@ -39,7 +42,7 @@ pub struct HandoffConfig {
     pub vonage: Option<(String, String)>,
     /// Twilio: where the call is redirected (`END_OF_INTERACTION_URL` of the sample).
     pub action_url: Option<String>,
-    /// Vonage: the NCCO to transfer to (takes precedence over the phone number).
+    /// Vonage: the NCCO to transfer to (over the configured number; an agent's transfer number wins).
     pub transfer_ncco: Option<Value>,
     /// Vonage: number to connect when the agent gave no `transfer_to`.
     pub transfer_number: Option<String>,
@@ -145,12 +148,17 @@ impl Handoff {
         df_json: &Value,
     ) -> Result<(), HandoffError> {
         match call.transport {
-            Transport::Twilio => self.twilio(call, df_json).await,
+            Transport::Twilio => self.twilio(call, status, df_json).await,
             Transport::Vonage => self.vonage(call, status).await,
         }
     }
 
-    async fn twilio(&self, call: &CallInfo, df_json: &Value) -> Result<(), HandoffError> {
+    async fn twilio(
+        &self,
+        call: &CallInfo,
+        status: &EndStatus,
+        df_json: &Value,
+    ) -> Result<(), HandoffError> {
         let creds = self
             .cfg
             .twilio
@@ -167,10 +175,11 @@ impl Handoff {
             encode_uri_component(account),
             encode_uri_component(&call.call_id)
         );
-        let form = [(
-            "Twiml",
-            twilio_twiml(self.cfg.action_url.as_deref(), df_json),
-        )];
+        let twiml = match transfer_target(status) {
+            Some(number) => twiml_dial(number),
+            None => twilio_twiml(self.cfg.action_url.as_deref(), df_json),
+        };
+        let form = [("Twiml", twiml)];
         send::send_with_retry(&self.cfg.retry, || {
             Ok(self
                 .client
@@ -214,13 +223,10 @@ impl Handoff {
 
     /// The NCCO a Vonage call is transferred to.
     pub fn vonage_ncco(&self, status: &EndStatus) -> Result<Value, HandoffError> {
-        if let Some(ncco) = &self.cfg.transfer_ncco {
+        let agent_target = transfer_target(status);
+        if let (Some(ncco), None) = (&self.cfg.transfer_ncco, agent_target) {
             return Ok(ncco.clone());
         }
-        let agent_target = match status {
-            EndStatus::LiveAgentHandoff { transfer_to, .. } => transfer_to.as_deref(),
-            _ => None,
-        };
         let number = agent_target
             .or(self.cfg.transfer_number.as_deref())
             .filter(|n| !n.trim().is_empty())
@@ -234,6 +240,17 @@ impl Handoff {
             actions.extend(items);
         }
         Ok(Value::Array(actions))
+    }
+}
+
+/// The number a `telephonyTransferCall` asked for, if the call ends with one.
+pub fn transfer_target(status: &EndStatus) -> Option<&str> {
+    match status {
+        EndStatus::LiveAgentHandoff {
+            transfer_to: Some(n),
+            ..
+        } if !n.trim().is_empty() => Some(n.trim()),
+        _ => None,
     }
 }
 

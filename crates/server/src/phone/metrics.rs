@@ -197,6 +197,12 @@ impl Metrics {
         out.push_str("# HELP switchboard_early_asr_skipped_total Recognitions at a pause skipped because recognition was busy (the utterance is recognised at its end).\n# TYPE switchboard_early_asr_skipped_total counter\n");
         let skipped = dropped.get("early_asr").copied().unwrap_or(0);
         let _ = writeln!(out, "switchboard_early_asr_skipped_total {skipped}");
+        out.push_str("# HELP switchboard_audio_clips_skipped_total Reply audio clips that could not be fetched or decoded (the rest of the reply played).\n# TYPE switchboard_audio_clips_skipped_total counter\n");
+        let clips = dropped.get("audio_clip").copied().unwrap_or(0);
+        let _ = writeln!(out, "switchboard_audio_clips_skipped_total {clips}");
+        out.push_str("# HELP switchboard_handoffs_failed_total Handoffs and transfers the platform did not make.\n# TYPE switchboard_handoffs_failed_total counter\n");
+        let failed = dropped.get("handoff").copied().unwrap_or(0);
+        let _ = writeln!(out, "switchboard_handoffs_failed_total {failed}");
         for (i, (_, name, help)) in STAGES.iter().enumerate() {
             self.hists[i].render(&mut out, name, help);
         }

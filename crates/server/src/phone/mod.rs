@@ -8,6 +8,7 @@ pub mod paused;
 // The media path (connectors, speech workers, the driver loop, routes, transcripts, metrics).
 pub mod accept;
 pub mod calls;
+pub mod clips;
 pub mod connectors;
 pub mod driver;
 pub mod events;

@@ -45,6 +45,8 @@ pub struct Phone {
     pub webhook: WebhookClient,
     /// One permit per concurrent call.
     pub slots: Arc<Semaphore>,
+    /// Audio clips of replies (`telephonyPlayAudio`, SSML `<audio>`), by URI.
+    pub clips: super::clips::Clips,
     shutdown: watch::Sender<bool>,
     next_key: AtomicU64,
     live: AtomicUsize,
@@ -119,18 +121,32 @@ fn load_models_tuned(
     Ok((Arc::new(asr), Arc::new(tts)))
 }
 
-/// Every static text response of an agent (for the prompt cache).
+/// Every static text response of an agent (for the prompt cache). Of an SSML response, the
+/// words it says at the voice's own rate (each is one step of the reply).
 pub fn static_prompts(engine: &Engine) -> Vec<String> {
     let mut out = Vec::new();
+    let mut add = |v: &str| {
+        if v.contains('$') || v.contains('#') {
+            return;
+        }
+        for p in sb_speech::ssml::pieces_of(v).pieces {
+            if let sb_speech::ssml::Piece::Speech { text, rate } = p {
+                if rate == 1.0 {
+                    out.push(text);
+                }
+            }
+        }
+    };
     for intent in &engine.agent.intents {
         for m in &intent.messages {
-            if let Message::Text { variants, .. } = m {
-                out.extend(
-                    variants
-                        .iter()
-                        .filter(|v| !v.contains('$') && !v.contains('#'))
-                        .cloned(),
-                );
+            match m {
+                Message::Text { variants, .. } => variants.iter().for_each(|v| add(v)),
+                Message::SynthesizeSpeech { text, ssml, .. } => {
+                    if let Some(v) = ssml.as_deref().or(text.as_deref()) {
+                        add(v);
+                    }
+                }
+                _ => {}
             }
         }
     }
@@ -277,6 +293,7 @@ impl Phone {
             live: AtomicUsize::new(0),
             idle: Notify::new(),
             handed_off: std::sync::Mutex::new(std::collections::VecDeque::new()),
+            clips: super::clips::Clips::default(),
             file,
         });
         if app.phone.set(phone.clone()).is_err() {

@@ -156,8 +156,23 @@ struct AsrJob {
 
 struct TtsJob {
     turn: u64,
-    text: String,
+    steps: Vec<Step>,
     reply: mpsc::Sender<Work>,
+}
+
+/// One step of a reply, played in order: words, silence (SSML `<break>`) or a fetched clip.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Words at `rate` times the voice's speed.
+    Say {
+        text: String,
+        rate: f32,
+    },
+    Silence {
+        ms: u32,
+    },
+    /// 16 kHz audio.
+    Clip(Arc<[i16]>),
 }
 
 /// The speech worker pools of the server.
@@ -165,7 +180,7 @@ pub struct Speech {
     asr: Arc<FairQueue<AsrJob>>,
     tts: Arc<FairQueue<TtsJob>>,
     /// Static responses at 16 kHz.
-    prompts: HashMap<String, Arc<[i16]>>,
+    prompts: Arc<HashMap<String, Arc<[i16]>>>,
     metrics: Arc<Metrics>,
     /// Recognitions running now, on `asr_workers` workers.
     asr_running: Arc<Running>,
@@ -240,7 +255,7 @@ impl Speech {
         let speech = Arc::new(Speech {
             asr: Arc::new(FairQueue::new(jobs_per_call)),
             tts: Arc::new(FairQueue::new(jobs_per_call)),
-            prompts: prompts16,
+            prompts: Arc::new(prompts16),
             metrics,
             asr_running: running.clone(),
             asr_workers: workers,
@@ -254,10 +269,10 @@ impl Speech {
                 .map_err(|e| format!("cannot start ASR worker: {e}"))?;
         }
         for i in 0..tts_workers.max(1) {
-            let (q, tts) = (speech.tts.clone(), tts.clone());
+            let (q, tts, prompts) = (speech.tts.clone(), tts.clone(), speech.prompts.clone());
             std::thread::Builder::new()
                 .name(format!("sb-tts-{i}"))
-                .spawn(move || tts_worker(&q, &*tts))
+                .spawn(move || tts_worker(&q, &*tts, &prompts))
                 .map_err(|e| format!("cannot start TTS worker: {e}"))?;
         }
         Ok(speech)
@@ -327,7 +342,17 @@ impl Speech {
         text: String,
         reply: mpsc::Sender<Work>,
     ) -> bool {
-        if let Some(a) = self.prompts.get(&prompt_key(&text)) {
+        self.speak(call, turn, vec![Step::Say { text, rate: 1.0 }], reply)
+    }
+
+    /// Plays `steps` in order (one answer chunk per step or sentence, the last one flagged);
+    /// a reply that is one static prompt comes from the cache at once. `false` when dropped.
+    pub fn speak(&self, call: u64, turn: u64, steps: Vec<Step>, reply: mpsc::Sender<Work>) -> bool {
+        let cached = match &steps[..] {
+            [Step::Say { text, rate }] if *rate == 1.0 => self.prompts.get(&prompt_key(text)),
+            _ => None,
+        };
+        if let Some(a) = cached {
             let w = Work::Tts {
                 turn,
                 pcm16k: a.to_vec(),
@@ -339,7 +364,7 @@ impl Speech {
             }
             return true;
         }
-        let ok = self.tts.push(call, TtsJob { turn, text, reply }).is_ok();
+        let ok = self.tts.push(call, TtsJob { turn, steps, reply }).is_ok();
         if !ok {
             self.metrics.dropped("tts");
         }
@@ -487,19 +512,79 @@ fn asr_worker(q: &FairQueue<AsrJob>, asr: &dyn Asr, running: &Running, workers: 
     }
 }
 
-fn tts_worker(q: &FairQueue<TtsJob>, tts: &dyn Tts) {
-    let rate = tts.sample_rate();
+fn tts_worker(q: &FairQueue<TtsJob>, tts: &dyn Tts, prompts: &HashMap<String, Arc<[i16]>>) {
     while let Some((_, job)) = q.pop() {
         if job.reply.is_closed() {
             continue;
         }
         let (turn, reply) = (job.turn, &job.reply);
+        let send = |pcm16k: Vec<i16>| {
+            reply
+                .blocking_send(Work::Tts {
+                    turn,
+                    pcm16k,
+                    last: false,
+                })
+                .is_ok()
+        };
         let mut failed = None;
         let mut first = true;
         let t0 = std::time::Instant::now();
-        let r = tts.synthesize(&job.text, &mut |chunk| match to_16k(&chunk.samples, rate) {
+        for step in job.steps {
+            let going = match step {
+                Step::Silence { ms } => send(vec![0; ms as usize * 16]),
+                Step::Clip(pcm) => {
+                    first = false;
+                    send(pcm.to_vec())
+                }
+                Step::Say { text, rate } => match prompts.get(&prompt_key(&text)) {
+                    Some(a) if rate == 1.0 => {
+                        first = false;
+                        send(a.to_vec())
+                    }
+                    _ => match say(tts, &text, rate, &mut first, t0, &send) {
+                        Ok(going) => going,
+                        Err(e) => {
+                            failed = Some(e);
+                            false
+                        }
+                    },
+                },
+            };
+            if !going {
+                break;
+            }
+        }
+        let end = match failed {
+            Some(error) => Work::TtsFailed { turn, error },
+            None => Work::Tts {
+                turn,
+                pcm16k: Vec::new(),
+                last: true,
+            },
+        };
+        let _ = reply.blocking_send(end);
+    }
+}
+
+/// Synthesises `text` sentence by sentence into `send`; `Ok(false)` when the call is gone.
+fn say(
+    tts: &dyn Tts,
+    text: &str,
+    rate: f32,
+    first: &mut bool,
+    t0: std::time::Instant,
+    send: &dyn Fn(Vec<i16>) -> bool,
+) -> Result<bool, String> {
+    let sample_rate = tts.sample_rate();
+    let mut failed = None;
+    let mut going = true;
+    let r = tts.synthesize_at(
+        text,
+        rate,
+        &mut |chunk| match to_16k(&chunk.samples, sample_rate) {
             Ok(mut pcm16k) => {
-                if std::mem::take(&mut first) {
+                if std::mem::take(first) {
                     tracing::debug!(
                         audio_ms = pcm16k.len() / 16,
                         took_ms = t0.elapsed().as_millis() as u64,
@@ -507,32 +592,19 @@ fn tts_worker(q: &FairQueue<TtsJob>, tts: &dyn Tts) {
                     );
                     pcm16k.drain(..sb_audio::leading_silence(&pcm16k, 16_000, LEAD_KEEP_MS));
                 }
-                reply
-                    .blocking_send(Work::Tts {
-                        turn,
-                        pcm16k,
-                        last: false,
-                    })
-                    .is_ok()
+                going = send(pcm16k);
+                going
             }
             Err(e) => {
                 failed = Some(e);
                 false
             }
-        });
-        let end = match (r, failed) {
-            (Err(e), _) => Work::TtsFailed {
-                turn,
-                error: e.to_string(),
-            },
-            (Ok(()), Some(error)) => Work::TtsFailed { turn, error },
-            (Ok(()), None) => Work::Tts {
-                turn,
-                pcm16k: Vec::new(),
-                last: true,
-            },
-        };
-        let _ = reply.blocking_send(end);
+        },
+    );
+    match (r, failed) {
+        (Err(e), _) => Err(e.to_string()),
+        (Ok(()), Some(e)) => Err(e),
+        (Ok(()), None) => Ok(going),
     }
 }
 

@@ -58,6 +58,18 @@ pub trait Tts: Send + Sync {
         sink: &mut dyn FnMut(AudioChunk) -> bool,
     ) -> Result<(), SpeechError>;
 
+    /// [`Self::synthesize`] at `rate` times the voice's speed (SSML `<prosody rate>`). Voices
+    /// without a speed control speak at their own rate.
+    fn synthesize_at(
+        &self,
+        text: &str,
+        rate: f32,
+        sink: &mut dyn FnMut(AudioChunk) -> bool,
+    ) -> Result<(), SpeechError> {
+        let _ = rate;
+        self.synthesize(text, sink)
+    }
+
     fn sample_rate(&self) -> u32;
 
     /// Synthesise everything into one buffer (convenience for prompts and tests).

@@ -196,40 +196,52 @@ impl PiperTts {
 
     /// Run the model on phoneme ids; returns peak-normalised 16-bit samples.
     pub fn infer(&self, ids: &[i64]) -> Result<Vec<i16>, SpeechError> {
+        self.infer_at(ids, 1.0)
+    }
+
+    /// [`Self::infer`] at `rate` times the voice's speed.
+    fn infer_at(&self, ids: &[i64], rate: f32) -> Result<Vec<i16>, SpeechError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         let mut lease = self.checkout();
-        let audio = self.run(lease.session(), ids)?;
+        let audio = self.run(lease.session(), ids, rate)?;
         drop(lease);
         Ok(to_i16(&audio, self.opts.volume))
     }
 
     /// [`Self::infer`] for a reply's first chunk: on the head session when it is free.
-    fn infer_head(&self, ids: &[i64]) -> Result<Vec<i16>, SpeechError> {
+    fn infer_head(&self, ids: &[i64], rate: f32) -> Result<Vec<i16>, SpeechError> {
         let free = self.head.as_ref().and_then(|h| h.try_lock().ok());
         let Some(mut session) = free else {
-            return self.infer(ids);
+            return self.infer_at(ids, rate);
         };
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let audio = self.run(&mut session, ids)?;
+        let audio = self.run(&mut session, ids, rate)?;
         drop(session);
         Ok(to_i16(&audio, self.opts.volume))
     }
 
     /// One unit's audio: from the unit cache, or the model (`first`: on the head session).
-    fn synthesize_unit(&self, ids: &[i64], first: bool) -> Result<Vec<i16>, SpeechError> {
-        if let Some(hit) = self.units.as_ref().and_then(|c| c.get(ids)) {
+    /// Only units at the voice's own rate are cached.
+    fn synthesize_unit(
+        &self,
+        ids: &[i64],
+        first: bool,
+        rate: f32,
+    ) -> Result<Vec<i16>, SpeechError> {
+        let units = self.units.as_ref().filter(|_| rate == 1.0);
+        if let Some(hit) = units.and_then(|c| c.get(ids)) {
             return Ok(hit.to_vec());
         }
         let samples = if first {
-            self.infer_head(ids)?
+            self.infer_head(ids, rate)?
         } else {
-            self.infer(ids)?
+            self.infer_at(ids, rate)?
         };
-        if let Some(c) = &self.units {
+        if let Some(c) = units {
             c.insert(ids, &samples);
         }
         Ok(samples)
@@ -240,12 +252,18 @@ impl PiperTts {
         self.units.as_ref().map_or(0, UnitCache::len)
     }
 
-    fn run(&self, session: &mut Session, ids: &[i64]) -> Result<Vec<f32>, SpeechError> {
+    /// Runs the model; `rate` divides the length scale (2.0 speaks twice as fast).
+    fn run(&self, session: &mut Session, ids: &[i64], rate: f32) -> Result<Vec<f32>, SpeechError> {
         let e = |e: ort::Error| SpeechError::Other(format!("Piper inference failed: {e}"));
         let n = ids.len();
         let input = Tensor::from_array(([1usize, n], ids.to_vec())).map_err(e)?;
         let lengths = Tensor::from_array(([1usize], vec![n as i64])).map_err(e)?;
-        let length_scale = self.opts.length_scale.unwrap_or(self.voice.length_scale);
+        let rate = if rate.is_finite() && rate > 0.0 {
+            rate
+        } else {
+            1.0
+        };
+        let length_scale = self.opts.length_scale.unwrap_or(self.voice.length_scale) / rate;
         let (noise_scale, noise_w) = self
             .opts
             .noise
@@ -345,11 +363,21 @@ impl Tts for PiperTts {
         text: &str,
         sink: &mut dyn FnMut(AudioChunk) -> bool,
     ) -> Result<(), SpeechError> {
+        self.synthesize_at(text, 1.0, sink)
+    }
+
+    /// Piper honours the rate through its length scale.
+    fn synthesize_at(
+        &self,
+        text: &str,
+        rate: f32,
+        sink: &mut dyn FnMut(AudioChunk) -> bool,
+    ) -> Result<(), SpeechError> {
         let units = self.plan(text, self.opts.split_first_clause)?;
         let last = units.len().saturating_sub(1);
         for (i, (sentence, ends_sentence)) in units.into_iter().enumerate() {
             let ids = self.phoneme_ids(&sentence);
-            let mut samples = self.synthesize_unit(&ids, i == 0)?;
+            let mut samples = self.synthesize_unit(&ids, i == 0, rate)?;
             if i < last && ends_sentence {
                 samples.extend(silence(
                     self.voice.sample_rate,

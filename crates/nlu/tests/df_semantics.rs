@@ -511,9 +511,10 @@ fn event_export() -> Export {
             "responses": [{
                 "parameters": [
                     {"name": "who", "dataType": "@sys.any", "value": "#welcome_event.name", "isList": false},
-                    {"name": "city", "dataType": "@sys.geo-city", "value": "$city", "isList": false}
+                    {"name": "city", "dataType": "@sys.geo-city", "value": "$city", "isList": false},
+                    {"name": "guest", "dataType": "@sys.any", "value": "$name", "isList": false}
                 ],
-                "messages": [text("Hello $who from $city! Nice to meet you, #welcome_event.name.")]
+                "messages": [text("Hello $who from $city! Nice to meet you, #welcome_event.name ($guest).")]
             }]
         }))
         .intent(json!({
@@ -532,7 +533,14 @@ fn event_parameters_fill_params_and_hash_event_references() {
     assert_eq!(intent_of(&r), "Greet");
     assert_eq!(r.parameters["who"], "Sam");
     assert_eq!(r.parameters["city"], "Paris");
-    assert_eq!(r.reply_text, "Hello Sam from Paris! Nice to meet you, Sam.");
+    assert_eq!(
+        r.parameters["guest"], "Sam",
+        "value `$name` reads the event's `name`"
+    );
+    assert_eq!(
+        r.reply_text,
+        "Hello Sam from Paris! Nice to meet you, Sam (Sam)."
+    );
 }
 
 #[test]
@@ -555,7 +563,10 @@ fn followup_event_input_from_a_webhook_carries_its_parameters() {
     };
     let r = done(c.resume(step, reply));
     assert_eq!(intent_of(&r), "Greet");
-    assert_eq!(r.reply_text, "Hello Ana from Lima! Nice to meet you, Ana.");
+    assert_eq!(
+        r.reply_text,
+        "Hello Ana from Lima! Nice to meet you, Ana (Ana)."
+    );
     assert_eq!(
         r.query_result["languageCode"], "en",
         "DF ignores followupEventInput.languageCode: the request's language stays"

@@ -369,6 +369,7 @@ impl Engine {
             }
             state.slot_filling = None;
         }
+        // A cancel may have dropped contexts.
         let active = contexts::active_names(state);
         let ranked = self.rank(text, &active);
         match ranked.first() {

@@ -573,6 +573,42 @@ fn followup_event_input_from_a_webhook_carries_its_parameters() {
     );
 }
 
+#[test]
+fn followup_event_from_a_webhook_ages_contexts_once_per_query() {
+    let mut agent = sb_nlu::import::load(event_export().dir.path()).unwrap();
+    agent.webhook = Some(sb_nlu::agent::WebhookConfig {
+        url: "http://127.0.0.1:9/hook".into(),
+        ..Default::default()
+    });
+    let e = Engine::new(agent).unwrap();
+    let mut c = Chat::new(&e);
+    let mut req = c.req(QueryInput::Text {
+        text: "relay me".into(),
+        language_code: "en".into(),
+    });
+    req.params.contexts = vec![ActiveContext {
+        name: "basket".into(),
+        lifespan: 2,
+        parameters: obj(json!({"n": 1})),
+    }];
+    let step = e.begin(&mut c.state, req);
+    let reply = WebhookResponse {
+        followup_event_input: Some(EventInput {
+            name: "welcome_event".into(),
+            language_code: None,
+            parameters: Some(obj(json!({"name": "Ana"}))),
+        }),
+        ..Default::default()
+    };
+    assert_eq!(intent_of(&done(c.resume(step, reply))), "Greet");
+    assert_eq!(
+        c.context("basket").map(|b| b.lifespan),
+        Some(1),
+        "one query, one unit of lifespan: {:?}",
+        c.state.contexts
+    );
+}
+
 // ---- 5. slot filling -----------------------------------------------------------------------
 
 fn pizza_export(webhook_for_slot_filling: bool) -> Engine {

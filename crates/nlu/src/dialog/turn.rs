@@ -211,7 +211,9 @@ impl Engine {
         } = decision
         else {
             draft.unknown = event.is_none();
-            contexts::age(state);
+            if hops == 0 {
+                contexts::age(state);
+            }
             return TurnStep::Done(self.finish(state, draft, &req, None));
         };
         let intent = self.intent(idx);
@@ -257,7 +259,10 @@ impl Engine {
             });
         } else {
             state.slot_filling = None;
-            contexts::age(state);
+            // A webhook's follow-up event belongs to the same query: contexts age once per query.
+            if hops == 0 {
+                contexts::age(state);
+            }
             if intent.reset_contexts {
                 state.contexts.clear();
             }

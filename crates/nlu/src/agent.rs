@@ -52,6 +52,9 @@ pub struct Intent {
     pub parameters: Vec<Parameter>,
     /// Response messages for the agent's language (all platforms kept; `platform` says which).
     pub messages: Vec<Message>,
+    /// `defaultResponsePlatforms`: platforms (lower-cased) that hear the default messages before
+    /// their own.
+    pub default_response_platforms: Vec<String>,
     pub training_phrases: Vec<TrainingPhrase>,
 }
 
@@ -110,6 +113,20 @@ pub enum Message {
         raw: Value,
         platform: Option<String>,
     },
+}
+
+impl Message {
+    /// The platform the message is for (`None`: the default platform).
+    pub fn platform(&self) -> &Option<String> {
+        match self {
+            Message::Text { platform, .. }
+            | Message::Payload { platform, .. }
+            | Message::PlayAudio { platform, .. }
+            | Message::SynthesizeSpeech { platform, .. }
+            | Message::TransferCall { platform, .. }
+            | Message::Other { platform, .. } => platform,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]

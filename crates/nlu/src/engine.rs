@@ -41,6 +41,17 @@ pub struct Extracted {
     pub originals: Map<String, Value>,
 }
 
+/// Ranking bonus of an intent whose input contexts are all active (Dialogflow's context boost): a
+/// follow-up scoring 0.4 beats a context-free intent scoring 0.6.
+const CONTEXT_BOOST: f32 = 0.25;
+/// Ranking bonus per priority step (DF export values: 250000 low, 500000 normal, 750000 high,
+/// 1000000 highest): it decides between matches of about the same confidence.
+const PRIORITY_STEP_BONUS: f32 = 0.03;
+
+fn priority_bonus(priority: i64) -> f32 {
+    ((priority - 500_000) as f32 / 250_000.0).clamp(-2.0, 2.0) * PRIORITY_STEP_BONUS
+}
+
 fn norm_key(text: &str) -> String {
     tokenize(text)
         .into_iter()
@@ -166,14 +177,17 @@ impl Engine {
                 }
             }
         }
-        // Intents that need an active context are more specific: Dialogflow prefers them.
+        // Intents that need an active context are more specific: Dialogflow prefers them, when
+        // they match at all (at least the agent's threshold). Priority breaks near-ties.
+        let threshold = self.agent.ml_min_confidence;
         let key = |s: &Scored| {
-            let bonus = if self.agent.intents[s.intent].input_contexts.is_empty() {
-                0.0
+            let intent = &self.agent.intents[s.intent];
+            let boost = if !intent.input_contexts.is_empty() && s.confidence >= threshold {
+                CONTEXT_BOOST
             } else {
-                0.05
+                0.0
             };
-            s.confidence + bonus
+            s.confidence + boost + priority_bonus(intent.priority)
         };
         out.sort_by(|a, b| key(b).total_cmp(&key(a)));
         out
@@ -186,8 +200,9 @@ impl Engine {
             .iter()
             .enumerate()
             .filter(|(_, it)| it.events.iter().any(|e| e.eq_ignore_ascii_case(name)))
+            .filter(|(_, it)| it.priority >= 0)
             .filter(|(_, it)| it.input_contexts.iter().all(|c| active.contains(c)))
-            .max_by_key(|(_, it)| it.input_contexts.len())
+            .max_by_key(|(_, it)| (it.input_contexts.len(), it.priority))
             .map(|(i, _)| i)
     }
 
@@ -198,9 +213,11 @@ impl Engine {
             .iter()
             .enumerate()
             .filter(|(_, it)| {
-                it.is_fallback && it.input_contexts.iter().all(|c| active.contains(c))
+                it.is_fallback
+                    && it.priority >= 0
+                    && it.input_contexts.iter().all(|c| active.contains(c))
             })
-            .max_by_key(|(_, it)| it.input_contexts.len())
+            .max_by_key(|(_, it)| (it.input_contexts.len(), it.priority))
             .map(|(i, _)| i)
     }
 
@@ -250,6 +267,8 @@ impl Engine {
         let hints = self.entities(text, &types, ctx);
         let mut used = vec![false; hints.len()];
         let mut out = Extracted::default();
+        // List values found by the tagger and by the entity pass, put in the order they were said.
+        let mut listed: Vec<(usize, &str, Value, String)> = Vec::new();
         // A training phrase matching as a template places the values exactly; else the tagger.
         let template = self
             .template_matches(text, ctx)
@@ -296,8 +315,10 @@ impl Engine {
                     .map(|m| (m.value, m.original))
                     .or_else(|| if expands { as_said() } else { None })
             };
-            if let Some((v, orig)) = found {
-                put(&mut out, &p.name, p.is_list, v, orig);
+            match found {
+                Some((v, orig)) if p.is_list => listed.push((span.start, &p.name, v, orig)),
+                Some((v, orig)) => put(&mut out, &p.name, false, v, orig),
+                None => {}
             }
         }
         for p in &intent.parameters {
@@ -316,18 +337,19 @@ impl Engine {
             for k in 0..hints.len() {
                 if !used[k] && hints[k].entity == p.data_type {
                     used[k] = true;
-                    put(
-                        &mut out,
-                        &p.name,
-                        p.is_list,
-                        hints[k].value.clone(),
-                        hints[k].original.clone(),
-                    );
-                    if !p.is_list {
+                    let (v, orig) = (hints[k].value.clone(), hints[k].original.clone());
+                    if p.is_list {
+                        listed.push((hints[k].start, &p.name, v, orig));
+                    } else {
+                        put(&mut out, &p.name, false, v, orig);
                         break;
                     }
                 }
             }
+        }
+        listed.sort_by_key(|l| l.0);
+        for (_, name, v, orig) in listed {
+            put(&mut out, name, true, v, orig);
         }
         out
     }

@@ -42,6 +42,61 @@ pub fn set(state: &mut SessionState, name: &str, lifespan: u32, parameters: Map<
     }
 }
 
+/// Activates a context the way an intent's or a webhook's output context does in Dialogflow: the
+/// lifespan is renewed and `parameters` merge into those the context already holds (a follow-up
+/// that sets `size` keeps the parent's `item`). Lifespan 0 removes the context. With `keep_filled`,
+/// an empty new value ("" or []: a parameter the intent did not fill) leaves a filled one alone.
+pub fn merge(
+    state: &mut SessionState,
+    name: &str,
+    lifespan: u32,
+    parameters: Map<String, Value>,
+    keep_filled: bool,
+) {
+    let name = short_name(name);
+    let Some(pos) = state.contexts.iter().position(|c| c.name == name) else {
+        return set(state, &name, lifespan, parameters);
+    };
+    if lifespan == 0 {
+        state.contexts.remove(pos);
+        return;
+    }
+    let c = &mut state.contexts[pos];
+    c.lifespan = lifespan;
+    for (k, v) in parameters {
+        let filled = c.parameters.get(&k).is_some_and(|old| !is_empty(old));
+        if !(keep_filled && filled && is_empty(&v)) {
+            c.parameters.insert(k, v);
+        }
+    }
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
+/// Forgets `keys` in the named contexts, dropping a context left with no parameters (slot
+/// filling was cancelled: what it collected goes).
+pub fn forget(state: &mut SessionState, names: &[String], keys: &[String]) {
+    for c in state
+        .contexts
+        .iter_mut()
+        .filter(|c| names.contains(&c.name))
+    {
+        for k in keys {
+            c.parameters.remove(k);
+        }
+    }
+    state
+        .contexts
+        .retain(|c| !(names.contains(&c.name) && c.parameters.is_empty()));
+}
+
 /// One conversational turn passes: every context loses one unit of lifespan.
 pub fn age(state: &mut SessionState) {
     for c in &mut state.contexts {
@@ -50,15 +105,16 @@ pub fn age(state: &mut SessionState) {
     state.contexts.retain(|c| c.lifespan > 0);
 }
 
-/// Applies webhook `outputContexts` (missing lifespan = 5, DF's default).
+/// Applies webhook `outputContexts` (missing lifespan = 5, DF's default); parameters merge.
 pub fn apply_wire(state: &mut SessionState, wire: &[WireContext]) {
     for w in wire {
         let lifespan = w.lifespan_count.unwrap_or(5).clamp(0, 10_000) as u32;
-        set(
+        merge(
             state,
             &w.name,
             lifespan,
             w.parameters.clone().unwrap_or_default(),
+            false,
         );
     }
 }

@@ -33,12 +33,39 @@ fn with_platform(mut v: Value, p: &Option<String>) -> Value {
     v
 }
 
+/// The export's platform name of a request's `source`: phone calls hear the telephony messages.
+pub fn platform_of(source: &str) -> Option<&'static str> {
+    match source.to_ascii_lowercase().as_str() {
+        "twilio" | "vonage" | "telephony" => Some("telephony"),
+        _ => None,
+    }
+}
+
+fn platform_is(p: &Option<String>, name: &str) -> bool {
+    p.as_deref().is_some_and(|p| p.eq_ignore_ascii_case(name))
+}
+
 /// Picks one variant per text message (`seed` varies it turn by turn, deterministically).
-pub fn render_messages(messages: &[Message], env: &TemplateEnv, seed: u64) -> Rendered {
+///
+/// The text said is that of `platform`'s messages. As in Dialogflow, a platform with none of its
+/// own hears the default ones, and a platform listed in `platform_defaults` (the export's
+/// `defaultResponsePlatforms`) hears the default ones first, then its own. Without a platform,
+/// the default messages are said (the telephony ones if there are no default texts).
+pub fn render_messages(
+    messages: &[Message],
+    env: &TemplateEnv,
+    seed: u64,
+    platform: Option<&str>,
+    platform_defaults: &[String],
+) -> Rendered {
     let mut out = Vec::new();
     let mut default_texts = Vec::new();
     let mut telephony_texts = Vec::new();
+    let mut platform_texts = Vec::new();
+    let mut platform_has_messages = false;
     for (k, m) in messages.iter().enumerate() {
+        let own = platform.is_some_and(|name| platform_is(m.platform(), name));
+        platform_has_messages |= own;
         match m {
             Message::Text { variants, platform } => {
                 if variants.is_empty() {
@@ -48,14 +75,18 @@ pub fn render_messages(messages: &[Message], env: &TemplateEnv, seed: u64) -> Re
                 let t = render(&variants[pick], env);
                 if platform.is_none() {
                     default_texts.push(t.clone());
-                } else if platform.as_deref() == Some("telephony") {
+                } else if platform_is(platform, "telephony") {
                     telephony_texts.push(t.clone());
+                }
+                if own {
+                    platform_texts.push(t.clone());
                 }
                 out.push(with_platform(json!({"text": {"text": [t]}}), platform));
             }
-            Message::Payload { payload, platform } => {
-                out.push(with_platform(json!({"payload": payload}), platform))
-            }
+            Message::Payload { payload, platform } => out.push(with_platform(
+                json!({"payload": render_value(payload, env)}),
+                platform,
+            )),
             Message::PlayAudio {
                 audio_uri,
                 platform,
@@ -70,7 +101,13 @@ pub fn render_messages(messages: &[Message], env: &TemplateEnv, seed: u64) -> Re
             } => {
                 let body = match (ssml, text) {
                     (Some(s), _) => json!({"ssml": render(s, env)}),
-                    (None, Some(t)) => json!({"text": render(t, env)}),
+                    (None, Some(t)) => {
+                        let t = render(t, env);
+                        if own {
+                            platform_texts.push(t.clone());
+                        }
+                        json!({"text": t})
+                    }
                     (None, None) => json!({}),
                 };
                 out.push(with_platform(
@@ -89,14 +126,35 @@ pub fn render_messages(messages: &[Message], env: &TemplateEnv, seed: u64) -> Re
             Message::Other { raw, .. } => out.extend(crate::webhook::v1::message_to_v2(raw)),
         }
     }
-    let texts = if default_texts.is_empty() {
-        telephony_texts
-    } else {
-        default_texts
+    let listed =
+        platform.is_some_and(|p| platform_defaults.iter().any(|d| d.eq_ignore_ascii_case(p)));
+    let texts = match platform {
+        Some(_) if platform_has_messages && listed => {
+            default_texts.extend(platform_texts);
+            default_texts
+        }
+        Some(_) if platform_has_messages => platform_texts,
+        _ if default_texts.is_empty() && platform.is_none() => telephony_texts,
+        _ => default_texts,
     };
     Rendered {
         text: texts.join(" "),
         messages: out,
+    }
+}
+
+/// A custom payload with the references in its strings rendered (`$param`, `#ctx.param`,
+/// `$session.params.x`); keys, numbers and booleans stay as they are.
+fn render_value(v: &Value, env: &TemplateEnv) -> Value {
+    match v {
+        Value::String(s) => Value::String(render(s, env)),
+        Value::Array(a) => Value::Array(a.iter().map(|x| render_value(x, env)).collect()),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, x)| (k.clone(), render_value(x, env)))
+                .collect(),
+        ),
+        other => other.clone(),
     }
 }
 

@@ -53,7 +53,16 @@ pub fn apply_defaults(
             continue;
         }
         if let Some((_, params)) = event {
-            if let Some(v) = params.get(&p.name) {
+            // An event parameter fills the intent parameter of its name, or one whose value is `$it`.
+            let named = p
+                .value
+                .trim()
+                .strip_prefix('$')
+                .filter(|n| !n.contains('.'));
+            if let Some(v) = params
+                .get(&p.name)
+                .or_else(|| named.and_then(|n| params.get(n)))
+            {
                 values.insert(p.name.clone(), v.clone());
                 continue;
             }

@@ -12,15 +12,23 @@ use serde_json::{json, Map, Value};
 
 /// Follow-up events a webhook may chain in one request.
 const MAX_EVENT_HOPS: u8 = 3;
-/// Utterances that abandon slot filling.
+/// Utterances that abandon slot filling (Dialogflow's cancel phrases, whole utterances).
 const CANCEL: &[&str] = &[
     "cancel",
+    "cancel that",
+    "cancel it",
     "stop",
+    "stop it",
+    "stop that",
     "never mind",
     "nevermind",
+    "never mind that",
     "forget it",
+    "forget about it",
+    "forget that",
     "exit",
     "quit",
+    "abort",
 ];
 
 /// The outcome of starting or resuming a turn. `Done` is the common case and is moved out at
@@ -52,6 +60,8 @@ struct Draft {
     messages: Vec<Value>,
     webhook_source: Option<String>,
     webhook_payload: Option<Map<String, Value>>,
+    /// A text query that matched no intent (and the agent has no fallback for it).
+    unknown: bool,
 }
 
 enum Decision {
@@ -90,15 +100,12 @@ impl Engine {
                 }
                 if let Some(ev) = resp.followup_event_input.filter(|e| !e.name.is_empty()) {
                     if hops < MAX_EVENT_HOPS {
-                        let lang = ev
-                            .language_code
-                            .clone()
-                            .unwrap_or_else(|| draft.language.clone());
+                        // DF ignores the event's languageCode here: the request's language stays.
                         let next = TurnRequest {
                             input: QueryInput::Event {
                                 name: ev.name,
                                 parameters: ev.parameters.unwrap_or_default(),
-                                language_code: lang,
+                                language_code: draft.language.clone(),
                             },
                             params: QueryParams {
                                 time_zone: req.params.time_zone.clone(),
@@ -194,6 +201,7 @@ impl Engine {
             messages: Vec::new(),
             webhook_source: None,
             webhook_payload: None,
+            unknown: false,
         };
         let Decision::Intent {
             idx,
@@ -202,7 +210,10 @@ impl Engine {
             continuing,
         } = decision
         else {
-            contexts::age(state);
+            draft.unknown = event.is_none();
+            if hops == 0 {
+                contexts::age(state);
+            }
             return TurnStep::Done(self.finish(state, draft, &req, None));
         };
         let intent = self.intent(idx);
@@ -227,7 +238,7 @@ impl Engine {
             // Like Dialogflow, the intent's output contexts are active from its match on, with
             // the values collected so far: an interrupted booking can be picked up from them.
             set_output_contexts(intent, state, &values, &originals);
-            let ctx_view = contexts::view(state);
+            let ctx_view = template_view(state, event);
             let env = TemplateEnv {
                 params: &values,
                 originals: &originals,
@@ -248,19 +259,28 @@ impl Engine {
             });
         } else {
             state.slot_filling = None;
-            contexts::age(state);
+            // A webhook's follow-up event belongs to the same query: contexts age once per query.
+            if hops == 0 {
+                contexts::age(state);
+            }
             if intent.reset_contexts {
                 state.contexts.clear();
             }
             set_output_contexts(intent, state, &values, &originals);
-            let ctx_view = contexts::view(state);
+            let ctx_view = template_view(state, event);
             let env = TemplateEnv {
                 params: &values,
                 originals: &originals,
                 contexts: &ctx_view,
                 session_params: &state.session_params,
             };
-            let r = render::render_messages(&intent.messages, &env, state.turns);
+            let r = render::render_messages(
+                &intent.messages,
+                &env,
+                state.turns,
+                render::platform_of(&req.source),
+                &intent.default_response_platforms,
+            );
             draft.text = r.text;
             draft.messages = r.messages;
             draft.parameters = slots::report(intent, &values);
@@ -297,6 +317,21 @@ impl Engine {
             let cancel = CANCEL
                 .iter()
                 .any(|c| lower.trim_matches(|ch: char| !ch.is_alphanumeric()) == *c);
+            if let (Some(idx), true) = (sf_idx, cancel) {
+                // What the cancelled intent collected goes with it.
+                let intent = self.intent(idx);
+                let names: Vec<String> = intent
+                    .output_contexts
+                    .iter()
+                    .map(|c| c.name.clone())
+                    .collect();
+                let keys: Vec<String> = intent
+                    .parameters
+                    .iter()
+                    .flat_map(|p| [p.name.clone(), format!("{}.original", p.name)])
+                    .collect();
+                contexts::forget(state, &names, &keys);
+            }
             if let (Some(idx), false) = (sf_idx, cancel) {
                 let mut ex = self.extract(idx, text, ctx);
                 let intent = self.intent(idx);
@@ -339,6 +374,8 @@ impl Engine {
             }
             state.slot_filling = None;
         }
+        // A cancel may have dropped contexts.
+        let active = contexts::active_names(state);
         let ranked = self.rank(text, &active);
         match ranked.first() {
             Some(s)
@@ -374,6 +411,8 @@ impl Engine {
         let intent = d.intent.map(|i| self.intent(i));
         if let Some(a) = intent.and_then(|i| i.action.as_ref()) {
             q.insert("action".into(), json!(a));
+        } else if d.unknown {
+            q.insert("action".into(), json!("input.unknown"));
         }
         q.insert("parameters".into(), Value::Object(d.parameters.clone()));
         q.insert("allRequiredParamsPresent".into(), json!(d.all_present));
@@ -460,7 +499,8 @@ fn project_of(session: &str) -> &str {
     "-"
 }
 
-/// Activates `intent`'s output contexts carrying its parameter values (and `.original`s).
+/// Activates `intent`'s output contexts carrying its parameter values (and `.original`s), merged
+/// into what an already active context of the same name holds.
 fn set_output_contexts(
     intent: &Intent,
     state: &mut SessionState,
@@ -471,6 +511,17 @@ fn set_output_contexts(
     for oc in &intent.output_contexts {
         let mut p = cparams.clone();
         p.extend(oc.parameters.clone());
-        contexts::set(state, &oc.name, oc.lifespan, p);
+        contexts::merge(state, &oc.name, oc.lifespan, p, true);
     }
+}
+
+/// What `#name.param` can read: the active contexts, then the event being handled (DF lets a
+/// response say `#welcome_event.name`).
+fn template_view<'a>(
+    state: &'a SessionState,
+    event: Option<(&'a str, &'a Map<String, Value>)>,
+) -> Vec<(&'a str, &'a Map<String, Value>)> {
+    let mut v = contexts::view(state);
+    v.extend(event);
+    v
 }

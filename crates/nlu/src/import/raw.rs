@@ -114,6 +114,9 @@ pub struct RawResponse {
     pub messages: Vec<Value>,
     #[serde(default)]
     pub end_conversation: bool,
+    /// `{"telephony": true, "google": true}`; any other shape or value counts as none listed.
+    #[serde(default)]
+    pub default_response_platforms: Value,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -198,6 +201,16 @@ impl RawIntent {
             .clone()
             .unwrap_or_else(|| format!("intent-{}", self.name));
         let response = self.responses.into_iter().next().unwrap_or_default();
+        let default_response_platforms = response
+            .default_response_platforms
+            .as_object()
+            .map(|o| {
+                o.iter()
+                    .filter(|(_, on)| on.as_bool() == Some(true))
+                    .map(|(p, _)| p.to_lowercase())
+                    .collect()
+            })
+            .unwrap_or_default();
         let mut messages = Vec::new();
         for (i, m) in response.messages.iter().enumerate() {
             if let Some(msg) = parse_message(m, lang)
@@ -285,6 +298,7 @@ impl RawIntent {
             output_contexts,
             parameters,
             messages,
+            default_response_platforms,
             training_phrases,
         })
     }

@@ -104,13 +104,21 @@ where
             }
             let f_new = f(&x_new, &mut g_new);
             if f_new.is_finite() && f_new <= fx + 1e-4 * step * slope {
-                let s: Vec<f64> = x_new.iter().zip(x.iter()).map(|(a, b)| a - b).collect();
-                let y: Vec<f64> = g_new.iter().zip(&g).map(|(a, b)| a - b).collect();
+                // The oldest pair's buffers are reused: on large models each is tens of MB.
+                let (mut s, mut y) = if hist.len() == params.memory {
+                    hist.pop_front()
+                        .map_or_else(|| (vec![0.0; n], vec![0.0; n]), |(s, y, _)| (s, y))
+                } else {
+                    (vec![0.0; n], vec![0.0; n])
+                };
+                for ((si, a), b) in s.iter_mut().zip(&x_new).zip(x.iter()) {
+                    *si = a - b;
+                }
+                for ((yi, a), b) in y.iter_mut().zip(&g_new).zip(&g) {
+                    *yi = a - b;
+                }
                 let sy = dot(&s, &y);
                 if sy > 1e-12 {
-                    if hist.len() == params.memory {
-                        hist.pop_front();
-                    }
                     hist.push_back((s, y, 1.0 / sy));
                 }
                 x.copy_from_slice(&x_new);

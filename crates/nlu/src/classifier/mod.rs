@@ -33,6 +33,9 @@ const NONE_MIN: usize = 120;
 const NONE_MAX: usize = 400;
 /// Total training weight of the none class relative to one in-domain class.
 const NONE_WEIGHT: f64 = 1.0;
+/// Examples × classes above which training uses several threads.
+const PARALLEL_MIN_WORK: usize = 200_000;
+const MAX_THREADS: usize = 4;
 
 /// Immutable after training; `Send + Sync`.
 #[derive(Debug, Clone)]
@@ -149,7 +152,23 @@ impl IntentClassifier {
         let n_feat = space.idf.len();
 
         let mut x = vec![0.0f64; n_feat * k + k];
-        let mut logits = vec![0.0f64; k];
+        let examples: Vec<Example> = vecs
+            .iter()
+            .zip(&labels)
+            .zip(&sw)
+            .map(|((v, &y), &s)| Example { v, y, s })
+            .collect();
+        // Large agents split the examples over the cores; each part sums into its own gradient
+        // buffer and the parts are added in a fixed order, so training stays deterministic.
+        let parts = if examples.len() * k >= PARALLEL_MIN_WORK {
+            std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .clamp(1, MAX_THREADS)
+        } else {
+            1
+        };
+        let chunk = examples.len().div_ceil(parts).max(1);
+        let mut extra: Vec<Vec<f64>> = (1..parts).map(|_| vec![0.0; x.len()]).collect();
         minimize(
             &mut x,
             LbfgsParams {
@@ -157,30 +176,30 @@ impl IntentClassifier {
                 ..Default::default()
             },
             |w, g| {
-                g.iter_mut().for_each(|v| *v = 0.0);
-                let (gw, gb) = g.split_at_mut(n_feat * k);
-                let (ww, wb) = w.split_at(n_feat * k);
-                let mut loss = 0.0;
-                for ((v, &y), &s) in vecs.iter().zip(&labels).zip(&sw) {
-                    scores(ww, wb, v, &mask, k, &mut logits);
-                    softmax_in_place(&mut logits);
-                    loss -= s * logits.get(y).copied().unwrap_or(1.0).max(1e-300).ln();
-                    // logits now holds probabilities; turn them into the loss derivative.
-                    for (c, p) in logits.iter_mut().enumerate() {
-                        *p = s * (*p - if c == y { 1.0 } else { 0.0 });
+                let mask = &mask;
+                let mut chunks = examples.chunks(chunk);
+                let first = chunks.next().unwrap_or(&[]);
+                let mut loss = std::thread::scope(|scope| {
+                    let handles: Vec<_> = chunks
+                        .zip(extra.iter_mut())
+                        .map(|(part, buf)| {
+                            scope.spawn(move || data_gradient(w, part, mask, k, n_feat, buf))
+                        })
+                        .collect();
+                    let mut loss = data_gradient(w, first, mask, k, n_feat, g);
+                    for h in handles {
+                        // A worker only does arithmetic on slices it owns; a panic there is a bug.
+                        loss += h.join().unwrap_or(f64::NAN);
                     }
-                    for (b, d) in gb.iter_mut().zip(logits.iter()) {
-                        *b += d;
-                    }
-                    for &(f, val) in v {
-                        let row = f as usize * k;
-                        if let Some(r) = gw.get_mut(row..row + k) {
-                            for (gv, d) in r.iter_mut().zip(logits.iter()) {
-                                *gv += d * val as f64;
-                            }
-                        }
+                    loss
+                });
+                for buf in &extra {
+                    for (gv, b) in g.iter_mut().zip(buf) {
+                        *gv += b;
                     }
                 }
+                let (gw, _) = g.split_at_mut(n_feat * k);
+                let (ww, _) = w.split_at(n_feat * k);
                 for (gv, wv) in gw.iter_mut().zip(ww) {
                     *gv += L2 * wv;
                     loss += 0.5 * L2 * wv * wv;
@@ -252,6 +271,50 @@ fn ent_spans<'a>(
     ents.iter()
         .filter_map(|m| Some((m.start, m.end, gaz.name(m.list)?)))
         .collect()
+}
+
+/// One training example: its TF-IDF vector, class and sample weight.
+struct Example<'a> {
+    v: &'a [(u32, f32)],
+    y: usize,
+    s: f64,
+}
+
+/// Cross-entropy of `part` under weights `w`; writes its gradient into `g` (overwritten).
+fn data_gradient(
+    w: &[f64],
+    part: &[Example],
+    mask: &[bool],
+    k: usize,
+    n_feat: usize,
+    g: &mut [f64],
+) -> f64 {
+    g.iter_mut().for_each(|v| *v = 0.0);
+    let (gw, gb) = g.split_at_mut(n_feat * k);
+    let (ww, wb) = w.split_at(n_feat * k);
+    let mut logits = vec![0.0f64; k];
+    let mut loss = 0.0;
+    for ex in part {
+        scores(ww, wb, ex.v, mask, k, &mut logits);
+        softmax_in_place(&mut logits);
+        loss -= ex.s * logits.get(ex.y).copied().unwrap_or(1.0).max(1e-300).ln();
+        // logits now holds probabilities; turn them into the loss derivative.
+        for (c, p) in logits.iter_mut().enumerate() {
+            *p = ex.s * (*p - if c == ex.y { 1.0 } else { 0.0 });
+        }
+        for (b, d) in gb.iter_mut().zip(logits.iter()) {
+            *b += d;
+        }
+        for &(f, val) in ex.v {
+            let row = f as usize * k;
+            if let Some(r) = gw.get_mut(row..row + k) {
+                for (gv, d) in r.iter_mut().zip(logits.iter()) {
+                    *gv += d * val as f64;
+                }
+            }
+        }
+    }
+    loss
 }
 
 fn scores(w: &[f64], b: &[f64], v: &[(u32, f32)], mask: &[bool], k: usize, out: &mut [f64]) {

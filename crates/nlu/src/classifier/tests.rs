@@ -173,3 +173,31 @@ fn entity_lists_keep_out_of_domain_low() {
     }
     assert_eq!(clf.predict(""), vec![0.0; 2]);
 }
+
+/// Enough examples × classes to train on several threads: the parts are summed in a fixed
+/// order, so two trainings give bit-identical scores, and they still classify.
+#[test]
+fn parallel_training_is_deterministic() {
+    let base = restaurant();
+    let mut examples = Vec::new();
+    for v in 0..30 {
+        for (t, c) in &base {
+            for filler in ["", " please", " now", " thanks"] {
+                examples.push((format!("{t} tag{v}{filler}"), c * 30 + v));
+            }
+        }
+    }
+    let n_classes = 90;
+    assert!(examples.len() * (n_classes + 1) >= super::PARALLEL_MIN_WORK);
+    let a = IntentClassifier::train(&examples, n_classes).unwrap();
+    let b = IntentClassifier::train(&examples, n_classes).unwrap();
+    for q in [
+        "book a table for two tag3",
+        "cancel my booking tag7",
+        "hello",
+    ] {
+        assert_eq!(a.predict(q), b.predict(q), "{q}");
+    }
+    let p = a.predict("could you reserve a table for us tag5");
+    assert_eq!(argmax(&p), 5, "{p:?}");
+}

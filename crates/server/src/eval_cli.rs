@@ -25,6 +25,9 @@ pub struct EvalArgs {
     /// Skip the direct path (classifier and taggers trained without the export).
     #[arg(long)]
     pub no_direct: bool,
+    /// The built agent's `mlMinConfidence`: below it a query goes to the fallback intent.
+    #[arg(long, default_value_t = 0.3)]
+    pub ml_min_confidence: f64,
     /// Only write the Dialogflow ES export of the first seed's training part into this folder.
     #[arg(long)]
     pub write_export: Option<PathBuf>,
@@ -47,6 +50,10 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
         a.test_fraction > 0.0 && a.test_fraction < 1.0,
         "--test-fraction must be between 0 and 1"
     );
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&a.ml_min_confidence),
+        "--ml-min-confidence must be between 0 and 1"
+    );
     if a.legacy {
         let cfg = sb_nlu::eval::EvalConfig {
             dataset_dir: a.dataset.clone(),
@@ -63,6 +70,7 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
     cfg.test_fraction = a.test_fraction;
     cfg.oos = a.oos.clone();
     cfg.skip_direct = a.no_direct;
+    cfg.ml_min_confidence = a.ml_min_confidence;
     if let Some(dir) = &a.write_export {
         sb_nlu::eval::run::write_split_export(&cfg, dir)
             .with_context(|| format!("cannot write the export to {}", dir.display()))?;

@@ -28,6 +28,8 @@ pub struct RunConfig {
     pub max_oos: usize,
     /// Skip the direct path (it trains a second classifier and all taggers).
     pub skip_direct: bool,
+    /// The built agent's `mlMinConfidence` (Dialogflow's default 0.3), the threshold of every path.
+    pub ml_min_confidence: f64,
 }
 
 impl RunConfig {
@@ -40,6 +42,7 @@ impl RunConfig {
             oos: None,
             max_oos: 1000,
             skip_direct: false,
+            ml_min_confidence: ExportOptions::default().ml_min_confidence,
         }
     }
 }
@@ -127,7 +130,14 @@ pub fn write_split_export(cfg: &RunConfig, dir: &Path) -> Result<(), NluError> {
     let src = open(&cfg.dataset)?;
     let seed = cfg.seeds.first().copied().unwrap_or(1);
     let (train, _) = split(&src, cfg, seed);
-    super::export::write_export(dir, &train, &ExportOptions::default())
+    super::export::write_export(dir, &train, &export_options(cfg))
+}
+
+fn export_options(cfg: &RunConfig) -> ExportOptions {
+    ExportOptions {
+        ml_min_confidence: cfg.ml_min_confidence,
+        ..ExportOptions::default()
+    }
 }
 
 pub fn run(cfg: &RunConfig) -> Result<RunReport, NluError> {
@@ -139,9 +149,14 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport, NluError> {
             "train_per_intent must be at least 1".into(),
         ));
     }
+    if !(0.0..=1.0).contains(&cfg.ml_min_confidence) {
+        return Err(NluError::Other(
+            "mlMinConfidence must be between 0 and 1".into(),
+        ));
+    }
     let src = open(&cfg.dataset)?;
     let oos_src = cfg.oos.as_deref().map(open).transpose()?;
-    let opts = ExportOptions::default();
+    let opts = export_options(cfg);
     let threshold = opts.ml_min_confidence as f32;
     let mut runs = Vec::new();
     let mut n_intents = 0;

@@ -354,3 +354,31 @@ fn eval_runs_end_to_end_on_a_small_slice() {
         "{text}"
     );
 }
+
+/// `mlMinConfidence` is the one threshold of the served path: lowering it answers at least as
+/// many in-scope queries and sends at most as many out-of-domain ones to the fallback.
+#[test]
+fn ml_min_confidence_trades_in_scope_against_oos_recall() {
+    let Some(dir) = dataset_dir() else { return };
+    let mut cfg = RunConfig::new(&dir);
+    cfg.train_per_intent = Some(10);
+    cfg.seeds = vec![2];
+    cfg.skip_direct = true;
+    cfg.oos = Some(shared_dataset("banking77"));
+    cfg.max_oos = 200;
+    let at = |t: f64| {
+        let mut c = cfg.clone();
+        c.ml_min_confidence = t;
+        let r = run(&c).unwrap();
+        assert!((f64::from(r.threshold) - t).abs() < 1e-6);
+        r.runs[0].engine.clone()
+    };
+    let (strict, loose) = (at(0.6), at(0.05));
+    assert!(loose.in_scope > strict.in_scope, "{loose:?} vs {strict:?}");
+    assert!(
+        loose.oos_recall.unwrap() < strict.oos_recall.unwrap(),
+        "{loose:?} vs {strict:?}"
+    );
+    cfg.ml_min_confidence = 1.5;
+    assert!(run(&cfg).is_err());
+}

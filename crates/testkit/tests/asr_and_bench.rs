@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{caller_voice, models, FakeBot, FakeConfig};
+use common::{caller_voice, missing, models, FakeBot, FakeConfig};
 use sb_speech::asr::{Asr, WhisperAsr};
 use sb_speech::models::ModelStore;
 use sb_speech::tts::{PiperOptions, PiperTts};
@@ -21,8 +21,12 @@ async fn expectations_are_checked_against_what_the_bot_said() {
     let asr: Arc<dyn Asr> = match WhisperAsr::load(&paths.whisper_dir, &cache, 2) {
         Ok(a) => Arc::new(a),
         Err(e) => {
-            eprintln!("SKIPPED: whisper unavailable: {e}");
-            return;
+            let Some(a) = missing(&format!(
+                "whisper unavailable ({e}); run `target/release/switchboard models fetch`"
+            )) else {
+                return;
+            };
+            a
         }
     };
     // The bot speaks with the real bot voice (Piper), the caller with espeak-ng. Piper's noise

@@ -12,8 +12,17 @@ use switchboard::AppState;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-/// `/work/shared/agents/NAME` (or `$SB_TEST_AGENTS_DIR/NAME`), or `None` (with a message) when the
-/// shared agents are not present.
+/// A missing test dependency: a failure that says how to install it; only
+/// `SWITCHBOARD_TEST_ALLOW_SKIP=1` (a developer opt-out CI never sets) makes it a skip.
+pub fn missing<T>(what: &str) -> Option<T> {
+    if std::env::var("SWITCHBOARD_TEST_ALLOW_SKIP").as_deref() == Ok("1") {
+        eprintln!("SKIPPED: {what}");
+        return None;
+    }
+    panic!("{what}");
+}
+
+/// `../shared/agents/NAME` beside the repository (or `$SB_TEST_AGENTS_DIR/NAME`); see [`missing`].
 pub fn shared_agent(name: &str) -> Option<PathBuf> {
     let dir = match std::env::var_os("SB_TEST_AGENTS_DIR") {
         Some(d) => PathBuf::from(d),
@@ -23,12 +32,14 @@ pub fn shared_agent(name: &str) -> Option<PathBuf> {
     if p.join("agent.json").is_file() {
         Some(p)
     } else {
-        eprintln!("SKIPPED: shared agent {} not found", p.display());
-        None
+        missing(&format!(
+            "shared agent {} not found: check out ../shared beside the repository (or set SB_TEST_AGENTS_DIR)",
+            p.display()
+        ))
     }
 }
 
-/// `examples/NAME` at the repository root, or `None` (with a message).
+/// `examples/NAME` at the repository root; see [`missing`].
 pub fn example_agent(name: &str) -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../examples")
@@ -36,8 +47,7 @@ pub fn example_agent(name: &str) -> Option<PathBuf> {
     if p.join("agent.json").is_file() {
         Some(p)
     } else {
-        eprintln!("SKIPPED: example agent {} not found", p.display());
-        None
+        missing(&format!("example agent {} not found", p.display()))
     }
 }
 

@@ -18,33 +18,39 @@ use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
-/// The model store's paths, or `None` (tests then skip with a message).
+/// A missing test dependency: a failure that says how to install it; only
+/// `SWITCHBOARD_TEST_ALLOW_SKIP=1` (a developer opt-out CI never sets) makes it a skip.
+pub fn missing<T>(what: &str) -> Option<T> {
+    if std::env::var("SWITCHBOARD_TEST_ALLOW_SKIP").as_deref() == Ok("1") {
+        eprintln!("SKIPPED: {what}");
+        return None;
+    }
+    panic!("{what}");
+}
+
+/// The model store's paths; see [`missing`].
 pub fn models() -> Option<ModelPaths> {
     static PATHS: OnceLock<Option<ModelPaths>> = OnceLock::new();
     PATHS
         .get_or_init(
             || match ModelStore::from_env().ensure(&|m| eprintln!("{m}")) {
                 Ok(p) => Some(p),
-                Err(e) => {
-                    eprintln!(
-                        "SKIPPED: speech models unavailable ({e}); run `switchboard models fetch`"
-                    );
-                    None
-                }
+                Err(e) => missing(&format!(
+                    "speech models unavailable ({e}); run `target/release/switchboard models fetch`"
+                )),
             },
         )
         .clone()
 }
 
-/// The caller's voice (espeak-ng en-us), or `None` with a skip message.
+/// The caller's voice (espeak-ng en-us); see [`missing`].
 pub fn caller_voice() -> Option<Arc<dyn Tts>> {
     let paths = models()?;
     match EspeakTts::load_voice(&paths, "en-us") {
         Ok(t) => Some(Arc::new(t)),
-        Err(e) => {
-            eprintln!("SKIPPED: espeak-ng voice unavailable: {e}");
-            None
-        }
+        Err(e) => missing(&format!(
+            "espeak-ng voice unavailable ({e}); run `scripts/install-deps.sh` and `switchboard models fetch`"
+        )),
     }
 }
 

@@ -32,16 +32,23 @@ fn dataset_dir() -> Option<PathBuf> {
     panic!("{msg}");
 }
 
+/// A one-seed run of the served path only, on Snips with `per_intent` training queries.
+fn served_config(per_intent: usize, seed: u64) -> Option<RunConfig> {
+    let mut cfg = RunConfig::new(dataset_dir()?);
+    cfg.train_per_intent = Some(per_intent);
+    cfg.seeds = vec![seed];
+    cfg.skip_direct = true;
+    Some(cfg)
+}
+
 /// The figures users are quoted, on the path they run: Snips at 70 training queries per
 /// intent, seed 1, written as a DF ES export, imported and scored through `Engine`. Measured
 /// (release): intent 0.9843, slot F1 0.8853, TF-IDF + LR 0.9743; the floors leave 0.01.
 #[test]
 fn snips_70_served_path_regression_guard() {
-    let Some(dir) = dataset_dir() else { return };
-    let mut cfg = RunConfig::new(&dir);
-    cfg.train_per_intent = Some(70);
-    cfg.seeds = vec![1];
-    cfg.skip_direct = true;
+    let Some(cfg) = served_config(70, 1) else {
+        return;
+    };
     let r = run(&cfg).unwrap();
     let s = &r.runs[0];
     assert_eq!((s.n_train, s.n_test), (490, 700));
@@ -318,11 +325,9 @@ fn csv_reader_handles_quotes_commas_and_line_breaks() {
 
 #[test]
 fn eval_runs_end_to_end_on_a_small_slice() {
-    let Some(dir) = dataset_dir() else { return };
-    let mut cfg = RunConfig::new(&dir);
-    cfg.train_per_intent = Some(8);
-    cfg.seeds = vec![5];
-    cfg.skip_direct = true;
+    let Some(mut cfg) = served_config(8, 5) else {
+        return;
+    };
     let csv = tempfile::NamedTempFile::new().unwrap();
     let mut body = String::from("text,category\n");
     for (t, c) in [
@@ -359,11 +364,9 @@ fn eval_runs_end_to_end_on_a_small_slice() {
 /// many in-scope queries and sends at most as many out-of-domain ones to the fallback.
 #[test]
 fn ml_min_confidence_trades_in_scope_against_oos_recall() {
-    let Some(dir) = dataset_dir() else { return };
-    let mut cfg = RunConfig::new(&dir);
-    cfg.train_per_intent = Some(10);
-    cfg.seeds = vec![2];
-    cfg.skip_direct = true;
+    let Some(mut cfg) = served_config(10, 2) else {
+        return;
+    };
     cfg.oos = Some(shared_dataset("banking77"));
     cfg.max_oos = 200;
     let at = |t: f64| {

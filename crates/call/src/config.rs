@@ -1,7 +1,7 @@
 //! Per-call configuration, validated when the session is created.
 
+use sb_contracts::vad::EndpointConfig;
 use sb_nlu::dialog::SessionState;
-use sb_speech::vad::EndpointConfig;
 use serde_json::{Map, Value};
 
 /// Errors creating a call session. Running a session never fails: bad inputs are ignored.
@@ -9,6 +9,11 @@ use serde_json::{Map, Value};
 pub enum CallError {
     #[error("call config: {0}")]
     Config(String),
+    /// The VAD's frame length cannot be end-pointed (0, or longer than a second).
+    #[error("VAD frame length {0} is unusable")]
+    VadFrame(usize),
+    #[error("end-pointing: {0}")]
+    Endpoint(#[from] sb_contracts::SpeechError),
 }
 
 /// Continue a paused session (Twilio `resumeEndUserId` / `resumeEventName`).

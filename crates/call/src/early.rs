@@ -15,8 +15,8 @@
 
 use crate::session::CallSession;
 use crate::types::Output;
+use sb_contracts::asr::{AsrFailure, Transcript};
 use sb_nlu::dialog::{QueryInput, TurnStep};
-use sb_speech::asr::Transcript;
 use serde_json::Value;
 
 /// Words after which a caller is rarely done ("a table for", "at ten and").
@@ -93,7 +93,7 @@ impl CallSession {
     }
 
     /// The result of a tentative turn's recognition.
-    pub(crate) fn on_early_asr(&mut self, at: u64, result: Result<Transcript, String>) {
+    pub(crate) fn on_early_asr(&mut self, at: u64, result: Result<Transcript, AsrFailure>) {
         let Some(t) = self.turn.as_ref() else { return };
         if self.listener.last_speech_end_ms() != t.timings.speech_end_ms {
             self.turn = None; // the caller went on: the pause was not the end

@@ -5,7 +5,8 @@
 //! anchor: the smallest (arrival time − audio time) seen, so network jitter doesn't move it, except
 //! that a frame later than that by over [`GAP_MS`] re-anchors (audio was missing).
 
-use sb_speech::vad::{EndpointConfig, EndpointEvent, Endpointer, Vad, VAD_RATE};
+use crate::config::CallError;
+use sb_contracts::vad::{EndpointConfig, EndpointEvent, Endpointer, Vad, VAD_RATE};
 use std::collections::VecDeque;
 
 const SAMPLES_PER_MS: u64 = (VAD_RATE / 1000) as u64;
@@ -74,13 +75,17 @@ pub(crate) struct Listener {
 }
 
 impl Listener {
-    pub fn new(vad: Box<dyn Vad>, cfg: &EndpointConfig, barge_min_ms: u32) -> Result<Self, String> {
+    pub fn new(
+        vad: Box<dyn Vad>,
+        cfg: &EndpointConfig,
+        barge_min_ms: u32,
+    ) -> Result<Self, CallError> {
         let n = vad.frame_len();
         if n == 0 || n > VAD_RATE as usize {
-            return Err(format!("VAD frame length {n} is unusable"));
+            return Err(CallError::VadFrame(n));
         }
         let frame_ms = (n as u64 * 1000 / u64::from(VAD_RATE)).max(1);
-        let ep = Endpointer::new(cfg.clone(), frame_ms as u32).map_err(|e| e.to_string())?;
+        let ep = Endpointer::new(cfg.clone(), frame_ms as u32)?;
         let pre_roll = u64::from(cfg.pre_roll_ms);
         // Enough for a pending onset plus its pre-roll, with margin.
         let keep = (pre_roll + u64::from(cfg.start_min_ms) + 2 * frame_ms + 500) * SAMPLES_PER_MS;
@@ -294,7 +299,7 @@ fn rms(frame: &[i16]) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sb_speech::SpeechError;
+    use sb_contracts::SpeechError;
 
     /// 10 ms frames; speech when the first sample is loud.
     struct Loud;

@@ -6,11 +6,11 @@
 //! (`TurnControl::transfer_to`).
 //!
 //! A reply with rich parts is one SSML document (`<break>` for silences, `<audio src>` for
-//! clips) that the speech side reads back with [`sb_speech::ssml::read`]; a plain reply stays
+//! clips) that the speech side reads back with [`sb_contracts::ssml::read`]; a plain reply stays
 //! plain text, so prompt caches keyed by text keep working.
 
+use sb_contracts::ssml::{self, Piece};
 use sb_nlu::dialog::TurnResult;
-use sb_speech::ssml::{self, Piece};
 use serde_json::Value;
 
 /// The text (or SSML document) to say for `result` on a phone call.

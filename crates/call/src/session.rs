@@ -23,10 +23,10 @@ use crate::listen::{Heard, Listener};
 use crate::turn::Turn;
 use crate::types::*;
 use chrono::{DateTime, TimeDelta, Utc};
+use sb_contracts::sentiment::Sentiment;
+use sb_contracts::vad::Vad;
 use sb_nlu::dialog::SessionState;
 use sb_nlu::engine::Engine;
-use sb_speech::sentiment::Sentiment;
-use sb_speech::vad::Vad;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -72,8 +72,7 @@ impl CallSession {
         call_id: &str,
     ) -> Result<Self, CallError> {
         cfg.validate()?;
-        let listener = Listener::new(vad, &cfg.endpoint, cfg.barge_in_min_speech_ms)
-            .map_err(CallError::Config)?;
+        let listener = Listener::new(vad, &cfg.endpoint, cfg.barge_in_min_speech_ms)?;
         let session_path = cfg.session.clone().unwrap_or_else(|| {
             let project = engine.agent.project.as_deref().unwrap_or("switchboard");
             format!("projects/{project}/agent/sessions/{call_id}")

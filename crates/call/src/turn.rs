@@ -3,9 +3,9 @@
 
 use crate::session::CallSession;
 use crate::types::*;
+use sb_contracts::asr::{AsrFailure, Transcript};
 use sb_nlu::dialog::{PendingTurn, QueryInput, QueryParams, TurnRequest, TurnResult, TurnStep};
 use sb_nlu::webhook::WebhookOutcome;
-use sb_speech::asr::Transcript;
 use serde_json::{json, Map, Value};
 
 /// google.rpc DEADLINE_EXCEEDED, for a webhook the driver never answered.
@@ -42,7 +42,7 @@ pub(crate) struct Turn {
     /// Recognition started at a pause of an utterance that is still open (early.rs).
     pub tentative: bool,
     /// A tentative turn's result, kept until the utterance ends.
-    pub held: Option<Result<Transcript, String>>,
+    pub held: Option<Result<Transcript, AsrFailure>>,
     /// The whole utterance, kept when its end came while the tentative recognition was still
     /// running: heard again if that recognition fails (or was stopped) or reads unfinished.
     pub whole: Option<(u64, Vec<i16>)>,
@@ -144,7 +144,7 @@ impl CallSession {
         self.query(at, query, None);
     }
 
-    pub(crate) fn on_asr(&mut self, at: u64, id: u64, result: Result<Transcript, String>) {
+    pub(crate) fn on_asr(&mut self, at: u64, id: u64, result: Result<Transcript, AsrFailure>) {
         let Some(t) = self.turn.as_mut().filter(|t| t.id == id) else {
             return;
         };
@@ -165,7 +165,7 @@ impl CallSession {
     }
 
     /// The turn's transcript is final: to the engine (or back to listening if empty).
-    pub(crate) fn recognised(&mut self, at: u64, result: Result<Transcript, String>) {
+    pub(crate) fn recognised(&mut self, at: u64, result: Result<Transcript, AsrFailure>) {
         let Some(id) = self.turn.as_ref().map(|t| t.id) else {
             return;
         };

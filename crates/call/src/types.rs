@@ -4,10 +4,10 @@
 //! session never reads a clock; its timers fire on the first input whose `at_ms` reaches them.
 
 use chrono::{DateTime, Utc};
+use sb_contracts::asr::{AsrFailure, Transcript};
 use sb_nlu::agent::WebhookConfig;
 use sb_nlu::dialog::{SessionState, TurnResult};
 use sb_nlu::webhook::{WebhookOutcome, WebhookRequest};
-use sb_speech::asr::Transcript;
 use serde_json::{Map, Value};
 
 /// Something that happened to the call.
@@ -23,7 +23,7 @@ pub enum Input {
     AsrResult {
         at_ms: u64,
         turn: u64,
-        result: Result<Transcript, String>,
+        result: Result<Transcript, AsrFailure>,
     },
     /// The driver did not run an `early` [`Output::Asr`] of `turn` (recognition is busy): the
     /// utterance is recognised whole at its end instead.

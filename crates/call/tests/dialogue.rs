@@ -324,9 +324,8 @@ fn sentiment_is_analysed_when_enabled() {
         ..CallConfig::default()
     };
     let s = CallSession::new(restaurant(), Box::new(ScriptedVad), cfg, "CA1").unwrap();
-    let vader = std::sync::Arc::new(sb_speech::sentiment::VaderSentiment::new());
     let mut h = Harness {
-        s: s.with_sentiment(vader),
+        s: s.with_sentiment(std::sync::Arc::new(Grumpy)),
         now: 0,
     };
     welcomed(&mut h);
@@ -339,6 +338,19 @@ fn sentiment_is_analysed_when_enabled() {
         rec.query_result["sentimentAnalysisResult"]["queryTextSentiment"]["score"],
         json!(score)
     );
+}
+
+/// Scores "hate" as strongly negative, anything else as neutral.
+struct Grumpy;
+
+impl sb_contracts::sentiment::Sentiment for Grumpy {
+    fn analyze(&self, text: &str) -> sb_contracts::sentiment::SentimentScore {
+        let score = if text.contains("hate") { -0.8 } else { 0.0 };
+        sb_contracts::sentiment::SentimentScore {
+            score,
+            magnitude: score.abs(),
+        }
+    }
 }
 
 fn restaurant_with_webhook() -> std::sync::Arc<sb_nlu::engine::Engine> {

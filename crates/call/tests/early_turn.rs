@@ -261,7 +261,7 @@ fn a_guess_that_fails_after_the_end_is_heard_again_whole() {
     let out = h.input(Input::AsrResult {
         at_ms: 3300,
         turn: first,
-        result: Err("cancelled".into()),
+        result: Err(sb_contracts::asr::AsrFailure::Cancelled),
     });
     assert_eq!(asr_requests(&out), vec![(3300, first + 1, 1600)], "{out:?}");
     let warned = out

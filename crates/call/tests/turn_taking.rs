@@ -3,7 +3,7 @@
 mod common;
 use common::*;
 use sb_call::*;
-use sb_speech::asr::Transcript;
+use sb_contracts::asr::Transcript;
 
 /// Start at 0 with the welcome's first (not last) chunk playing from 0; audio flows from 0.
 fn speaking_welcome(cfg: CallConfig) -> Harness {
@@ -317,7 +317,9 @@ fn empty_or_failed_transcripts_mean_listen_again() {
     let out = h.input(Input::AsrResult {
         at_ms: t + 10,
         turn,
-        result: Err("model crashed".into()),
+        result: Err(sb_contracts::asr::AsrFailure::Failed(
+            "model crashed".into(),
+        )),
     });
     assert_eq!(
         events(&out),

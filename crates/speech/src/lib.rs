@@ -1,13 +1,14 @@
 //! sb-speech
-pub mod error;
-pub use error::SpeechError;
+/// The error module of the contracts, under its old path.
+pub use sb_contracts::error;
+pub use sb_contracts::SpeechError;
 pub mod asr;
 pub mod bench;
 pub mod espeak;
 pub mod eval;
 pub mod models;
-pub mod normalize;
+pub use sb_contracts::normalize;
 pub mod sentiment;
-pub mod ssml;
+pub use sb_contracts::ssml;
 pub mod tts;
 pub mod vad;

@@ -3,10 +3,10 @@
 
 use chrono::{TimeZone, Utc};
 use sb_call::*;
+use sb_contracts::asr::Transcript;
+use sb_contracts::vad::Vad;
+use sb_contracts::SpeechError;
 use sb_nlu::engine::Engine;
-use sb_speech::asr::Transcript;
-use sb_speech::vad::Vad;
-use sb_speech::SpeechError;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
@@ -42,7 +42,7 @@ pub fn restaurant() -> Arc<Engine> {
 /// The end-pointing the exact-timing tests were written for: 600 ms end silence, no early turn.
 pub fn classic() -> CallConfig {
     CallConfig {
-        endpoint: sb_speech::vad::EndpointConfig {
+        endpoint: sb_contracts::vad::EndpointConfig {
             end_silence_ms: 600,
             early_silence_ms: 0,
             ..Default::default()
@@ -54,7 +54,7 @@ pub fn classic() -> CallConfig {
 /// Early end of turn at a 200 ms pause (the early-turn tests' timings), 700 ms end silence.
 pub fn early_200() -> CallConfig {
     CallConfig {
-        endpoint: sb_speech::vad::EndpointConfig {
+        endpoint: sb_contracts::vad::EndpointConfig {
             end_silence_ms: 700,
             early_silence_ms: 200,
             ..Default::default()

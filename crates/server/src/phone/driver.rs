@@ -13,6 +13,7 @@ use super::speech::{Step, Work};
 use super::start::CallSetup;
 use axum::extract::ws::{Message, WebSocket};
 use sb_call::{CallSession, HangupReason, Input, Output};
+use sb_speech::asr::AsrFailure;
 use sb_speech::ssml::{self, Piece};
 use sb_transport::{Codec, Inbound, Outbound, Platform};
 use std::sync::Arc;
@@ -305,7 +306,7 @@ impl Driver {
                     return Some(Input::AsrResult {
                         at_ms: at,
                         turn,
-                        result: Err("speech recognition is overloaded".into()),
+                        result: Err(AsrFailure::Overloaded),
                     });
                 }
             }

@@ -5,7 +5,7 @@
 //! Static agent responses are synthesised once at start ([`PromptCache`]) and replayed.
 
 use super::metrics::Metrics;
-use sb_speech::asr::{Asr, AsrOptions, CancelFlag, Transcript};
+use sb_speech::asr::{Asr, AsrFailure, AsrOptions, CancelFlag, Transcript};
 use sb_speech::tts::{PromptCache, Tts};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 pub enum Work {
     Asr {
         turn: u64,
-        result: Result<Transcript, String>,
+        result: Result<Transcript, AsrFailure>,
     },
     Tts {
         turn: u64,
@@ -497,7 +497,7 @@ fn asr_worker(q: &FairQueue<AsrJob>, asr: &dyn Asr, running: &Running, workers: 
             lead_in_ms: 0,
         };
         let t0 = std::time::Instant::now();
-        let result = asr.transcribe(&pcm, &opts).map_err(|e| e.to_string());
+        let result = asr.transcribe(&pcm, &opts).map_err(AsrFailure::from);
         running.finish(&job.cancel);
         tracing::debug!(
             audio_ms = job.pcm.len() / 16,

@@ -27,25 +27,7 @@ use crate::error::SpeechError;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-/// Result of recognising one utterance.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Transcript {
-    /// Recognised text, trimmed; empty when nothing was said.
-    pub text: String,
-    /// 0..1: `exp(mean log-probability)` of the emitted text tokens.
-    pub confidence: f32,
-    /// Per-word timings (approximate, from whisper.cpp token timestamps);
-    /// empty when the engine does not produce them.
-    pub words: Vec<WordTiming>,
-}
-
-/// One word and where it was heard, relative to the start of the audio.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WordTiming {
-    pub word: String,
-    pub start_ms: u32,
-    pub end_ms: u32,
-}
+pub use sb_contracts::asr::{AsrFailure, Transcript, WordTiming};
 
 /// Decoding options for one call.
 #[derive(Debug, Clone, PartialEq)]

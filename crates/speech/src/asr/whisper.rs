@@ -422,14 +422,14 @@ impl Asr for WhisperAsr {
         let prompt = self.prompt_tokens(opts)?;
         let is_cancelled = || opts.cancel.as_ref().is_some_and(CancelFlag::is_cancelled);
         if is_cancelled() {
-            return Err(SpeechError::Other("recognition cancelled".into()));
+            return Err(SpeechError::Cancelled);
         }
         let mut state = self.take_state()?;
         let result = self.run(&mut state, pcm, pcm_16k.len(), lead, opts, &prompt);
         if is_cancelled() {
             // An aborted run leaves the state whole: whisper.cpp resets it on the next one.
             self.put_state(state);
-            return Err(SpeechError::Other("recognition cancelled".into()));
+            return Err(SpeechError::Cancelled);
         }
         if result.is_ok() {
             self.put_state(state);

@@ -7,19 +7,7 @@
 
 use std::collections::HashMap;
 
-/// Sentiment of a text.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct SentimentScore {
-    /// Overall polarity in [-1, 1] (VADER compound score of the whole text).
-    pub score: f32,
-    /// Overall emotional strength ≥ 0: the sum over sentences of |compound|.
-    pub magnitude: f32,
-}
-
-/// A sentiment analyser, shared by all sessions.
-pub trait Sentiment: Send + Sync {
-    fn analyze(&self, text: &str) -> SentimentScore;
-}
+pub use sb_contracts::sentiment::{Sentiment, SentimentScore};
 
 const LEXICON: &str = include_str!("vader_lexicon.tsv");
 const B_INCR: f64 = 0.293;

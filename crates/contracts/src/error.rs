@@ -1,4 +1,4 @@
-//! Error type shared by the speech crate.
+//! The error speech engines and their contracts report.
 
 #[derive(Debug, thiserror::Error)]
 pub enum SpeechError {
@@ -8,6 +8,9 @@ pub enum SpeechError {
     Model(String),
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
+    /// Stopped early through the caller's cancel flag.
+    #[error("recognition cancelled")]
+    Cancelled,
     #[error("{0}")]
     Other(String),
 }

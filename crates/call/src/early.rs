@@ -15,7 +15,7 @@
 
 use crate::session::CallSession;
 use crate::types::Output;
-use sb_contracts::asr::{AsrFailure, Transcript};
+use sb_contracts::asr::{AsrFailure, AsrPriority, Transcript};
 use sb_nlu::dialog::{QueryInput, TurnStep};
 use serde_json::Value;
 
@@ -62,7 +62,12 @@ impl CallSession {
         if late && self.turn.is_some() {
             return;
         }
-        self.speech_turn(at, end_ms, pcm, Some(!late));
+        let priority = if late {
+            AsrPriority::LateGuess
+        } else {
+            AsrPriority::EarlyGuess
+        };
+        self.speech_turn(at, end_ms, pcm, priority);
         if let Some(t) = self.turn.as_mut() {
             t.tentative = true;
         }

@@ -21,6 +21,8 @@ mod types;
 pub use config::{CallConfig, CallError, Resume};
 pub use dtmf::MAX_DIGITS;
 pub use early::sounds_complete;
+/// The speech contracts the session speaks in.
+pub use sb_contracts::asr::{AsrFailure, AsrPriority, Transcript};
 pub use session::CallSession;
 pub use turn::end_mark;
 pub use types::*;

@@ -23,6 +23,7 @@ use crate::listen::{Heard, Listener};
 use crate::turn::Turn;
 use crate::types::*;
 use chrono::{DateTime, TimeDelta, Utc};
+use sb_contracts::asr::AsrPriority;
 use sb_contracts::sentiment::Sentiment;
 use sb_contracts::vad::Vad;
 use sb_nlu::dialog::SessionState;
@@ -256,7 +257,7 @@ impl CallSession {
                 let counts = std::mem::take(&mut self.utterance_counts);
                 if counts && self.turn.is_none() && self.phase == Phase::Live {
                     self.no_input_at = None;
-                    self.speech_turn(at, end_ms, pcm, None);
+                    self.speech_turn(at, end_ms, pcm, AsrPriority::Final);
                 } else if self.turn.is_none() && self.no_input_at.is_none() {
                     // A discarded sound (cough during the prompt) while listening: keep waiting.
                     self.no_input_at =

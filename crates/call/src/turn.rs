@@ -3,7 +3,7 @@
 
 use crate::session::CallSession;
 use crate::types::*;
-use sb_contracts::asr::{AsrFailure, Transcript};
+use sb_contracts::asr::{AsrFailure, AsrPriority, Transcript};
 use sb_nlu::dialog::{PendingTurn, QueryInput, QueryParams, TurnRequest, TurnResult, TurnStep};
 use sb_nlu::webhook::WebhookOutcome;
 use serde_json::{json, Map, Value};
@@ -90,15 +90,14 @@ impl CallSession {
 
     // ---- starting turns ----------------------------------------------------------------------
 
-    /// An utterance ended at `speech_end` (true end of speech): recognise it.
-    /// `early`: `None` at the end of the utterance, else at a pause (`Some(true)` at its first,
-    /// shortest report).
+    /// Speech ended at `speech_end` (true end of speech): recognise it, as the utterance's end
+    /// or as a guess at a pause.
     pub(crate) fn speech_turn(
         &mut self,
         at: u64,
         speech_end: u64,
         pcm: Vec<i16>,
-        early: Option<bool>,
+        priority: AsrPriority,
     ) {
         let id = self.new_turn_id();
         let mut t = Turn::new(id, Stage::Asr, at);
@@ -109,8 +108,7 @@ impl CallSession {
             turn: id,
             pcm16k: pcm,
             prompt: None,
-            early: early.is_some(),
-            eager: early == Some(true),
+            priority,
         });
     }
 
@@ -158,7 +156,7 @@ impl CallSession {
         if let Some((end_ms, pcm)) = t.whole.take() {
             if !matches!(&result, Ok(tr) if crate::early::sounds_complete(&tr.text)) {
                 self.turn = None;
-                return self.speech_turn(at, end_ms, pcm, None);
+                return self.speech_turn(at, end_ms, pcm, AsrPriority::Final);
             }
         }
         self.recognised(at, result);

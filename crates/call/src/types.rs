@@ -4,7 +4,7 @@
 //! session never reads a clock; its timers fire on the first input whose `at_ms` reaches them.
 
 use chrono::{DateTime, Utc};
-use sb_contracts::asr::{AsrFailure, Transcript};
+use sb_contracts::asr::{AsrFailure, AsrPriority, Transcript};
 use sb_nlu::agent::WebhookConfig;
 use sb_nlu::dialog::{SessionState, TurnResult};
 use sb_nlu::webhook::{WebhookOutcome, WebhookRequest};
@@ -88,17 +88,14 @@ pub enum Output {
     Mark(String),
     /// Drop audio queued on the platform (barge-in).
     ClearPlayback,
-    /// Recognise one utterance (pre-roll included); answer with [`Input::AsrResult`]. An
-    /// `early` request (at a pause, the caller may go on) may instead be answered with
-    /// [`Input::AsrSkipped`] when recognition is busy. An `eager` one (at the first, shortest
-    /// report of a pause, when the caller goes on most often) is best run only on an idle
-    /// recogniser: if skipped, the pause's late report asks again.
+    /// Recognise one utterance (pre-roll included); answer with [`Input::AsrResult`]. A guess
+    /// (at a pause, the caller may go on; see [`AsrPriority`]) may instead be answered with
+    /// [`Input::AsrSkipped`] when recognition is busy.
     Asr {
         turn: u64,
         pcm16k: Vec<i16>,
         prompt: Option<String>,
-        early: bool,
-        eager: bool,
+        priority: AsrPriority,
     },
     /// Stop the [`Output::Asr`] of `turn` if it is queued or running: its answer is no longer
     /// wanted (an [`Input::AsrResult`] for it may still arrive and is ignored).
@@ -140,17 +137,15 @@ impl PartialEq for Output {
                     turn: a,
                     pcm16k: x,
                     prompt: p,
-                    early: e,
-                    eager: g,
+                    priority: e,
                 },
                 Asr {
                     turn: b,
                     pcm16k: y,
                     prompt: q,
-                    early: f,
-                    eager: h,
+                    priority: f,
                 },
-            ) => a == b && x == y && p == q && e == f && g == h,
+            ) => a == b && x == y && p == q && e == f,
             (Synthesize { turn: a, text: x }, Synthesize { turn: b, text: y }) => a == b && x == y,
             (
                 Webhook {

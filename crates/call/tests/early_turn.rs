@@ -145,10 +145,10 @@ fn the_default_pause_is_60_ms() {
     assert!(synth(&out).is_some_and(|(_, r)| r.starts_with("Table booked for Tanya")));
 }
 
-fn eager_flags(out: &Timed) -> Vec<(u64, bool, bool)> {
+fn priorities(out: &Timed) -> Vec<(u64, AsrPriority)> {
     out.iter()
         .filter_map(|(t, o)| match o {
-            Output::Asr { early, eager, .. } => Some((*t, *early, *eager)),
+            Output::Asr { priority, .. } => Some((*t, *priority)),
             _ => None,
         })
         .collect()
@@ -160,10 +160,10 @@ fn a_skipped_first_pause_is_asked_again_at_200_ms() {
     assert_eq!(welcomed(&mut h), 1100);
     h.audio(400, false);
     let out = h.audio(1000, true); // speech 1500..2500
-    assert!(eager_flags(&out).is_empty(), "{out:?}");
+    assert!(priorities(&out).is_empty(), "{out:?}");
     // 60 ms of silence: the eager request.
     let out = h.audio(60, false);
-    assert_eq!(eager_flags(&out), vec![(2540, true, true)]);
+    assert_eq!(priorities(&out), vec![(2540, AsrPriority::EarlyGuess)]);
     let first = asr_requests(&out)[0].1;
     // The driver's recogniser is busy with other calls: skipped.
     assert!(h
@@ -174,7 +174,11 @@ fn a_skipped_first_pause_is_asked_again_at_200_ms() {
         .is_empty());
     // At 200 ms of silence the pause is reported again and the request repeated, not eager.
     let out = h.audio(140, false);
-    assert_eq!(eager_flags(&out), vec![(2680, true, false)], "{out:?}");
+    assert_eq!(
+        priorities(&out),
+        vec![(2680, AsrPriority::LateGuess)],
+        "{out:?}"
+    );
     let (_, second, ms) = asr_requests(&out)[0];
     assert_eq!((second, ms), (first + 1, 1500));
     let out = h.asr(2900, second, BOOKING);

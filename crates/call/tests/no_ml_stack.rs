@@ -7,7 +7,16 @@ use std::process::Command;
 fn the_call_core_does_not_depend_on_the_speech_engines() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
-        .args(["tree", "-p", "sb-call", "-e", "normal", "--prefix", "none", "--offline"])
+        .args([
+            "tree",
+            "-p",
+            "sb-call",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "--offline",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo tree runs");
@@ -22,7 +31,14 @@ fn the_call_core_does_not_depend_on_the_speech_engines() {
         .filter_map(|l| l.split_whitespace().next())
         .collect();
     assert!(crates.contains(&"sb-contracts"), "{tree}");
-    for ml in ["sb-speech", "whisper-rs", "whisper-rs-sys", "ort", "ort-sys", "earshot"] {
+    for ml in [
+        "sb-speech",
+        "whisper-rs",
+        "whisper-rs-sys",
+        "ort",
+        "ort-sys",
+        "earshot",
+    ] {
         assert!(!crates.contains(&ml), "sb-call depends on {ml}:\n{tree}");
     }
 }

@@ -291,18 +291,22 @@ impl Driver {
                 turn,
                 pcm16k,
                 prompt,
-                early,
-                eager,
+                priority,
             } => {
-                // Speculation yields to the recognitions of other callers: the first report
-                // of a pause runs only on an idle recogniser, the late one on a spare worker.
-                if early && ((eager && !speech.asr_idle()) || speech.asr_busy()) {
+                if !priority.runs(speech.asr_load()) {
                     self.phone.metrics.dropped("early_asr");
                     return Some(Input::AsrSkipped { at_ms: at, turn });
                 }
                 self.book.asr_sent(turn, at);
                 let prompt = prompt.or_else(|| self.setup.connector.cfg.asr_prompt());
-                if !speech.recognize(self.key, turn, early, pcm16k, prompt, self.work_tx.clone()) {
+                if !speech.recognize(
+                    self.key,
+                    turn,
+                    priority,
+                    pcm16k,
+                    prompt,
+                    self.work_tx.clone(),
+                ) {
                     return Some(Input::AsrResult {
                         at_ms: at,
                         turn,

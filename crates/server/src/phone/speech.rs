@@ -5,7 +5,7 @@
 //! Static agent responses are synthesised once at start ([`PromptCache`]) and replayed.
 
 use super::metrics::Metrics;
-use sb_speech::asr::{Asr, AsrFailure, AsrOptions, CancelFlag, Transcript};
+use sb_speech::asr::{Asr, AsrFailure, AsrLoad, AsrOptions, AsrPriority, CancelFlag, Transcript};
 use sb_speech::tts::{PromptCache, Tts};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -282,27 +282,27 @@ impl Speech {
         self.prompts.len()
     }
 
-    /// Whether recognition has no spare worker now: every worker busy or jobs waiting. Early
-    /// (speculative) recognitions are skipped then, so that under load each utterance is
+    /// The recognisers' load now (uncancelled recognitions running, jobs waiting), which
+    /// decides whether a guess runs ([`AsrPriority::runs`]): under load each utterance is
     /// recognised once, at its end.
-    pub fn asr_busy(&self) -> bool {
-        self.asr_running.active() >= self.asr_workers || self.asr.waiting() > 0
+    pub fn asr_load(&self) -> AsrLoad {
+        let (active, waiting) = (self.asr_running.active(), self.asr.waiting());
+        if active >= self.asr_workers || waiting > 0 {
+            AsrLoad::Busy
+        } else if active == 0 {
+            AsrLoad::Idle
+        } else {
+            AsrLoad::Spare
+        }
     }
 
-    /// Whether no recognition runs (uncancelled) or waits.
-    pub fn asr_idle(&self) -> bool {
-        self.asr_running.active() == 0 && self.asr.waiting() == 0
-    }
-
-    /// Queues a recognition; `false` (and counted) when the call's queue is full. A recognition
-    /// at the end of speech that finds no spare worker stops one speculative recognition of
-    /// another call: that call's guess fails and its utterance is heard at its own end, while
-    /// this caller, who has finished speaking, waits for one recognition less.
+    /// Queues a recognition; `false` (and counted) when the call's queue is full. One that
+    /// [`AsrPriority::preempts`] and finds no free worker stops another call's guess.
     pub fn recognize(
         &self,
         call: u64,
         turn: u64,
-        speculative: bool,
+        priority: AsrPriority,
         pcm: Vec<i16>,
         prompt: Option<String>,
         reply: mpsc::Sender<Work>,
@@ -315,7 +315,7 @@ impl Speech {
         }
         let job = AsrJob {
             turn,
-            speculative,
+            speculative: priority.is_guess(),
             pcm,
             prompt,
             reply,
@@ -325,7 +325,7 @@ impl Speech {
         let ok = self.asr.push_latest(call, job).is_ok();
         if !ok {
             self.metrics.dropped("asr");
-        } else if !speculative
+        } else if priority.preempts()
             && self.asr_running.active() >= self.asr_workers
             && self.asr_running.preempt_speculative(call)
         {

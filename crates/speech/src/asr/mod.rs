@@ -27,7 +27,7 @@ use crate::error::SpeechError;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-pub use sb_contracts::asr::{AsrFailure, Transcript, WordTiming};
+pub use sb_contracts::asr::{AsrFailure, AsrLoad, AsrPriority, Transcript, WordTiming};
 
 /// Decoding options for one call.
 #[derive(Debug, Clone, PartialEq)]

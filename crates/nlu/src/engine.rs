@@ -83,10 +83,7 @@ impl Engine {
         let mut taggers = HashMap::new();
         let mut templates = PhraseTemplates::default();
         let annotations = Annotations::of(&agent);
-        let ctx = SysContext {
-            now: chrono::Utc::now(),
-            tz,
-        };
+        let ctx = SysContext::reference(tz);
         for (i, intent) in agent.intents.iter().enumerate() {
             if intent.training_phrases.is_empty() || intent.priority < 0 {
                 continue;
@@ -134,7 +131,7 @@ impl Engine {
     }
 
     /// Intents whose input contexts are all active, ranked by confidence (best first).
-    pub fn rank(&self, text: &str, active: &HashSet<String>) -> Vec<Scored> {
+    pub fn rank(&self, text: &str, active: &HashSet<String>, ctx: &SysContext) -> Vec<Scored> {
         let eligible = |i: usize| {
             let intent = &self.agent.intents[i];
             intent.priority >= 0 && intent.input_contexts.iter().all(|c| active.contains(c))
@@ -151,11 +148,7 @@ impl Engine {
                     }),
             );
         }
-        let now = SysContext {
-            now: chrono::Utc::now(),
-            tz: self.tz,
-        };
-        for m in self.template_matches(text, &now) {
+        for m in self.template_matches(text, ctx) {
             if eligible(m.intent) && !out.iter().any(|s| s.intent == m.intent) {
                 // An `@sys.any` part matches loosely: below a plain template or exact phrase.
                 let confidence = if m.open { 0.9 } else { 1.0 };
@@ -239,7 +232,7 @@ impl Engine {
             None
         } else {
             self.dev
-                .resolve_answer(text, entity.trim_start_matches('@'))
+                .resolve_answer(text, entity.trim_start_matches('@'), ctx)
         }
     }
 
@@ -411,7 +404,7 @@ fn find_entities(
         sys.extract(text, &sys_types, ctx)
     };
     if !dev_types.is_empty() {
-        out.extend(dev.extract(text, Some(&dev_types)));
+        out.extend(dev.extract(text, Some(&dev_types), ctx));
     }
     out.sort_by_key(|m| (m.start, std::cmp::Reverse(m.end)));
     out

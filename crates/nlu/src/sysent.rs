@@ -32,6 +32,18 @@ pub struct SysContext {
     pub tz: Tz,
 }
 
+impl SysContext {
+    /// A fixed instant (2017-06-01 12:00 UTC) in `tz`, for work whose outcome does not depend
+    /// on the date (reading training phrases, ranking intents) and for reproducible runs: the
+    /// NLU never reads the wall clock; a turn's time comes with its request.
+    pub fn reference(tz: Tz) -> Self {
+        SysContext {
+            now: DateTime::from_timestamp(1_496_318_400, 0).unwrap_or_default(),
+            tz,
+        }
+    }
+}
+
 /// System entity extractor; built once, shared by `Arc` across threads.
 #[derive(Debug, Default)]
 pub struct SysExtractor {

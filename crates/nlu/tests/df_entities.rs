@@ -581,7 +581,14 @@ fn snips_slot_f1_through_the_import_path() {
     for (name, _, val) in &data.intents {
         for q in val {
             total += 1;
-            let top = e.rank(&q.text, &none).first().copied();
+            let top = e
+                .rank(
+                    &q.text,
+                    &none,
+                    &sb_nlu::sysent::SysContext::reference(chrono_tz::UTC),
+                )
+                .first()
+                .copied();
             let Some(top) = top.filter(|t| {
                 t.confidence >= e.agent.ml_min_confidence && !e.intent(t.intent).is_fallback
             }) else {
@@ -628,5 +635,39 @@ fn snips_slot_f1_through_the_import_path() {
     println!(
         "import path, {n}/intent: intent accuracy {:.4}, slot P {p:.4} R {r:.4} F1 {f1:.4} (train {train_s:.1} s)",
         right as f64 / total.max(1) as f64
+    );
+}
+
+#[test]
+fn a_date_inside_a_composite_entity_is_read_at_the_request_time() {
+    let x = Export::new();
+    x.entity(
+        "meal",
+        &[("lunch", &["lunch"]), ("dinner", &["dinner"])],
+        false,
+        false,
+    )
+    .entity_kind(
+        "booking",
+        &[("@meal:meal @sys.date:day", &["@meal:meal @sys.date:day"])],
+        false,
+        false,
+        true,
+    )
+    .intent(IntentSpec {
+        name: "Book",
+        phrases: &["book [dinner tomorrow](booking:@booking)"],
+        params: &[("booking", "@booking", false)],
+        reply: "Booked.",
+        ..Default::default()
+    })
+    .intent(fallback());
+    let e = x.engine();
+    let r = Chat::new(&e).say("book lunch tomorrow");
+    assert_eq!(r.intent_name.as_deref(), Some("Book"));
+    // The turn's time (2022-01-05), never the wall clock.
+    assert_eq!(
+        r.parameters["booking"],
+        json!({"meal": "lunch", "day": "2022-01-06T12:00:00+00:00"})
     );
 }

@@ -381,7 +381,11 @@ fn confirm_export() -> Export {
 fn follow_up_with_active_context_beats_a_similar_context_free_match() {
     let e = confirm_export().engine();
     let active: std::collections::HashSet<String> = ["quote-followup".to_string()].into();
-    let ranked = e.rank("yes sure", &active);
+    let ranked = e.rank(
+        "yes sure",
+        &active,
+        &sb_nlu::sysent::SysContext::reference(chrono_tz::UTC),
+    );
     let name = |i: usize| e.intent(i).name.clone();
     let scores: Vec<(String, f32)> = ranked
         .iter()

@@ -83,7 +83,7 @@ async fn intent_status_callback_has_exact_fields_and_verifies() {
         auth_token: Some(TOKEN.into()),
         ..cfg()
     });
-    cb.intent(&call(), &turn_result(), Some((0.5, 1.25)));
+    cb.intent(&call(), &turn_result(), Some((0.5, 1.25)), at());
     let r = fake.next().await;
     assert_eq!(r.method, "POST");
     assert_eq!(r.uri, "/status");
@@ -108,7 +108,8 @@ async fn intent_status_callback_has_exact_fields_and_verifies() {
     assert_eq!(r.field("VirtualAgentProvider").unwrap(), "DialogflowES");
     let ts = r.field("Timestamp").unwrap();
     assert!(ts.ends_with('Z'), "{ts}");
-    chrono::DateTime::parse_from_rfc3339(&ts).expect("ISO 8601");
+    let ts = chrono::DateTime::parse_from_rfc3339(&ts).expect("ISO 8601");
+    assert_eq!(ts, at(), "the time given by the server's clock");
     let data: Value = serde_json::from_str(&r.field("VirtualAgentProviderData").unwrap()).unwrap();
     assert_eq!(
         data,
@@ -278,7 +279,7 @@ async fn retries_5xx_then_succeeds() {
         status_callback: Some(fake.url("/s")),
         ..cfg()
     });
-    cb.intent(&call(), &turn_result(), None);
+    cb.intent(&call(), &turn_result(), None, at());
     let first = fake.next().await.body;
     assert_eq!(fake.next().await.body, first);
     assert_eq!(fake.next().await.body, first);
@@ -348,10 +349,10 @@ async fn slow_receiver_never_blocks_and_overflow_is_dropped() {
         ..cfg()
     });
     let result = turn_result();
-    cb.intent(&call(), &result, None);
+    cb.intent(&call(), &result, None, at());
     fake.next().await; // the worker is now stuck on this request
     for _ in 0..9 {
-        cb.intent(&call(), &result, None); // returns at once even though the receiver hangs
+        cb.intent(&call(), &result, None, at()); // returns at once even though the receiver hangs
     }
     assert_eq!(
         cb.stats(),
@@ -382,16 +383,21 @@ fn without_a_runtime_callbacks_are_dropped_not_panicking() {
         status_callback: Some("http://127.0.0.1:9/".into()),
         ..cfg()
     });
-    cb.intent(&call(), &turn_result(), None);
+    cb.intent(&call(), &turn_result(), None, at());
     assert_eq!(cb.stats().dropped, 1);
 }
 
 #[tokio::test]
 async fn nothing_sent_for_unconfigured_urls() {
     let cb = Callbacks::new(cfg());
-    cb.intent(&call(), &turn_result(), None);
+    cb.intent(&call(), &turn_result(), None, at());
     cb.analytics(&call(), &record(None));
     cb.ended(&call(), &EndStatus::Completed);
     cb.flush().await;
     assert_eq!(cb.stats(), CallbackStats::default());
+}
+
+/// The instant the tests' turns happen at (the server's clock, not the wall clock).
+fn at() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(1_714_557_600, 0).expect("2024-05-01T10:00:00Z")
 }

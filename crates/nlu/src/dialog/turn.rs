@@ -350,7 +350,7 @@ impl Engine {
                     }
                 }
                 let escape = ex.values.is_empty()
-                    && self.rank(text, &active).first().is_some_and(|s| {
+                    && self.rank(text, &active, ctx).first().is_some_and(|s| {
                         s.intent != idx && s.confidence >= 0.8 && !self.intent(s.intent).is_fallback
                     });
                 if !escape {
@@ -376,7 +376,7 @@ impl Engine {
         }
         // A cancel may have dropped contexts.
         let active = contexts::active_names(state);
-        let ranked = self.rank(text, &active);
+        let ranked = self.rank(text, &active, ctx);
         match ranked.first() {
             Some(s)
                 if s.confidence >= self.agent.ml_min_confidence

@@ -5,7 +5,7 @@ use super::phrase::{self, longest_first, PhraseIndex, Piece};
 use super::template::Template;
 use super::EntityMatch;
 use crate::agent::{EntityKind, EntityType};
-use crate::sysent::SysExtractor;
+use crate::sysent::{SysContext, SysExtractor};
 use crate::NluError;
 use regex::{Regex, RegexBuilder};
 use serde_json::Value;
@@ -60,11 +60,11 @@ impl EntityMatcher {
 
     /// Matches of the named developer entities (names with or without `@`; `None` = all) in
     /// `text`, longest-first and non-overlapping per entity type, sorted by start.
-    pub fn extract(&self, text: &str, only: Option<&[&str]>) -> Vec<EntityMatch> {
+    pub fn extract(&self, text: &str, only: Option<&[&str]>, ctx: &SysContext) -> Vec<EntityMatch> {
         let ps = phrase::pieces(text);
         let mut out = Vec::new();
         for tm in self.selected(only) {
-            out.extend(tm.extract(self, text, &ps));
+            out.extend(tm.extract(self, text, &ps, ctx));
         }
         out.sort_by_key(|m| (m.start, std::cmp::Reverse(m.end)));
         out
@@ -72,11 +72,16 @@ impl EntityMatcher {
 
     /// The value when the whole (trimmed) `text` answers a prompt for `entity`: an exact full-text
     /// synonym or pattern match first, else the longest match inside the text.
-    pub fn resolve_answer(&self, text: &str, entity: &str) -> Option<EntityMatch> {
+    pub fn resolve_answer(
+        &self,
+        text: &str,
+        entity: &str,
+        ctx: &SysContext,
+    ) -> Option<EntityMatch> {
         let tm = self.get(entity)?;
         let ps = phrase::pieces(text);
         let (first, last) = (ps.first()?, ps.last()?);
-        let whole = tm.extract(self, text, &ps);
+        let whole = tm.extract(self, text, &ps, ctx);
         if let Some(m) = whole
             .iter()
             .find(|m| m.start <= first.start && m.end >= last.end)
@@ -110,9 +115,15 @@ impl EntityMatcher {
     }
 
     /// Matches of one developer entity, used by templates (`@Other:alias`).
-    pub(super) fn extract_one(&self, name: &str, text: &str, ps: &[Piece]) -> Vec<EntityMatch> {
+    pub(super) fn extract_one(
+        &self,
+        name: &str,
+        text: &str,
+        ps: &[Piece],
+        ctx: &SysContext,
+    ) -> Vec<EntityMatch> {
         self.get(name)
-            .map(|tm| tm.extract(self, text, ps))
+            .map(|tm| tm.extract(self, text, ps, ctx))
             .unwrap_or_default()
     }
 }
@@ -194,7 +205,13 @@ impl TypeMatcher {
         }
     }
 
-    fn extract(&self, m: &EntityMatcher, text: &str, ps: &[Piece]) -> Vec<EntityMatch> {
+    fn extract(
+        &self,
+        m: &EntityMatcher,
+        text: &str,
+        ps: &[Piece],
+        ctx: &SysContext,
+    ) -> Vec<EntityMatch> {
         let mut cands = Vec::new();
         let value_of = |i: usize| Value::String(self.values.get(i).cloned().unwrap_or_default());
         for hit in self.exact.find_all(ps) {
@@ -220,7 +237,7 @@ impl TypeMatcher {
             }
         }
         for t in &self.templates {
-            for (start, end, value) in t.find(m, &m.sys, text, ps) {
+            for (start, end, value) in t.find(m, &m.sys, text, ps, ctx) {
                 cands.push(Cand { start, end, value });
             }
         }

@@ -54,20 +54,17 @@ impl Template {
         sys: &SysExtractor,
         text: &str,
         ps: &[Piece],
+        ctx: &SysContext,
     ) -> Vec<(usize, usize, Value)> {
         // Candidate matches per slot, computed once.
-        let ctx = SysContext {
-            now: chrono::Utc::now(),
-            tz: chrono_tz::UTC,
-        };
         let slot_matches: Vec<Vec<EntityMatch>> = self
             .parts
             .iter()
             .map(|p| match p {
                 Part::Slot { entity, .. } if entity.starts_with("@sys.") => {
-                    sys.extract(text, &[entity.as_str()], &ctx)
+                    sys.extract(text, &[entity.as_str()], ctx)
                 }
-                Part::Slot { entity, .. } => m.extract_one(entity, text, ps),
+                Part::Slot { entity, .. } => m.extract_one(entity, text, ps, ctx),
                 Part::Word(_) => Vec::new(),
             })
             .collect();

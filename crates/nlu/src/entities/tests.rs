@@ -49,7 +49,7 @@ fn values(ms: &[EntityMatch]) -> Vec<(String, serde_json::Value, String)> {
 fn map_synonyms_multiword_and_hyphen() {
     let m = EntityMatcher::new(&[appointment_type(false)]).unwrap();
     let text = "my bike needs a tune up";
-    let got = m.extract(text, None);
+    let got = m.extract(text, None, &ctx());
     assert_eq!(
         values(&got),
         [(
@@ -62,6 +62,7 @@ fn map_synonyms_multiword_and_hyphen() {
     let got = m.extract(
         "I need a Tune-Up and a FLAT TIRE repaired",
         Some(&["AppointmentType"]),
+        &ctx(),
     );
     assert_eq!(
         values(&got),
@@ -79,10 +80,12 @@ fn map_synonyms_multiword_and_hyphen() {
 #[test]
 fn token_boundaries_only() {
     let m = EntityMatcher::new(&[appointment_type(false)]).unwrap();
-    assert!(m.extract("prefix servicemen fixture", None).is_empty());
-    assert!(m.extract("", None).is_empty());
+    assert!(m
+        .extract("prefix servicemen fixture", None, &ctx())
+        .is_empty());
+    assert!(m.extract("", None, &ctx()).is_empty());
     assert!(
-        m.extract("my bike needs a repiar", None).is_empty(),
+        m.extract("my bike needs a repiar", None, &ctx()).is_empty(),
         "no fuzzy when not allowed"
     );
 }
@@ -90,12 +93,12 @@ fn token_boundaries_only() {
 #[test]
 fn fuzzy_matches_typos_conservatively() {
     let m = EntityMatcher::new(&[appointment_type(true)]).unwrap();
-    let got = m.extract("my bike needs a repiar", None);
+    let got = m.extract("my bike needs a repiar", None, &ctx());
     assert_eq!(
         values(&got),
         [("@AppointmentType".into(), json!("fix"), "repiar".into())]
     );
-    let got = m.extract("time for maintanance", None);
+    let got = m.extract("time for maintanance", None, &ctx());
     assert_eq!(
         values(&got),
         [(
@@ -105,7 +108,7 @@ fn fuzzy_matches_typos_conservatively() {
         )]
     );
     // Short synonyms ("mend", "fix") never match approximately: "send"/"six" are other words.
-    assert!(m.extract("send it to six people", None).is_empty());
+    assert!(m.extract("send it to six people", None, &ctx()).is_empty());
 }
 
 #[test]
@@ -120,7 +123,7 @@ fn list_entity_values_are_synonyms() {
         ],
     );
     let m = EntityMatcher::new(&[e]).unwrap();
-    let got = m.extract("ham and Extra Cheese please", None);
+    let got = m.extract("ham and Extra Cheese please", None, &ctx());
     assert_eq!(
         values(&got),
         [
@@ -155,7 +158,7 @@ fn list_templates_reference_other_entities() {
         )],
     );
     let m = EntityMatcher::new(&[fruit, order]).unwrap();
-    let got = m.extract("I want 3 apples now", Some(&["Order"]));
+    let got = m.extract("I want 3 apples now", Some(&["Order"]), &ctx());
     assert_eq!(
         values(&got),
         [(
@@ -175,12 +178,12 @@ fn regexp_entities() {
         vec![entry(r"[A-Z]{2}\d{3,4}", &[r"[A-Z]{2}\d{3,4}"])],
     );
     let m = EntityMatcher::new(&[e]).unwrap();
-    let got = m.extract("flight ua1234 or BA100x", None);
+    let got = m.extract("flight ua1234 or BA100x", None, &ctx());
     assert_eq!(
         values(&got),
         [("@Flight".into(), json!("ua1234"), "ua1234".into())]
     );
-    let got = m.resolve_answer("it's LH400", "@Flight").unwrap();
+    let got = m.resolve_answer("it's LH400", "@Flight", &ctx()).unwrap();
     assert_eq!(got.value, json!("LH400"));
 }
 
@@ -204,17 +207,21 @@ fn bad_regexp_is_an_error_naming_the_entity() {
 #[test]
 fn resolve_answer_prefers_whole_text() {
     let m = EntityMatcher::new(&[appointment_type(true)]).unwrap();
-    let got = m.resolve_answer("  Tune-up ", "AppointmentType").unwrap();
+    let got = m
+        .resolve_answer("  Tune-up ", "AppointmentType", &ctx())
+        .unwrap();
     assert_eq!(
         (got.value, got.original.as_str()),
         (json!("service"), "Tune-up")
     );
     let got = m
-        .resolve_answer("I think it needs a repair", "@AppointmentType")
+        .resolve_answer("I think it needs a repair", "@AppointmentType", &ctx())
         .unwrap();
     assert_eq!(got.value, json!("fix"));
-    assert!(m.resolve_answer("no idea", "AppointmentType").is_none());
-    assert!(m.resolve_answer("tune up", "Unknown").is_none());
+    assert!(m
+        .resolve_answer("no idea", "AppointmentType", &ctx())
+        .is_none());
+    assert!(m.resolve_answer("tune up", "Unknown", &ctx()).is_none());
 }
 
 #[test]
@@ -232,8 +239,12 @@ fn weird_inputs_do_not_panic() {
         "'",
         long.as_str(),
     ] {
-        let _ = m.extract(t, None);
-        let _ = m.resolve_answer(t, "AppointmentType");
+        let _ = m.extract(t, None, &ctx());
+        let _ = m.resolve_answer(t, "AppointmentType", &ctx());
     }
-    assert_eq!(m.extract(&long, None).len(), 1400);
+    assert_eq!(m.extract(&long, None, &ctx()).len(), 1400);
+}
+
+fn ctx() -> crate::sysent::SysContext {
+    crate::sysent::SysContext::reference(chrono_tz::UTC)
 }

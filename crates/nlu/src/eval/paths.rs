@@ -72,10 +72,7 @@ fn has_slots(data: &Labelled) -> bool {
 
 /// Fixed reference time (2017-06-01 12:00 UTC), so runs are reproducible.
 pub(crate) fn fixed_ctx() -> SysContext {
-    SysContext {
-        now: chrono::DateTime::from_timestamp(1_496_318_400, 0).unwrap_or_default(),
-        tz: chrono_tz::UTC,
-    }
+    SysContext::reference(chrono_tz::UTC)
 }
 
 /// Accumulates intent decisions, latencies and OOS decisions.
@@ -163,7 +160,7 @@ pub fn engine_path(
     let active = HashSet::new();
     // The intent detectIntent answers: (intent name, confident?).
     let decide = |text: &str| -> (Option<usize>, bool) {
-        let ranked = engine.rank(text, &active);
+        let ranked = engine.rank(text, &active, &ctx);
         let top = ranked.iter().find(|s| !engine.intent(s.intent).is_fallback);
         match top {
             Some(s) => (Some(s.intent), s.confidence >= threshold),

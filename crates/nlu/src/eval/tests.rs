@@ -243,7 +243,11 @@ fn export_builder_output_loads_through_the_importer() {
     assert!(agent.entity("city").is_some_and(|e| e.automated_expansion));
     // The engine serve uses trains on it.
     let engine = crate::engine::Engine::new(agent).unwrap();
-    let top = engine.rank("weather in Paris", &Default::default());
+    let top = engine.rank(
+        "weather in Paris",
+        &Default::default(),
+        &crate::sysent::SysContext::reference(chrono_tz::UTC),
+    );
     assert_eq!(engine.intent(top[0].intent).name, "GetWeather");
 }
 

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sb_call::{EndStatus, TurnRecord};
 use sb_nlu::dialog::TurnResult;
 use serde_json::Value;
@@ -184,11 +184,17 @@ impl Callbacks {
     }
 
     /// `statusCallback` `intent` event for one engine answer. Never blocks.
-    pub fn intent(&self, call: &CallInfo, result: &TurnResult, sentiment: Option<(f32, f32)>) {
+    pub fn intent(
+        &self,
+        call: &CallInfo,
+        result: &TurnResult,
+        sentiment: Option<(f32, f32)>,
+        now: DateTime<Utc>,
+    ) {
         let Some(url) = &self.cfg.status_callback else {
             return;
         };
-        let form = intent_form(call, &self.cfg.provider, result, sentiment, Utc::now());
+        let form = intent_form(call, &self.cfg.provider, result, sentiment, now);
         self.enqueue(Kind::Intent, call, url, Body::Form(form));
     }
 

@@ -2,11 +2,13 @@
 //! `switchboard.db`), written by one thread with its own connection; served at `GET /v1/calls`
 //! and `GET /v1/calls/{id}`.
 
+use crate::clock::Clock;
 use rusqlite::{params, Connection, OptionalExtension};
 use sb_call::{TurnInput, TurnRecord};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
+use std::sync::Arc;
 use tokio::sync::oneshot;
 
 const SCHEMA: &str = "
@@ -83,13 +85,19 @@ pub struct CallStore {
     tx: SyncSender<Cmd>,
 }
 
-fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+fn stamp(clock: &dyn Clock) -> String {
+    clock
+        .now()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 impl CallStore {
     /// Opens `<dir>/switchboard.db` (or an in-memory database) and starts the writer thread.
-    pub fn open(dir: Option<&Path>, queue: usize) -> Result<CallStore, String> {
+    pub fn open(
+        dir: Option<&Path>,
+        queue: usize,
+        clock: Arc<dyn Clock>,
+    ) -> Result<CallStore, String> {
         let conn = match dir {
             Some(d) => {
                 std::fs::create_dir_all(d)
@@ -108,7 +116,7 @@ impl CallStore {
             .name("sb-transcripts".into())
             .spawn(move || {
                 while let Ok(cmd) = rx.recv() {
-                    if let Err(e) = apply(&conn, cmd) {
+                    if let Err(e) = apply(&conn, cmd, &*clock) {
                         tracing::error!(error = %e, "transcript store");
                     }
                 }
@@ -184,14 +192,14 @@ fn finite(x: f32) -> f64 {
     }
 }
 
-fn apply(conn: &Connection, cmd: Cmd) -> rusqlite::Result<()> {
+fn apply(conn: &Connection, cmd: Cmd, clock: &dyn Clock) -> rusqlite::Result<()> {
     match cmd {
         Cmd::Start(s) => {
             conn.execute(
                 "INSERT INTO calls (id, transport, connector, account_id, stream_id, started_at, params)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT(id) DO UPDATE SET stream_id = ?5, ended_at = NULL, status = NULL, error = NULL",
-                params![s.id, s.transport, s.connector, s.account_id, s.stream_id, now(), s.params.to_string()],
+                params![s.id, s.transport, s.connector, s.account_id, s.stream_id, stamp(clock), s.params.to_string()],
             )?;
         }
         Cmd::Turn {
@@ -214,7 +222,7 @@ fn apply(conn: &Connection, cmd: Cmd) -> rusqlite::Result<()> {
             conn.execute(
                 "INSERT OR REPLACE INTO call_turns VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                 params![
-                    call_id, stream_id, r.turn as i64, now(), kind, text, conf.map(finite),
+                    call_id, stream_id, r.turn as i64, stamp(clock), kind, text, conf.map(finite),
                     r.intent, finite(r.confidence), Value::Object(r.parameters.clone()).to_string(),
                     r.bot_text, r.sentiment.map(|s| finite(s.0)), r.sentiment.map(|s| finite(s.1)),
                     timings.to_string(), r.interrupted,
@@ -229,7 +237,7 @@ fn apply(conn: &Connection, cmd: Cmd) -> rusqlite::Result<()> {
         } => {
             conn.execute(
                 "UPDATE calls SET ended_at = ?2, status = ?3, error = ?4, hangup = ?5 WHERE id = ?1",
-                params![call_id, now(), status, error, hangup],
+                params![call_id, stamp(clock), status, error, hangup],
             )?;
         }
         Cmd::List(limit, reply) => {
@@ -351,7 +359,8 @@ mod tests {
             )
             .expect("old schema");
         }
-        let store = CallStore::open(Some(dir.path()), 8).expect("store");
+        let store = CallStore::open(Some(dir.path()), 8, Arc::new(crate::clock::SystemClock))
+            .expect("store");
         let old = store.get("CAold").await.expect("get").expect("kept");
         assert_eq!(old["status"], "completed");
         assert!(old["hangup"].is_null(), "{old}");

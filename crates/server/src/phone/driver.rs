@@ -94,7 +94,7 @@ impl Driver {
         let at = self.now_ms();
         self.feed(Input::Start {
             at_ms: at,
-            utc: chrono::Utc::now(),
+            utc: self.phone.clock.now(),
         });
         if shutting {
             self.feed(Input::Abort {

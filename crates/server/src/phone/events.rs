@@ -125,7 +125,11 @@ pub(crate) fn on_event(d: &mut Driver, ev: CallEvent) {
         CallEvent::IntentMatched { result, .. } => {
             d.book.last_df = result.to_detect_intent_response();
             let sentiment = sentiment_of(&result.query_result);
-            d.setup.connector.callbacks.intent(info, &result, sentiment);
+            let now = phone.clock.now();
+            d.setup
+                .connector
+                .callbacks
+                .intent(info, &result, sentiment, now);
         }
         CallEvent::TurnCompleted(rec) => {
             if let Some(ms) = rec.timings.tts_first_audio_ms {
@@ -208,7 +212,7 @@ pub(crate) async fn finish(d: &mut Driver, handoff_timeout: Duration) {
         _ => None,
     };
     if let EndStatus::Paused { .. } = &status {
-        let now = chrono::Utc::now().timestamp_millis();
+        let now = phone.clock.now().timestamp_millis();
         let transcript = phone
             .calls
             .get(&info.call_id)

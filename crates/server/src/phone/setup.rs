@@ -47,6 +47,8 @@ pub struct Phone {
     pub slots: Arc<Semaphore>,
     /// Audio clips of replies (`telephonyPlayAudio`, SSML `<audio>`), by URI.
     pub clips: super::clips::Clips,
+    /// The server's one clock: call start times, pause expiry, transcripts, callbacks.
+    pub clock: Arc<dyn crate::clock::Clock>,
     shutdown: watch::Sender<bool>,
     next_key: AtomicU64,
     live: AtomicUsize,
@@ -271,7 +273,7 @@ impl Phone {
         )
         .map_err(anyhow::Error::msg)?;
         let data = app.config.data_dir.as_deref();
-        let calls = CallStore::open(data, 8_192).map_err(anyhow::Error::msg)?;
+        let calls = CallStore::open(data, 8_192, app.clock.clone()).map_err(anyhow::Error::msg)?;
         let paused = PausedSessions::open(data, PAUSED_TTL).context("paused sessions")?;
         tracing::info!(
             connectors = connectors.len(),
@@ -294,6 +296,7 @@ impl Phone {
             idle: Notify::new(),
             handed_off: std::sync::Mutex::new(std::collections::VecDeque::new()),
             clips: super::clips::Clips::default(),
+            clock: app.clock.clone(),
             file,
         });
         if app.phone.set(phone.clone()).is_err() {

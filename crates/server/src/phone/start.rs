@@ -80,7 +80,7 @@ pub async fn setup(
     cfg.source = transport_name(platform).to_string();
     let mut end_user_id = call_id.clone();
     if let Some(id) = get("resumeEndUserId") {
-        let now = chrono::Utc::now().timestamp_millis();
+        let now = phone.clock.now().timestamp_millis();
         match phone.paused.take(id, now).await {
             Ok(Some((state, _transcript))) => {
                 end_user_id = id.to_string();

@@ -41,43 +41,71 @@ impl Default for ServerConfig {
     }
 }
 
+/// A server setting out of range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("session TTL must be greater than zero")]
+    SessionTtlZero,
+    #[error("session TTL must be at most 365 days")]
+    SessionTtlTooLong,
+    #[error("webhook timeout must be between 1ms and 300s")]
+    WebhookTimeout,
+    #[error("max sessions must be at least 1")]
+    MaxSessions,
+    #[error("store queue must be at least 1")]
+    StoreQueue,
+    #[error("max in-flight requests must be at least 1")]
+    MaxInflight,
+    #[error("sweep interval must be greater than zero")]
+    SweepInterval,
+}
+
 impl ServerConfig {
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
         if self.session_ttl.is_zero() {
-            return Err("session TTL must be greater than zero".into());
+            return Err(ConfigError::SessionTtlZero);
         }
         if chrono::Duration::from_std(self.session_ttl).is_err()
             || self.session_ttl > Duration::from_secs(365 * 86_400)
         {
-            return Err("session TTL must be at most 365 days".into());
+            return Err(ConfigError::SessionTtlTooLong);
         }
         if self.webhook_timeout.is_zero() || self.webhook_timeout > Duration::from_secs(300) {
-            return Err("webhook timeout must be between 1ms and 300s".into());
+            return Err(ConfigError::WebhookTimeout);
         }
         if self.max_sessions == 0 {
-            return Err("max sessions must be at least 1".into());
+            return Err(ConfigError::MaxSessions);
         }
         if self.store_queue == 0 {
-            return Err("store queue must be at least 1".into());
+            return Err(ConfigError::StoreQueue);
         }
         if self.max_inflight == 0 {
-            return Err("max in-flight requests must be at least 1".into());
+            return Err(ConfigError::MaxInflight);
         }
         if self.sweep_interval.is_zero() {
-            return Err("sweep interval must be greater than zero".into());
+            return Err(ConfigError::SweepInterval);
         }
         Ok(())
     }
 }
 
+/// A duration that [`parse_duration`] cannot read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    #[error("invalid duration `{0}` (expected e.g. 500ms, 5s, 30m, 2h)")]
+    Number(String),
+    #[error("invalid duration unit `{unit}` in `{input}` (use ms, s, m, h or d)")]
+    Unit { unit: String, input: String },
+    #[error("duration `{0}` is too large")]
+    TooLarge(String),
+}
+
 /// Parses `250ms`, `5s`, `30m`, `2h`, `1d`, or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
+pub fn parse_duration(s: &str) -> Result<Duration, DurationError> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("invalid duration `{s}` (expected e.g. 500ms, 5s, 30m, 2h)"))?;
+    let n: u64 = num.parse().map_err(|_| DurationError::Number(s.into()))?;
     let mul_ms: u64 = match unit.trim() {
         "ms" => 1,
         "" | "s" => 1_000,
@@ -85,14 +113,15 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "h" => 3_600_000,
         "d" => 86_400_000,
         other => {
-            return Err(format!(
-                "invalid duration unit `{other}` in `{s}` (use ms, s, m, h or d)"
-            ))
+            return Err(DurationError::Unit {
+                unit: other.into(),
+                input: s.into(),
+            })
         }
     };
     n.checked_mul(mul_ms)
         .map(Duration::from_millis)
-        .ok_or_else(|| format!("duration `{s}` is too large"))
+        .ok_or_else(|| DurationError::TooLarge(s.into()))
 }
 
 #[cfg(test)]

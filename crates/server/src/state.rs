@@ -34,10 +34,7 @@ impl AppState {
         config: ServerConfig,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<AppState> {
-        config
-            .validate()
-            .map_err(anyhow::Error::msg)
-            .context("invalid configuration")?;
+        config.validate().context("invalid configuration")?;
         let store = Store::open(config.data_dir.as_deref(), config.store_queue)?;
         let webhook = WebhookClient::new(config.webhook_timeout)
             .context("cannot build the webhook HTTP client")?;

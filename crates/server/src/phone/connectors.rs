@@ -215,15 +215,23 @@ impl Connector {
         (!hints.is_empty()).then(|| hints.join(", "))
     }
 
-    fn validate(&self, name: &str) -> Result<(), String> {
-        let err = |m: String| Err(format!("connector `{name}`: {m}"));
+    fn validate(&self, name: &str) -> Result<(), PhoneFileError> {
+        let err = |source: PhoneFileError| {
+            Err(PhoneFileError::Connector {
+                name: name.to_string(),
+                source: Box::new(source),
+            })
+        };
         if self.speech_hints.iter().map(String::len).sum::<usize>() > 1_000 {
-            return err("speech_hints are longer than 1000 bytes in total".into());
+            return err(PhoneFileError::Range {
+                setting: "speech_hints",
+                rule: "are longer than 1000 bytes in total",
+            });
         }
         if let Err(e) = self.call_config().validate() {
-            return err(e.to_string());
+            return err(PhoneFileError::Call(e));
         }
-        for (field, url) in [
+        for (setting, url) in [
             ("status_callback", &self.status_callback),
             ("action", &self.action),
             ("analytics", &self.analytics),
@@ -231,46 +239,103 @@ impl Connector {
             ("vonage.api_base", &self.vonage.api_base),
         ] {
             if let Some(u) = url {
-                match reqwest::Url::parse(u) {
-                    Ok(p) if matches!(p.scheme(), "http" | "https") => {}
-                    _ => return err(format!("{field} `{u}` is not an http(s) URL")),
+                if !is_http_url(u) {
+                    return err(PhoneFileError::NotHttp {
+                        setting,
+                        url: u.clone(),
+                    });
                 }
             }
         }
         if let Some(tz) = &self.time_zone {
             if tz.parse::<chrono_tz::Tz>().is_err() {
-                return err(format!("time_zone `{tz}` is not an IANA time zone"));
+                return err(PhoneFileError::TimeZone(tz.clone()));
             }
         }
         if let Some(a) = &self.agent {
             if !a.exists() {
-                return err(format!("agent {} does not exist", a.display()));
+                return err(PhoneFileError::Missing {
+                    setting: "agent",
+                    path: a.clone(),
+                });
             }
         }
         if let Some(k) = &self.vonage.private_key {
             if !k.is_file() {
-                return err(format!("vonage.private_key {} is not a file", k.display()));
+                return err(PhoneFileError::Missing {
+                    setting: "vonage.private_key",
+                    path: k.clone(),
+                });
             }
         }
         Ok(())
     }
 }
 
+fn is_http_url(u: &str) -> bool {
+    reqwest::Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https"))
+}
+
+/// Why a phone settings file cannot be used; the message names the file, connector and setting.
+#[derive(Debug, thiserror::Error)]
+pub enum PhoneFileError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", path.display())]
+    InFile {
+        path: PathBuf,
+        source: Box<PhoneFileError>,
+    },
+    #[error("{0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("{setting} {rule}")]
+    Range {
+        setting: &'static str,
+        rule: &'static str,
+    },
+    #[error("{setting} `{url}` is not an http(s) URL")]
+    NotHttp { setting: &'static str, url: String },
+    #[error("time_zone `{0}` is not an IANA time zone")]
+    TimeZone(String),
+    #[error("{setting} {} does not exist", path.display())]
+    Missing {
+        setting: &'static str,
+        path: PathBuf,
+    },
+    #[error("connector name `{0}` must be 1-64 characters of A-Z a-z 0-9 - _ .")]
+    ConnectorName(String),
+    #[error("connector `{name}`: {source}")]
+    Connector {
+        name: String,
+        source: Box<PhoneFileError>,
+    },
+    #[error("{0}")]
+    Call(#[from] sb_call::CallError),
+}
+
 impl PhoneFile {
     /// Reads and validates `path`; `TWILIO_AUTH_TOKEN` overrides every Twilio auth token.
-    pub fn load(path: &Path) -> Result<PhoneFile, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let mut f = Self::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    pub fn load(path: &Path) -> Result<PhoneFile, PhoneFileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| PhoneFileError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let in_file = |e: PhoneFileError| PhoneFileError::InFile {
+            path: path.to_path_buf(),
+            source: Box::new(e),
+        };
+        let mut f = Self::parse(&text).map_err(in_file)?;
         f.apply_env(std::env::var("TWILIO_AUTH_TOKEN").ok());
-        f.validate()
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        f.validate().map_err(in_file)?;
         Ok(f)
     }
 
     /// Parses TOML text (no environment, no validation).
-    pub fn parse(text: &str) -> Result<PhoneFile, String> {
-        let mut f: PhoneFile = toml::from_str(text).map_err(|e| e.to_string())?;
+    pub fn parse(text: &str) -> Result<PhoneFile, PhoneFileError> {
+        let mut f: PhoneFile = toml::from_str(text)?;
         if f.connectors.is_empty() {
             f.connectors
                 .insert(DEFAULT_CONNECTOR.into(), Connector::default());
@@ -295,32 +360,36 @@ impl PhoneFile {
         }
     }
 
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), PhoneFileError> {
+        let range = |setting, rule| Err(PhoneFileError::Range { setting, rule });
         let l = &self.phone;
         if l.max_calls == 0 {
-            return Err("phone.max_calls must be at least 1".into());
+            return range("phone.max_calls", "must be at least 1");
         }
         if l.max_message_bytes < 1024 {
-            return Err("phone.max_message_bytes must be at least 1024".into());
+            return range("phone.max_message_bytes", "must be at least 1024");
         }
         if l.max_messages_per_sec < 60 {
-            return Err("phone.max_messages_per_sec must be at least 60".into());
+            return range("phone.max_messages_per_sec", "must be at least 60");
         }
         if l.playout_lead_ms < 100 || l.playout_lead_ms > 10_000 {
-            return Err("phone.playout_lead_ms must be between 100 and 10000".into());
+            return range("phone.playout_lead_ms", "must be between 100 and 10000");
         }
         if l.asr_threads == 0 || l.tts_workers == 0 || l.jobs_per_call == 0 {
-            return Err(
-                "phone.asr_threads, tts_workers and jobs_per_call must be at least 1".into(),
+            return range(
+                "phone.asr_threads, tts_workers and jobs_per_call",
+                "must be at least 1",
             );
         }
         if l.tts_cache_mb > 4096 {
-            return Err("phone.tts_cache_mb must be at most 4096".into());
+            return range("phone.tts_cache_mb", "must be at most 4096");
         }
         if let Some(u) = &l.public_url {
-            match reqwest::Url::parse(u) {
-                Ok(p) if matches!(p.scheme(), "http" | "https") => {}
-                _ => return Err(format!("phone.public_url `{u}` is not an http(s) URL")),
+            if !is_http_url(u) {
+                return Err(PhoneFileError::NotHttp {
+                    setting: "phone.public_url",
+                    url: u.clone(),
+                });
             }
         }
         for (name, c) in &self.connectors {
@@ -330,9 +399,7 @@ impl PhoneFile {
                     .chars()
                     .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch))
             {
-                return Err(format!(
-                    "connector name `{name}` must be 1-64 characters of A-Z a-z 0-9 - _ ."
-                ));
+                return Err(PhoneFileError::ConnectorName(name.clone()));
             }
             c.validate(name)?;
         }
@@ -382,18 +449,20 @@ mod tests {
 
     #[test]
     fn clear_errors() {
-        let e = PhoneFile::parse("[connectors.a]\nlangage = \"en\"\n").unwrap_err();
+        let e = PhoneFile::parse("[connectors.a]\nlangage = \"en\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown field `langage`"), "{e}");
         let f = PhoneFile::parse("[connectors.a]\nstatus_callback = \"ftp://x\"\n").unwrap();
         assert_eq!(
-            f.validate().unwrap_err(),
+            f.validate().unwrap_err().to_string(),
             "connector `a`: status_callback `ftp://x` is not an http(s) URL"
         );
         let f = PhoneFile::parse("[connectors.a]\ntime_zone = \"Mars/Base\"\n").unwrap();
-        assert!(f.validate().unwrap_err().contains("time_zone"));
+        assert!(f.validate().unwrap_err().to_string().contains("time_zone"));
         let f = PhoneFile::parse("[phone]\nmax_calls = 0\n").unwrap();
         assert_eq!(
-            f.validate().unwrap_err(),
+            f.validate().unwrap_err().to_string(),
             "phone.max_calls must be at least 1"
         );
     }

@@ -191,7 +191,7 @@ impl Phone {
         asr: Arc<dyn Asr>,
         tts: Arc<dyn Tts>,
     ) -> anyhow::Result<Arc<Phone>> {
-        file.validate().map_err(anyhow::Error::msg)?;
+        file.validate()?;
         let metrics = Arc::new(Metrics::default());
         let mut connectors = HashMap::new();
         let mut prompts = Vec::new();
@@ -373,10 +373,10 @@ pub async fn enable(
     config: Option<&std::path::Path>,
 ) -> anyhow::Result<Arc<Phone>> {
     let file = match config {
-        Some(p) => PhoneFile::load(p).map_err(anyhow::Error::msg)?,
+        Some(p) => PhoneFile::load(p)?,
         None => PhoneFile::with_default_connector(),
     };
-    file.validate().map_err(anyhow::Error::msg)?;
+    file.validate()?;
     let app = app.clone();
     tokio::task::spawn_blocking(move || {
         let c = file

@@ -68,6 +68,9 @@ pub struct CallConfig {
     pub mark_grace_ms: u32,
     /// Longest wait for an ASR result, webhook result or TTS chunk before the core gives up on it.
     pub work_timeout_ms: u32,
+    /// Words (lower case) after which a caller who pauses is taken to go on: an early guess
+    /// that ends in one is not answered. Language-specific; the default is English.
+    pub dangling_words: Vec<String>,
 }
 
 impl Default for CallConfig {
@@ -93,6 +96,10 @@ impl Default for CallConfig {
             source: "switchboard".into(),
             mark_grace_ms: 3_000,
             work_timeout_ms: 20_000,
+            dangling_words: crate::early::DEFAULT_DANGLING_WORDS
+                .iter()
+                .map(|w| w.to_string())
+                .collect(),
         }
     }
 }

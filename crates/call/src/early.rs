@@ -19,8 +19,9 @@ use sb_contracts::asr::{AsrFailure, AsrPriority, Transcript};
 use sb_nlu::dialog::{QueryInput, TurnStep};
 use serde_json::Value;
 
-/// Words after which a caller is rarely done ("a table for", "at ten and").
-const DANGLING: &[&str] = &[
+/// English words after which a caller is rarely done ("a table for", "at ten and"): the
+/// default of [`crate::CallConfig::dangling_words`].
+pub const DEFAULT_DANGLING_WORDS: &[&str] = &[
     "a", "an", "the", "and", "or", "but", "so", "for", "to", "at", "on", "in", "of", "with",
     "from", "by", "about", "my", "our", "your", "is", "are", "was", "i", "i'd", "i'm", "it's",
     "we", "we'd", "like", "want", "uh", "um", "er", "erm", "hmm", "because", "then", "this",
@@ -28,8 +29,9 @@ const DANGLING: &[&str] = &[
 ];
 
 /// Whether a transcript reads as a finished turn: not empty, not ending in a comma, dash or
-/// ellipsis (Whisper's mark of a trailing-off sentence), nor in a word that needs more after it.
-pub fn sounds_complete(text: &str) -> bool {
+/// ellipsis (Whisper's mark of a trailing-off sentence), nor in one of the `dangling` words
+/// (lower case) that need more after them.
+pub fn sounds_complete(text: &str, dangling: &[String]) -> bool {
     let t = text.trim();
     if t.is_empty()
         || t.ends_with(',')
@@ -45,7 +47,7 @@ pub fn sounds_complete(text: &str) -> bool {
         .unwrap_or("")
         .trim_matches(|c: char| !c.is_alphanumeric() && c != '\'')
         .to_lowercase();
-    !DANGLING.contains(&last.as_str())
+    !dangling.iter().any(|w| *w == last)
 }
 
 impl CallSession {
@@ -104,7 +106,7 @@ impl CallSession {
             self.turn = None; // the caller went on: the pause was not the end
             return;
         }
-        let whole = matches!(&result, Ok(tr) if sounds_complete(&tr.text)
+        let whole = matches!(&result, Ok(tr) if sounds_complete(&tr.text, &self.cfg.dangling_words)
             && self.engine_takes_whole(at, &tr.text));
         let Some(t) = self.turn.as_mut() else { return };
         if whole {
@@ -162,7 +164,7 @@ impl CallSession {
         // A held result that read as unfinished ("… at 10D and") may have been cut short by the
         // early pause: the whole utterance, with its full tail of silence, is heard again. One
         // that read as finished but lacked parameters stands (it is the same speech).
-        let cut = matches!(&t.held, Some(Ok(tr)) if !sounds_complete(&tr.text))
+        let cut = matches!(&t.held, Some(Ok(tr)) if !sounds_complete(&tr.text, &self.cfg.dangling_words))
             || matches!(&t.held, Some(Err(_)));
         if cut {
             self.turn = None;
@@ -191,9 +193,12 @@ fn is_empty_value(v: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::sounds_complete;
+    use crate::CallConfig;
 
     #[test]
     fn completeness_reads_punctuation_and_dangling_words() {
+        let words = CallConfig::default().dangling_words;
+        let sounds_complete = |t: &str| sounds_complete(t, &words);
         for done in [
             "Yes.",
             "for Tanya",
@@ -213,5 +218,16 @@ mod tests {
         ] {
             assert!(!sounds_complete(open), "{open}");
         }
+    }
+
+    #[test]
+    fn the_dangling_words_come_from_the_config() {
+        let german = ["für".to_string(), "und".to_string()];
+        assert!(!sounds_complete("einen Tisch für", &german));
+        assert!(sounds_complete("a table for", &german));
+        assert!(!sounds_complete(
+            "a table for",
+            &CallConfig::default().dangling_words
+        ));
     }
 }

@@ -20,7 +20,7 @@ mod types;
 
 pub use config::{CallConfig, CallError, Resume};
 pub use dtmf::MAX_DIGITS;
-pub use early::sounds_complete;
+pub use early::{sounds_complete, DEFAULT_DANGLING_WORDS};
 /// The speech contracts the session speaks in.
 pub use sb_contracts::asr::{AsrFailure, AsrPriority, Transcript};
 pub use session::CallSession;

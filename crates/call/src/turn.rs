@@ -154,7 +154,8 @@ impl CallSession {
             return self.on_early_asr(at, result);
         }
         if let Some((end_ms, pcm)) = t.whole.take() {
-            if !matches!(&result, Ok(tr) if crate::early::sounds_complete(&tr.text)) {
+            if !matches!(&result, Ok(tr) if crate::early::sounds_complete(&tr.text, &self.cfg.dangling_words))
+            {
                 self.turn = None;
                 return self.speech_turn(at, end_ms, pcm, AsrPriority::Final);
             }

@@ -111,6 +111,9 @@ pub struct Connector {
     /// Words and phrases the caller is likely to say (names, products): they bias recognition,
     /// like Dialogflow's speech contexts.
     pub speech_hints: Vec<String>,
+    /// Words after which a caller who pauses is taken to go on (early turns); `None`: the
+    /// English default list.
+    pub dangling_words: Option<Vec<String>>,
     pub status_callback: Option<String>,
     pub action: Option<String>,
     pub analytics: Option<String>,
@@ -137,6 +140,7 @@ impl Default for Connector {
             goodbye_prompt: c.goodbye_prompt,
             max_call_ms: c.max_call_ms,
             speech_hints: Vec::new(),
+            dangling_words: None,
             status_callback: None,
             action: None,
             analytics: None,
@@ -200,6 +204,10 @@ impl Connector {
             language: self.language.clone(),
             time_zone: self.time_zone.clone(),
             max_call_ms: self.max_call_ms,
+            dangling_words: match &self.dangling_words {
+                Some(w) => w.iter().map(|w| w.trim().to_lowercase()).collect(),
+                None => CallConfig::default().dangling_words,
+            },
             ..CallConfig::default()
         }
     }

@@ -169,7 +169,7 @@ async fn hand_off(
     status: &EndStatus,
     last_df: &Value,
     timeout: Duration,
-) -> Result<(), String> {
+) -> Result<(), MoveError> {
     let mut remembered = false;
     if platform == sb_transport::Platform::Vonage {
         match handoff.vonage_ncco(status) {
@@ -183,12 +183,18 @@ async fn hand_off(
     match tokio::time::timeout(timeout, handoff.handoff(info, status, last_df)).await {
         // Without Vonage credentials the stream leg's `disconnected` event moves the call.
         Ok(Err(HandoffError::NotConfigured(_))) if remembered => Ok(()),
-        Ok(r) => r.map_err(|e| e.to_string()),
-        Err(_) => Err(format!(
-            "no answer from the platform in {} s",
-            timeout.as_secs()
-        )),
+        Ok(r) => r.map_err(MoveError::Handoff),
+        Err(_) => Err(MoveError::Timeout(timeout.as_secs())),
     }
+}
+
+/// Why the platform did not move a handed-off call.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum MoveError {
+    #[error(transparent)]
+    Handoff(HandoffError),
+    #[error("no answer from the platform in {0} s")]
+    Timeout(u64),
 }
 
 /// End of call: pause, handoff or transfer, transcript status, `action` callback, metrics.

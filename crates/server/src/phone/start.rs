@@ -43,18 +43,25 @@ fn parse_bool(v: &str) -> Option<bool> {
     }
 }
 
+/// Why a call is refused at its start message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SetupError {
+    #[error("unknown connector `{0}`")]
+    UnknownConnector(String),
+}
+
 /// Builds the call from the start message. The error explains why the call cannot run.
 pub async fn setup(
     phone: &Phone,
     platform: Platform,
     start: &StartInfo,
-) -> Result<CallSetup, String> {
+) -> Result<CallSetup, SetupError> {
     let p = &start.custom_parameters;
     let get = |k: &str| p.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
     let name = get("connector").unwrap_or("");
     let connector = phone
         .connector(name)
-        .ok_or_else(|| format!("unknown connector `{name}`"))?;
+        .ok_or_else(|| SetupError::UnknownConnector(name.to_string()))?;
     let call_id = if start.call_id.is_empty() {
         uuid::Uuid::new_v4().to_string()
     } else {

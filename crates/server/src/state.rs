@@ -36,7 +36,7 @@ impl AppState {
     ) -> anyhow::Result<AppState> {
         config.validate().context("invalid configuration")?;
         let store = Store::open(config.data_dir.as_deref(), config.store_queue)?;
-        let webhook = WebhookClient::new(config.webhook_timeout)
+        let webhook = WebhookClient::new(config.webhook_timeout, clock.clone())
             .context("cannot build the webhook HTTP client")?;
         Ok(AppState {
             engine,

@@ -19,10 +19,15 @@ pub struct WebhookClient {
     http: reqwest::Client,
     timeout: Duration,
     max_body: usize,
+    /// The server's clock: the V1 request's `timestamp`.
+    clock: std::sync::Arc<dyn crate::clock::Clock>,
 }
 
 impl WebhookClient {
-    pub fn new(timeout: Duration) -> Result<Self, reqwest::Error> {
+    pub fn new(
+        timeout: Duration,
+        clock: std::sync::Arc<dyn crate::clock::Clock>,
+    ) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(timeout)
@@ -33,6 +38,7 @@ impl WebhookClient {
             http,
             timeout,
             max_body: MAX_RESPONSE_BYTES,
+            clock,
         })
     }
 
@@ -75,7 +81,7 @@ impl WebhookClient {
         };
         let body = match cfg.format {
             WebhookFormat::V2 => serde_json::to_vec(request),
-            WebhookFormat::V1 => serde_json::to_vec(&v1::request(request, chrono::Utc::now())),
+            WebhookFormat::V1 => serde_json::to_vec(&v1::request(request, self.clock.now())),
         }
         .map_err(|_| WebhookFailure::Internal("cannot encode request"))?;
         let mut req = self

@@ -81,6 +81,55 @@ pub struct BenchSoakArgs {
     /// Where `bench-soak.json` and `bench-soak.svg` go.
     #[arg(long, default_value = "bench-soak")]
     pub out: PathBuf,
+    /// No run: re-read a saved `bench-soak.json`, print its table and verdict and redraw its
+    /// `bench-soak.svg` beside it.
+    #[arg(long)]
+    pub replot: Option<PathBuf>,
+}
+
+/// What `--replot` reads back from a report.
+#[derive(Debug, serde::Deserialize)]
+struct Saved {
+    samples: Vec<Sample>,
+    warmup_s: f64,
+    limits: Limits,
+    concurrent_calls: usize,
+    duration_s: f64,
+    transports: Vec<String>,
+}
+
+fn title(calls: usize, run_s: f64, transports: &[impl AsRef<str>]) -> String {
+    let t: Vec<&str> = transports.iter().map(AsRef::as_ref).collect();
+    format!(
+        "Soak: {calls} caller(s), {:.0} min, {}",
+        run_s / 60.0,
+        t.join("+")
+    )
+}
+
+fn replot(json: &std::path::Path) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(json).with_context(|| format!("cannot read {}", json.display()))?;
+    let r: Saved = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a bench-soak report", json.display()))?;
+    println!("{}", fmt_header());
+    for s in r.samples.iter().filter(|s| s.phase != Phase::Settle) {
+        show(s);
+    }
+    if let Some(s) = r.samples.last().filter(|s| s.phase == Phase::Settle) {
+        show(s);
+    }
+    let v = verdict(&r.samples, r.warmup_s, &r.limits);
+    let svg_path = json.with_file_name("bench-soak.svg");
+    let t = title(r.concurrent_calls, r.duration_s, &r.transports);
+    std::fs::write(&svg_path, soak_svg(&r.samples, &v, &t))?;
+    print_verdict(&v);
+    println!("plot: {}", svg_path.display());
+    if v.pass {
+        Ok(())
+    } else {
+        anyhow::bail!("soak failed: {}", v.failures.join("; "))
+    }
 }
 
 /// The JSON report.
@@ -202,6 +251,9 @@ fn show(s: &Sample) {
 }
 
 pub async fn soak(a: BenchSoakArgs) -> anyhow::Result<()> {
+    if let Some(json) = &a.replot {
+        return replot(json);
+    }
     let run_s = a.seconds.unwrap_or(a.minutes * 60.0);
     anyhow::ensure!(
         run_s.is_finite() && run_s > 0.0,
@@ -319,7 +371,6 @@ pub async fn soak(a: BenchSoakArgs) -> anyhow::Result<()> {
     let start = Instant::now();
     let end = start + run;
     let text_client = reqwest::Client::new();
-    let next_transport = Arc::new(AtomicUsize::new(0));
     let bad_count = Arc::new(AtomicUsize::new(0));
     let stagger = (Duration::from_secs(3)).min(run / (2 * a.calls as u32));
     let mut callers = Vec::new();
@@ -330,7 +381,6 @@ pub async fn soak(a: BenchSoakArgs) -> anyhow::Result<()> {
             ws_base: ws_base.clone(),
             base: base.clone(),
             transports: transports.clone(),
-            next_transport: next_transport.clone(),
             bad_count: bad_count.clone(),
             bad_speech: bad_speech.clone(),
             bad_every: a.bad_every,
@@ -423,13 +473,8 @@ pub async fn soak(a: BenchSoakArgs) -> anyhow::Result<()> {
     let json_path = a.out.join("bench-soak.json");
     let svg_path = a.out.join("bench-soak.svg");
     std::fs::write(&json_path, serde_json::to_string_pretty(&report)?)?;
-    let title = format!(
-        "Soak: {} caller(s), {:.0} min, {}",
-        a.calls,
-        run_s / 60.0,
-        report.transports.join("+")
-    );
-    std::fs::write(&svg_path, soak_svg(&report.samples, &v, &title))?;
+    let t = title(a.calls, run_s, &report.transports);
+    std::fs::write(&svg_path, soak_svg(&report.samples, &v, &t))?;
     print_verdict(&v);
     println!(
         "report: {}  plot: {}",
@@ -510,7 +555,6 @@ struct Caller {
     ws_base: String,
     base: String,
     transports: Vec<Platform>,
-    next_transport: Arc<AtomicUsize>,
     bad_count: Arc<AtomicUsize>,
     bad_speech: sb_testkit::Pcm,
     bad_every: usize,
@@ -534,8 +578,9 @@ impl Caller {
     async fn run(self, end: Instant) {
         let mut n = 0usize;
         while Instant::now() < end {
-            let i = self.next_transport.fetch_add(1, Ordering::Relaxed);
-            let p = self.transports[i % self.transports.len()];
+            // Each caller alternates (caller 0 starts with Twilio, caller 1 with Vonage, …), so
+            // both transports run side by side and each follows the other.
+            let p = self.transports[(self.index + n) % self.transports.len()];
             let opts = CallOptions::new(p, self.url(p));
             let timeout_ms = opts.reply_timeout.as_millis() as u64;
             let report = place_call(opts, self.script.clone(), &self.voices).await;

@@ -1,7 +1,7 @@
 //! `switchboard bench soak` for a few seconds against a real `switchboard serve` child (the
 //! restaurant agent, Whisper and Piper): the JSON report has samples with the server's RSS, fds
 //! and threads, at least one completed call, a misbehaving call, and an exit code that matches
-//! its verdict. Run with `--release`; needs the speech models (`switchboard models fetch`).
+//! its verdict; `--replot` reads the report back. Run with `--release`; needs the speech models (`switchboard models fetch`).
 
 mod common;
 
@@ -84,4 +84,24 @@ fn a_short_soak_reports_the_server_over_time() {
     assert!(stdout.contains("verdict: "), "{ctx}");
     let svg = std::fs::read_to_string(out.0.join("bench-soak.svg")).expect("plot");
     assert!(svg.starts_with("<svg") && svg.contains("server RSS"));
+
+    // --replot reads the report back: the same verdict, the plot redrawn.
+    std::fs::remove_file(out.0.join("bench-soak.svg")).expect("remove plot");
+    let again = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["bench", "soak", "--replot"])
+        .arg(out.0.join("bench-soak.json"))
+        .output()
+        .expect("run switchboard bench soak --replot");
+    let replotted = String::from_utf8_lossy(&again.stdout);
+    assert_eq!(again.status.success(), run.status.success(), "{replotted}");
+    let verdict_lines = |s: &str| -> Vec<String> {
+        let from = s.find("\nRSS: ").unwrap_or(0);
+        s[from..]
+            .lines()
+            .filter(|l| !l.starts_with("report: ") && !l.starts_with("plot: "))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(verdict_lines(&replotted), verdict_lines(&stdout));
+    assert!(out.0.join("bench-soak.svg").is_file());
 }

@@ -157,7 +157,7 @@ pub fn latency_svg(report: &BenchReport) -> String {
 }
 
 /// The next 1/2/5 × 10^k at or above `v` (at least 100).
-pub(crate) fn nice_ceiling(v: f64) -> f64 {
+fn nice_ceiling(v: f64) -> f64 {
     let v = v.max(100.0);
     let mag = 10f64.powf(v.log10().floor());
     for m in [1.0, 2.0, 5.0, 10.0] {

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::bench::Percentiles;
-use crate::plot::{escape, nice_ceiling};
+use crate::plot::escape;
 
 /// Where a sample was taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -102,6 +102,8 @@ impl Default for Limits {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
     pub warmup_s: f64,
+    /// The limit the RSS growth was judged by.
+    pub max_rss_growth: f64,
     pub rss_baseline_kib: Option<u64>,
     pub rss_after_warmup_kib: Option<u64>,
     pub rss_end_kib: Option<u64>,
@@ -226,6 +228,7 @@ pub fn verdict(samples: &[Sample], warmup_s: f64, limits: &Limits) -> Verdict {
     }
     Verdict {
         warmup_s,
+        max_rss_growth: limits.max_rss_growth,
         rss_baseline_kib: baseline.and_then(|s| s.rss_kib),
         rss_after_warmup_kib: rss_after,
         rss_end_kib: rss_end,
@@ -480,6 +483,11 @@ const GAP: f64 = 50.0;
 
 type Series<'a> = (&'a str, &'a str, Vec<(f64, f64)>);
 
+/// The RSS growth limit a verdict was judged by.
+fn limits_growth(v: &Verdict) -> f64 {
+    v.max_rss_growth
+}
+
 /// The soak run as a standalone SVG: RSS; open files and threads; live calls, sessions and
 /// tasks; reply latency — each over time, with the end of warm-up marked.
 pub fn soak_svg(samples: &[Sample], v: &Verdict, title: &str) -> String {
@@ -546,7 +554,7 @@ pub fn soak_svg(samples: &[Sample], v: &Verdict, title: &str) -> String {
             ],
         ),
     ];
-    let h = 40.0 + panels.len() as f64 * (PANEL_H + GAP) + 10.0;
+    let h = 50.0 + panels.len() as f64 * (PANEL_H + GAP) + 10.0;
     let mut s = String::new();
     let verdict = match (v.pass, v.rss_growth) {
         (true, Some(g)) => format!("pass, RSS growth {:.1} %", g * 100.0),
@@ -562,46 +570,123 @@ pub fn soak_svg(samples: &[Sample], v: &Verdict, title: &str) -> String {
         escape(title),
         escape(&verdict)
     );
+    // RSS on a zoomed axis, with the reference after warm-up and the growth limit above it.
+    let rss_lines: Vec<HLine> = v
+        .rss_after_warmup_kib
+        .map(|k| {
+            let mib = k as f64 / 1024.0;
+            vec![(
+                mib * (1.0 + limits_growth(v)),
+                format!("+{:.0} % limit", limits_growth(v) * 100.0),
+            )]
+        })
+        .unwrap_or_default();
     for (i, (name, series)) in panels.iter().enumerate() {
-        let top = 40.0 + i as f64 * (PANEL_H + GAP);
-        panel(&mut s, top, name, series, x_max, v.warmup_s / 60.0);
+        let top = 50.0 + i as f64 * (PANEL_H + GAP);
+        let (zoom, lines) = if i == 0 {
+            (true, rss_lines.as_slice())
+        } else {
+            (false, &[][..])
+        };
+        panel(
+            &mut s,
+            top,
+            name,
+            series,
+            x_max,
+            v.warmup_s / 60.0,
+            zoom,
+            lines,
+        );
     }
     s.push_str("</svg>\n");
     s
 }
 
-fn panel(s: &mut String, top: f64, name: &str, series: &[Series], x_max: f64, warmup_min: f64) {
+/// A horizontal reference line of a panel: (value, label).
+type HLine = (f64, String);
+
+/// The y range of a panel: from 0, or (`zoom`) around the data, on steps of a nice size.
+fn y_range(lo: f64, hi: f64, zoom: bool) -> (f64, f64, f64) {
+    let lo = if zoom { lo } else { 0.0 };
+    let span = (hi - lo)
+        .max(if zoom { hi.abs() * 0.02 } else { 4.0 })
+        .max(1e-9);
+    let step = nice_step(span / 4.0);
+    let y0 = (lo / step).floor() * step;
+    let mut y1 = (hi / step).ceil() * step;
+    if y1 <= hi {
+        y1 += step;
+    }
+    (y0, y1, step)
+}
+
+/// The smallest 1/2/2.5/5 × 10^k at or above `v`.
+fn nice_step(v: f64) -> f64 {
+    let mag = 10f64.powf(v.log10().floor());
+    for m in [1.0, 2.0, 2.5, 5.0, 10.0] {
+        if m * mag >= v * (1.0 - 1e-9) {
+            return m * mag;
+        }
+    }
+    10.0 * mag
+}
+
+fn fmt_tick(v: f64, step: f64) -> String {
+    if step.fract().abs() < 1e-9 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn panel(
+    s: &mut String,
+    top: f64,
+    name: &str,
+    series: &[Series],
+    x_max: f64,
+    warmup_min: f64,
+    zoom: bool,
+    hlines: &[HLine],
+) {
     let plot_w = W - LEFT - RIGHT;
-    let y_data = series
+    let ys = series
         .iter()
         .flat_map(|(_, _, p)| p.iter().map(|q| q.1))
-        .fold(0.0, f64::max);
-    let y_max = if y_data <= 10.0 {
-        10.0
-    } else {
-        nice_ceiling(y_data * 1.1)
-    };
+        .chain(hlines.iter().map(|h| h.0));
+    let (lo, hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| {
+        (a.min(y), b.max(y))
+    });
+    let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
+    let (y0, y1, step) = y_range(lo, hi, zoom);
     let px = |x: f64| LEFT + x / x_max * plot_w;
-    let py = |y: f64| top + PANEL_H - (y / y_max) * PANEL_H;
-    for i in 0..=4 {
-        let v = y_max * i as f64 / 4.0;
+    let py = |y: f64| top + PANEL_H - ((y - y0) / (y1 - y0)) * PANEL_H;
+    let mut v = y0;
+    while v <= y1 + step * 1e-6 {
         let y = py(v);
         let _ = writeln!(
             s,
-            r##"<line x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#e5e5e5"/><text x="{:.1}" y="{:.1}" text-anchor="end">{v:.0}</text>"##,
+            r##"<line x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#e5e5e5"/><text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"##,
             LEFT + plot_w,
             LEFT - 6.0,
-            y + 4.0
+            y + 4.0,
+            fmt_tick(v, step)
         );
+        v += step;
     }
-    for i in 0..=5 {
-        let x = x_max * i as f64 / 5.0;
+    let x_step = nice_step(x_max / 6.0);
+    let mut x = 0.0;
+    while x <= x_max + x_step * 1e-6 {
         let _ = writeln!(
             s,
-            r##"<text x="{:.1}" y="{:.1}" text-anchor="middle">{x:.1}</text>"##,
+            r##"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"##,
             px(x),
-            top + PANEL_H + 16.0
+            top + PANEL_H + 16.0,
+            fmt_tick(x, x_step)
         );
+        x += x_step;
     }
     let wx = px(warmup_min.min(x_max));
     let _ = writeln!(
@@ -616,6 +701,14 @@ fn panel(s: &mut String, top: f64, name: &str, series: &[Series], x_max: f64, wa
         LEFT + plot_w / 2.0,
         top + PANEL_H + 32.0
     );
+    for (value, _) in hlines {
+        let y = py(*value);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#d62728" stroke-dasharray="6 3"/>"##,
+            LEFT + plot_w
+        );
+    }
     let lx = LEFT + plot_w + 15.0;
     let mut ly = top + 10.0;
     for (label, color, points) in series {
@@ -633,6 +726,17 @@ fn panel(s: &mut String, top: f64, name: &str, series: &[Series], x_max: f64, wa
         let _ = writeln!(
             s,
             r#"<line x1="{lx}" y1="{ly}" x2="{}" y2="{ly}" stroke="{color}" stroke-width="2"/><text x="{}" y="{}">{}</text>"#,
+            lx + 22.0,
+            lx + 28.0,
+            ly + 4.0,
+            escape(label)
+        );
+        ly += 20.0;
+    }
+    for (_, label) in hlines {
+        let _ = writeln!(
+            s,
+            r##"<line x1="{lx}" y1="{ly}" x2="{}" y2="{ly}" stroke="#d62728" stroke-dasharray="6 3"/><text x="{}" y="{}">{}</text>"##,
             lx + 22.0,
             lx + 28.0,
             ly + 4.0,
@@ -823,6 +927,15 @@ mod tests {
             Some(4.0)
         );
         assert_eq!(prometheus_value(text, "nope"), None);
+    }
+
+    #[test]
+    fn plot_axes() {
+        assert_eq!(nice_step(0.9), 1.0);
+        assert_eq!(nice_step(2.2), 2.5);
+        assert_eq!(nice_step(130.0), 200.0);
+        assert_eq!(y_range(0.0, 8.0, false), (0.0, 10.0, 2.0));
+        assert_eq!(y_range(650.0, 690.0, true), (650.0, 700.0, 10.0));
     }
 
     #[test]

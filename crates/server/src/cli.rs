@@ -78,6 +78,9 @@ pub struct ServeArgs {
     /// Most sessions kept in memory at once.
     #[arg(long, default_value_t = 50_000)]
     pub max_sessions: usize,
+    /// How often expired sessions are swept from the cache and the store.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub sweep_interval: Duration,
     /// Phone connectors and limits (switchboard.toml); without it, one `default` connector.
     #[arg(long, env = "SWITCHBOARD_CONFIG")]
     pub config: Option<PathBuf>,
@@ -113,6 +116,9 @@ pub enum BenchCommand {
     /// Concurrent simulated phone calls against a `switchboard serve` child: latency percentiles,
     /// CPU per call, RSS, the largest concurrency within the threshold; JSON report and SVG plot.
     Voice(crate::demo::BenchVoiceArgs),
+    /// Simulated calls (and text turns, and bad input) back to back for N minutes: the server's
+    /// RSS, open files, threads, live calls/sessions/tasks and latency over time; fails on a leak.
+    Soak(crate::soak::BenchSoakArgs),
 }
 
 #[derive(Debug, Args)]
@@ -175,6 +181,9 @@ pub async fn execute(
         Command::Bench {
             which: BenchCommand::Voice(a),
         } => crate::demo::bench(a).await,
+        Command::Bench {
+            which: BenchCommand::Soak(a),
+        } => crate::soak::soak(a).await,
         Command::Models { which } => {
             tokio::task::spawn_blocking(move || crate::speech_cli::models(which)).await?
         }
@@ -205,6 +214,7 @@ async fn serve(
         session_ttl: a.session_ttl,
         webhook_timeout: a.agent.webhook_timeout,
         max_sessions: a.max_sessions,
+        sweep_interval: a.sweep_interval,
         ..ServerConfig::default()
     };
     let state = Arc::new(crate::AppState::new(

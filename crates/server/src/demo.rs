@@ -44,6 +44,16 @@ pub async fn spawn_server(
     port: u16,
     data_dir: &Path,
 ) -> anyhow::Result<ServerProcess> {
+    spawn_server_with(agent, port, data_dir, &[]).await
+}
+
+/// [`spawn_server`] with more `switchboard serve` arguments.
+pub async fn spawn_server_with(
+    agent: &Path,
+    port: u16,
+    data_dir: &Path,
+    extra_args: &[String],
+) -> anyhow::Result<ServerProcess> {
     let exe = std::env::current_exe().context("cannot find the switchboard binary")?;
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
@@ -54,6 +64,7 @@ pub async fn spawn_server(
         .arg(agent)
         .args(["--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(data_dir)
+        .args(extra_args)
         .stdin(Stdio::null())
         .stdout(out.try_clone()?)
         .stderr(out)
@@ -81,7 +92,7 @@ pub async fn spawn_server(
     }
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub(crate) fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())

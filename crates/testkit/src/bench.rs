@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sb_transport::Platform;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use crate::call::{place_call, platform_name, CallOptions};
@@ -64,7 +64,7 @@ impl BenchOptions {
 }
 
 /// Nearest-rank percentiles of a set of latencies (ms).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Percentiles {
     pub count: usize,
     pub p50: Option<u64>,

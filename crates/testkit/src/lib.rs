@@ -6,6 +6,7 @@
 //!   reply latency, optional ASR of the bot's replies and a list of protocol problems.
 //! * [`bench_voice`] — N concurrent simulated calls per level; latency percentiles, CPU per
 //!   call, memory, the largest N within a p95 budget; JSON + SVG output.
+//! * [`soak`] — the soak test's samples, leak verdict, plot and misbehaving callers.
 //! * [`Script`] — the TOML call-script format.
 
 mod bench;
@@ -16,6 +17,7 @@ mod plot;
 pub mod procstat;
 mod report;
 mod script;
+pub mod soak;
 mod voices;
 
 pub use bench::{bench_voice, percentile, BenchLevel, BenchOptions, BenchReport, Percentiles};

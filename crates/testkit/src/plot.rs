@@ -168,7 +168,7 @@ fn nice_ceiling(v: f64) -> f64 {
     10.0 * mag
 }
 
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -1,4 +1,4 @@
-//! CPU time and memory of a process from `/proc` (Linux).
+//! CPU time, memory, open files and threads of a process from `/proc` (Linux).
 
 use std::path::PathBuf;
 
@@ -57,6 +57,24 @@ pub fn parse_status_memory(status: &str) -> Option<(u64, u64)> {
     Some((field("VmRSS:")?, field("VmHWM:")?))
 }
 
+/// Open file descriptors of `pid` (`None` = this process): the entries of `/proc/<pid>/fd`.
+pub fn open_fds(pid: Option<u32>) -> Option<u64> {
+    let dir = std::fs::read_dir(proc_dir(pid).join("fd")).ok()?;
+    Some(dir.filter(|e| e.is_ok()).count() as u64)
+}
+
+/// Threads of `pid` (`None` = this process): `Threads` in `/proc/<pid>/status`.
+pub fn thread_count(pid: Option<u32>) -> Option<u64> {
+    let status = std::fs::read_to_string(proc_dir(pid).join("status")).ok()?;
+    parse_status_threads(&status)
+}
+
+/// `Threads` of a `/proc/<pid>/status` text.
+pub fn parse_status_threads(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("Threads:"))?;
+    line["Threads:".len()..].trim().parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,5 +88,8 @@ mod tests {
         assert_eq!(parse_status_memory(status), Some((10240, 20480)));
         assert!(cpu_seconds(None).is_some());
         assert!(memory_kib(None).is_some_and(|(rss, hwm)| rss > 0 && hwm >= rss));
+        assert_eq!(parse_status_threads("Name:\tx\nThreads:\t7\n"), Some(7));
+        assert!(thread_count(None).is_some_and(|n| n >= 1));
+        assert!(open_fds(None).is_some_and(|n| n >= 3));
     }
 }

@@ -272,10 +272,11 @@ fn error(code: StatusCode, message: &str) -> Response {
 }
 
 async fn metrics(State(app): State<Arc<AppState>>) -> Response {
-    let text = app
+    let mut text = app
         .phone
         .get()
         .map(|p| p.metrics.render())
         .unwrap_or_default();
+    text.push_str(&crate::gauges::render(&app));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

@@ -336,6 +336,11 @@ impl Phone {
         self.shutdown.subscribe()
     }
 
+    /// Calls being served now (media socket upgraded, not yet ended).
+    pub fn live_calls(&self) -> usize {
+        self.live.load(Ordering::SeqCst)
+    }
+
     pub(crate) fn call_began(&self) {
         self.live.fetch_add(1, Ordering::SeqCst);
     }

@@ -32,7 +32,10 @@ fuzz_target!(|data: &[u8]| {
     let mut expect = vec![
         ("Response".to_string(), vec![]),
         ("Connect".to_string(), vec![]),
-        ("Stream".to_string(), vec![("url".to_string(), xml_chars(url))]),
+        (
+            "Stream".to_string(),
+            vec![("url".to_string(), xml_chars(url))],
+        ),
     ];
     for (k, v) in &pairs {
         expect.push((
@@ -70,7 +73,9 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(serde_json::from_str::<Value>(&wire).expect("reparse"), ncco);
         }
         Err(_) => {
-            let reserved = pairs.iter().any(|(k, _)| *k == "event" || *k == "content-type");
+            let reserved = pairs
+                .iter()
+                .any(|(k, _)| *k == "event" || *k == "content-type");
             let mut m = Map::new();
             for (k, v) in &pairs {
                 m.insert((*k).to_owned(), Value::from(*v));

@@ -102,7 +102,9 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     assert!(!lang.is_empty() && lang.len() <= 35);
-    assert!(lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+    assert!(lang
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
     if let Some(tz) = &t.params.time_zone {
         assert!(tz.parse::<chrono_tz::Tz>().is_ok());
     }

@@ -46,17 +46,41 @@ fuzz_target!(|data: &[u8]| {
     }
     for &s in &le {
         let u = ulaw_decode_sample(ulaw_encode_sample(s));
-        assert!((i32::from(s) - i32::from(u)).abs() <= 1024, "μ-law {s} → {u}");
-        assert_eq!(ulaw_decode_sample(ulaw_encode_sample(u)), u, "μ-law level is stable");
+        assert!(
+            (i32::from(s) - i32::from(u)).abs() <= 1024,
+            "μ-law {s} → {u}"
+        );
+        assert_eq!(
+            ulaw_decode_sample(ulaw_encode_sample(u)),
+            u,
+            "μ-law level is stable"
+        );
         let al = alaw_decode_sample(alaw_encode_sample(s));
-        assert!((i32::from(s) - i32::from(al)).abs() <= 1024, "A-law {s} → {al}");
-        assert_eq!(alaw_decode_sample(alaw_encode_sample(al)), al, "A-law level is stable");
+        assert!(
+            (i32::from(s) - i32::from(al)).abs() <= 1024,
+            "A-law {s} → {al}"
+        );
+        assert_eq!(
+            alaw_decode_sample(alaw_encode_sample(al)),
+            al,
+            "A-law level is stable"
+        );
     }
     // Companding is monotonic.
     for w in le.windows(2) {
-        let (lo, hi) = if w[0] <= w[1] { (w[0], w[1]) } else { (w[1], w[0]) };
-        assert!(ulaw_decode_sample(ulaw_encode_sample(lo)) <= ulaw_decode_sample(ulaw_encode_sample(hi)));
-        assert!(alaw_decode_sample(alaw_encode_sample(lo)) <= alaw_decode_sample(alaw_encode_sample(hi)));
+        let (lo, hi) = if w[0] <= w[1] {
+            (w[0], w[1])
+        } else {
+            (w[1], w[0])
+        };
+        assert!(
+            ulaw_decode_sample(ulaw_encode_sample(lo))
+                <= ulaw_decode_sample(ulaw_encode_sample(hi))
+        );
+        assert!(
+            alaw_decode_sample(alaw_encode_sample(lo))
+                <= alaw_decode_sample(alaw_encode_sample(hi))
+        );
     }
 
     // Framing at the phone rates.

@@ -36,7 +36,12 @@ fuzz_target!(|data: &[u8]| {
     if reading.warning.is_none() {
         let again = read(&to_ssml(&reading.pieces));
         assert_eq!(again.warning, None, "{:?}", to_ssml(&reading.pieces));
-        assert_eq!(again.pieces.len(), reading.pieces.len(), "{:?}", to_ssml(&reading.pieces));
+        assert_eq!(
+            again.pieces.len(),
+            reading.pieces.len(),
+            "{:?}",
+            to_ssml(&reading.pieces)
+        );
         for (a, b) in again.pieces.iter().zip(&reading.pieces) {
             match (a, b) {
                 (Piece::Speech { text: t1, rate: r1 }, Piece::Speech { text: t2, rate: r2 }) => {
@@ -63,7 +68,10 @@ fn check(r: &Reading) {
             }
             Piece::Silence { ms } => {
                 assert!(*ms > 0 && *ms <= MAX_BREAK_MS);
-                assert!(!matches!(prev, Some(Piece::Silence { .. })), "unmerged silence");
+                assert!(
+                    !matches!(prev, Some(Piece::Silence { .. })),
+                    "unmerged silence"
+                );
             }
             Piece::Audio { fallback, .. } => {
                 assert!(!fallback.contains(['<', '>']));

@@ -29,7 +29,12 @@ fuzz_target!(|data: &[u8]| {
     let mut reversed = params.clone();
     reversed.reverse();
     assert!(verify_twilio_signature(token, url, &reversed, &sig));
-    assert!(verify_twilio_signature(token, url, &params, &format!(" {sig}\n")));
+    assert!(verify_twilio_signature(
+        token,
+        url,
+        &params,
+        &format!(" {sig}\n")
+    ));
     let other = format!("{token}x");
     assert!(!verify_twilio_signature(&other, url, &params, &sig));
 

@@ -27,7 +27,12 @@ pub fn check(agent: &Agent) {
         session_params: &params,
     };
     for intent in &agent.intents {
-        let mut texts: Vec<&str> = intent.parameters.iter().flat_map(|p| &p.prompts).map(String::as_str).collect();
+        let mut texts: Vec<&str> = intent
+            .parameters
+            .iter()
+            .flat_map(|p| &p.prompts)
+            .map(String::as_str)
+            .collect();
         texts.extend(intent.parameters.iter().map(|p| p.value.as_str()));
         for m in &intent.messages {
             match m {
@@ -48,7 +53,11 @@ pub fn check(agent: &Agent) {
             }
         }
         for c in &intent.output_contexts {
-            assert_eq!(c.name, c.name.to_lowercase(), "context names are lower-cased");
+            assert_eq!(
+                c.name,
+                c.name.to_lowercase(),
+                "context names are lower-cased"
+            );
         }
     }
 }

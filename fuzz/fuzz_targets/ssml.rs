@@ -1,7 +1,5 @@
-//! SSML reading (`sb_speech::ssml::read`): webhook and agent replies are spoken through it.
-//!
-//! sb-speech links whisper.cpp and ONNX Runtime, so its `ssml` and `normalize` modules (pure
-//! Rust: quick-xml, regex, chrono) are compiled in here from their source files.
+//! SSML reading (`sb_contracts::ssml::read`): webhook and agent replies are spoken through it,
+//! and the TTS normaliser (`sb_contracts::normalize`) reads its words.
 //!
 //! Input: the reply text (lossy UTF-8).
 //!
@@ -13,14 +11,8 @@
 
 use libfuzzer_sys::fuzz_target;
 
-#[path = "../../crates/speech/src/normalize/mod.rs"]
-#[allow(dead_code)]
-mod normalize;
-#[path = "../../crates/speech/src/ssml/mod.rs"]
-#[allow(dead_code)]
-mod ssml;
-
-use ssml::{is_ssml, pieces_of, read, to_ssml, Piece, Reading, MAX_BREAK_MS};
+use sb_contracts::normalize;
+use sb_contracts::ssml::{is_ssml, pieces_of, read, to_ssml, Piece, Reading, MAX_BREAK_MS};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

@@ -9,6 +9,8 @@
 #   scripts/fuzz.sh --runs 1000000  # one million executions per target
 #   scripts/fuzz.sh 60 wav ssml     # only these targets
 #
+# SECONDS must be at least 1 (libFuzzer reads 0 as "no limit"). SWITCHBOARD_FUZZ_TARGET_DIR
+# builds elsewhere than fuzz/target.
 # Prints executions, exec/s, coverage and crashes per target; exits 1 if any target crashed
 # (or leaked, timed out, ran out of memory), naming the crash input it kept. The scratch
 # directory (logs, grown corpora, artifacts) is kept when something failed or when
@@ -17,7 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 seconds=20
 runs=""
@@ -33,6 +35,15 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
+if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [[ "$seconds" -lt 1 ]]; then
+  echo "fuzz.sh: seconds per target must be a whole number >= 1 (got $seconds)" >&2
+  exit 2
+fi
+if [[ -n "$runs" ]] && ! [[ "$runs" =~ ^[1-9][0-9]*$ ]]; then
+  echo "fuzz.sh: --runs needs a positive whole number (got $runs)" >&2
+  exit 2
+fi
+
 CARGO_FUZZ_VERSION=0.13.2
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
   echo "fuzz.sh: installing cargo-fuzz $CARGO_FUZZ_VERSION"
@@ -46,10 +57,11 @@ fi
 # cargo-fuzz needs nightly-only flags (-Zsanitizer); the stable toolchain accepts them this way.
 export RUSTC_BOOTSTRAP=1
 start=$SECONDS
-echo "fuzz.sh: building the fuzz targets (cargo fuzz build -O -a)"
-cargo fuzz build -O -a
+target_dir="$(realpath -m "${SWITCHBOARD_FUZZ_TARGET_DIR:-fuzz/target}")"
+echo "fuzz.sh: building the fuzz targets (cargo fuzz build -O -a, in $target_dir)"
+cargo fuzz build -O -a --target-dir "$target_dir"
 build_s=$((SECONDS - start))
-bin_dir="fuzz/target/x86_64-unknown-linux-gnu/release"
+bin_dir="$target_dir/$(rustc -vV | sed -n 's/^host: //p')/release"
 
 all=$(cargo fuzz list)
 if [[ ${#targets[@]} -eq 0 ]]; then

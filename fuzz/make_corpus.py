@@ -247,4 +247,24 @@ for s in [
     "Plain text on 3/4/2025 at 10:00 for $12.50, 1st, 2nd & 100%",
 ]:
     put("ssml", s)
+# --- Dialog turns on the example agent: bodies \0-separated, \x01 then a webhook reply -------
+def body(text=None, event=None, **params):
+    qi = {"text": {"text": text, "languageCode": "en"}} if text else {"event": {"name": event, "languageCode": "en"}}
+    b = {"queryInput": qi}
+    if params:
+        b["queryParams"] = params
+    return json.dumps(b)
+
+reply = json.dumps({"fulfillmentText": "Booked, $name!", "outputContexts": [
+    {"name": "projects/p/agent/sessions/fuzz/contexts/booking", "lifespanCount": 2, "parameters": {"x": 1}}]})
+for turns in [
+    [body("hi"), body("I would like to book a table at 10:00 am on 01/09/2022 for Tanya") + "\x01" + reply, body("bye")],
+    [body("book a table"), body("tomorrow at 7pm"), body("for Ada Lovelace"), body("for 4 people") + "\x01" + reply],
+    [body(event="WELCOME"), body("let me check my diary first"), body("I want to talk to a person")],
+    [body("table for two next friday at half past eight", timeZone="Europe/Paris",
+          contexts=[{"name": "booking", "lifespanCount": 3, "parameters": {"name": "Bo"}}]),
+     body("the 3rd of march 2031 at 18:45") + "\x01" + json.dumps({"followupEventInput": {"name": "WELCOME"}}),
+     body("zzz qqq")],
+]:
+    put("dialog_turn", "\0".join(turns))
 print("corpus written to", OUT)

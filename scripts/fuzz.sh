@@ -74,6 +74,7 @@ max_len() {
     agent_zip | agent_json | wav) echo 65536 ;;
     twilio_stream | vonage_stream | webhook_response) echo 16384 ;;
     vonage_key | detect_intent | ssml | g711_pcm) echo 8192 ;;
+    dialog_turn) echo 4096 ;;
     *) echo 4096 ;;
   esac
 }

@@ -12,6 +12,9 @@ use libfuzzer_sys::fuzz_target;
 use sb_nlu::webhook::{WebhookFormat, WebhookOutcome, WebhookResponse};
 use serde_json::Value;
 
+#[path = "common/json_eq.rs"]
+mod json_eq;
+
 const STATUS: [u16; 8] = [200, 200, 201, 204, 299, 300, 404, 500];
 
 fuzz_target!(|data: &[u8]| {
@@ -38,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
             match WebhookOutcome::from_body(200, &json) {
                 WebhookOutcome::Ok(again) => {
                     let (a, b) = (to_value(&again), to_value(&r));
-                    assert!(same(&a, &b), "re-read differs:\n{a}\n{b}");
+                    assert!(json_eq::same(&a, &b), "re-read differs:\n{a}\n{b}");
                 }
                 WebhookOutcome::Failed { message, .. } => panic!("re-read failed: {message}"),
             }
@@ -49,25 +52,4 @@ fuzz_target!(|data: &[u8]| {
 
 fn to_value(r: &WebhookResponse) -> Value {
     serde_json::to_value(r).expect("to value")
-}
-
-/// Equal JSON, floats within an ulp or two: serde_json (without its `float_roundtrip` feature)
-/// may read a long decimal to a neighbouring double, so a re-read can move the last bit.
-fn same(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) if x.is_f64() || y.is_f64() => {
-            let (x, y) = (
-                x.as_f64().unwrap_or(f64::NAN),
-                y.as_f64().unwrap_or(f64::NAN),
-            );
-            x == y || (x - y).abs() <= 4.0 * f64::EPSILON * x.abs().max(y.abs())
-        }
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
-        }
-        _ => a == b,
-    }
 }

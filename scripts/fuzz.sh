@@ -9,17 +9,16 @@
 #   scripts/fuzz.sh --runs 1000000  # one million executions per target
 #   scripts/fuzz.sh 60 wav ssml     # only these targets
 #
-# SECONDS must be at least 1 (libFuzzer reads 0 as "no limit"). SWITCHBOARD_FUZZ_TARGET_DIR
-# builds elsewhere than fuzz/target.
 # Prints executions, exec/s, coverage and crashes per target; exits 1 if any target crashed
 # (or leaked, timed out, ran out of memory), naming the crash input it kept. The scratch
 # directory (logs, grown corpora, artifacts) is kept when something failed or when
-# SWITCHBOARD_FUZZ_KEEP=1; SWITCHBOARD_FUZZ_SCRATCH chooses it.
+# SWITCHBOARD_FUZZ_KEEP=1; SWITCHBOARD_FUZZ_SCRATCH chooses it. SWITCHBOARD_FUZZ_TARGET_DIR
+# builds elsewhere than fuzz/target. SECONDS must be at least 1 (libFuzzer reads 0 as "no limit").
 # Needs a C++ compiler (libfuzzer-sys builds libFuzzer): scripts/install-deps.sh installs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 2; }
 
 seconds=20
 runs=""

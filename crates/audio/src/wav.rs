@@ -145,11 +145,12 @@ fn read_g711_wav(bytes: &[u8]) -> Result<Option<Wav>> {
     }
 }
 
-/// Writes mono 16-bit PCM WAV.
+/// Writes mono 16-bit PCM WAV. The rate must be non-zero and its byte rate (2 × rate) fit the
+/// header's 32 bits.
 pub fn write_wav_i16(samples: &[i16], rate: u32) -> Result<Vec<u8>> {
     check_len(samples.len())?;
-    if rate == 0 {
-        return Err(AudioError::UnsupportedRate(0));
+    if rate == 0 || rate > u32::MAX / 2 {
+        return Err(AudioError::UnsupportedRate(rate));
     }
     let spec = hound::WavSpec {
         channels: 1,
@@ -308,6 +309,16 @@ mod tests {
         ulaw[34] = 16; // bits per sample
         assert!(matches!(read_wav(&ulaw), Err(AudioError::Wav(_))));
         assert_eq!(write_wav_i16(&[0], 0), Err(AudioError::UnsupportedRate(0)));
+        // A rate read from a file can be any u32; its byte rate must still fit the header
+        // (hound multiplied it unchecked: a panic with overflow checks, a wrong header without).
+        assert_eq!(
+            write_wav_i16(&[0], u32::MAX),
+            Err(AudioError::UnsupportedRate(u32::MAX))
+        );
+        let top = u32::MAX / 2;
+        let wav = write_wav_i16(&[7], top).unwrap();
+        assert_eq!(u32_at(&wav, 28), Some(top * 2), "byte rate");
+        assert_eq!(read_wav(&wav).unwrap().rate, top);
         // Truncated μ-law data is read as far as present.
         let ulaw = write_ulaw_wav(&[0; 10], 8000).unwrap();
         assert_eq!(read_wav(&ulaw[..60]).unwrap().samples.len(), 2);

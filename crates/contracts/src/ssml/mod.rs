@@ -86,6 +86,15 @@ pub fn escape(text: &str) -> String {
     quick_xml::escape::escape(text).into_owned()
 }
 
+/// [`escape`] for an attribute value, with tab and line breaks as character references: a reader
+/// turns literal ones into spaces (XML attribute-value normalisation).
+fn escape_attribute(text: &str) -> String {
+    escape(text)
+        .replace('\t', "&#9;")
+        .replace('\n', "&#10;")
+        .replace('\r', "&#13;")
+}
+
 /// Writes `pieces` as an SSML document that [`read`] gives back (the pieces of several
 /// documents can be joined into one this way).
 pub fn to_ssml(pieces: &[Piece]) -> String {
@@ -101,7 +110,7 @@ pub fn to_ssml(pieces: &[Piece]) -> String {
             Piece::Silence { ms } => out.push_str(&format!("<break time=\"{ms}ms\"/>")),
             Piece::Audio { src, fallback } => out.push_str(&format!(
                 "<audio src=\"{}\">{}</audio>",
-                escape(src),
+                escape_attribute(src),
                 escape(fallback)
             )),
         }

@@ -396,6 +396,20 @@ fn to_ssml_round_trips_pieces() {
     assert_eq!(back.pieces[1..], pieces[1..]);
 }
 
+/// Found by fuzzing: a clip `src` holding a tab (from `&#9;`, or taken raw from a malformed
+/// attribute) was written literally, and read back as a space.
+#[test]
+fn to_ssml_keeps_tabs_and_line_breaks_in_a_clip_src() {
+    let r = read("<speak><audio src=\"a&#9;b&#10;c&#13;d\"/></speak>");
+    let Some(Piece::Audio { src, .. }) = r.pieces.first() else {
+        panic!("{r:?}")
+    };
+    assert_eq!(src, "a\tb\nc\rd");
+    assert_eq!(read(&to_ssml(&r.pieces)).pieces, r.pieces);
+    let raw = read("<speak><audio src=\"x\t& y\"/></speak>");
+    assert_eq!(read(&to_ssml(&raw.pieces)).pieces, raw.pieces);
+}
+
 #[test]
 fn pieces_of_plain_text_is_one_speech_piece() {
     assert_eq!(pieces_of("Hello  there").pieces, [speech("Hello there")]);

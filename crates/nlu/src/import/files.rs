@@ -5,7 +5,7 @@ use super::MAX_FILE_BYTES;
 use crate::NluError;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::path::Path;
 
 const MAX_FILES: usize = 20_000;
@@ -21,8 +21,19 @@ impl Files {
         let all = if meta.is_dir() {
             read_dir(path)?
         } else {
-            read_zip(path)?
+            let file = std::fs::File::open(path).map_err(|e| io(path, e))?;
+            read_zip(file, &path.display().to_string())?
         };
+        Files::from_map(all, &path.display().to_string())
+    }
+
+    /// A ZIP export already in memory; `label` names it in errors.
+    pub fn from_zip_bytes(bytes: &[u8], label: &str) -> Result<Files, NluError> {
+        Files::from_map(read_zip(std::io::Cursor::new(bytes), label)?, label)
+    }
+
+    /// The files of an export by path (as [`Files::open`] reads them from a folder or a ZIP).
+    pub fn from_map(all: BTreeMap<String, Vec<u8>>, label: &str) -> Result<Files, NluError> {
         // Find the folder that holds agent.json (exports are sometimes zipped inside a top folder).
         let root = all
             .keys()
@@ -30,10 +41,7 @@ impl Files {
             .min_by_key(|k| k.len())
             .map(|k| k.trim_end_matches("agent.json").to_string())
             .ok_or_else(|| {
-                NluError::import(
-                    path.display().to_string(),
-                    "no agent.json found: not a Dialogflow ES export",
-                )
+                NluError::import(label, "no agent.json found: not a Dialogflow ES export")
             })?;
         let files = all
             .into_iter()
@@ -125,26 +133,18 @@ fn read_dir(root: &Path) -> Result<BTreeMap<String, Vec<u8>>, NluError> {
     Ok(out)
 }
 
-fn read_zip(path: &Path) -> Result<BTreeMap<String, Vec<u8>>, NluError> {
-    let file = std::fs::File::open(path).map_err(|e| io(path, e))?;
-    let mut zip = zip::ZipArchive::new(file).map_err(|e| {
-        NluError::import(
-            path.display().to_string(),
-            format!("not a folder or a readable ZIP: {e}"),
-        )
-    })?;
+fn read_zip<R: Read + Seek>(reader: R, label: &str) -> Result<BTreeMap<String, Vec<u8>>, NluError> {
+    let mut zip = zip::ZipArchive::new(reader)
+        .map_err(|e| NluError::import(label, format!("not a folder or a readable ZIP: {e}")))?;
     if zip.len() > MAX_FILES {
-        return Err(NluError::import(
-            path.display().to_string(),
-            "ZIP has too many entries",
-        ));
+        return Err(NluError::import(label, "ZIP has too many entries"));
     }
     let mut out = BTreeMap::new();
     let mut total = 0u64;
     for i in 0..zip.len() {
-        let mut f = zip.by_index(i).map_err(|e| {
-            NluError::import(path.display().to_string(), format!("ZIP entry {i}: {e}"))
-        })?;
+        let mut f = zip
+            .by_index(i)
+            .map_err(|e| NluError::import(label, format!("ZIP entry {i}: {e}")))?;
         if !f.is_file() {
             continue;
         }
@@ -162,10 +162,7 @@ fn read_zip(path: &Path) -> Result<BTreeMap<String, Vec<u8>>, NluError> {
         }
         total += n as u64;
         if total > MAX_TOTAL_BYTES {
-            return Err(NluError::import(
-                path.display().to_string(),
-                "export too large",
-            ));
+            return Err(NluError::import(label, "export too large"));
         }
         out.insert(name, buf);
     }

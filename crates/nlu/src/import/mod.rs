@@ -26,6 +26,18 @@ pub fn load(path: &Path) -> Result<Agent, NluError> {
     from_files(&files, &fallback_name)
 }
 
+/// Loads an agent from a ZIP export held in memory (an upload); `name` is the agent's name when
+/// `agent.json` has none.
+pub fn load_zip_bytes(bytes: &[u8], name: &str) -> Result<Agent, NluError> {
+    from_files(&Files::from_zip_bytes(bytes, name)?, name)
+}
+
+/// Loads an agent from the files of an export keyed by path (`agent.json`, `intents/X.json`, …),
+/// as [`load`] reads them from a folder.
+pub fn load_files(files: BTreeMap<String, Vec<u8>>, name: &str) -> Result<Agent, NluError> {
+    from_files(&Files::from_map(files, name)?, name)
+}
+
 fn from_files(files: &Files, fallback_name: &str) -> Result<Agent, NluError> {
     let raw_agent: RawAgent = files.json("agent.json")?;
     let language = raw_agent.language.clone().unwrap_or_else(|| "en".into());

@@ -109,6 +109,28 @@ fn loads_zip_with_top_folder_and_embedded_layout() {
         a.entity("Color").unwrap().entries[0].synonyms,
         vec!["red", "crimson"]
     );
+    // The same export from memory: as bytes, and as its files.
+    let bytes = std::fs::read(&zpath).unwrap();
+    let m = load_zip_bytes(&bytes, "old").unwrap();
+    assert_eq!(m.name, "old");
+    assert_eq!(m.intent_by_name("Hello").unwrap().messages, hello.messages);
+    assert!(load_zip_bytes(b"PK\x03\x04 not a zip", "x").is_err());
+    let files = BTreeMap::from([
+        (
+            "MyAgent/agent.json".to_string(),
+            br#"{"language":"en","defaultTimezone":"Europe/Paris"}"#.to_vec(),
+        ),
+        (
+            "MyAgent/intents/Hello.json".to_string(),
+            br#"{"name":"Hello","userSays":[{"data":[{"text":"hi there"}]}]}"#.to_vec(),
+        ),
+    ]);
+    let f = load_files(files, "mem").unwrap();
+    assert_eq!(
+        f.intent_by_name("Hello").unwrap().training_phrases[0].text(),
+        "hi there"
+    );
+    assert!(load_files(BTreeMap::new(), "mem").is_err(), "no agent.json");
 }
 
 #[test]

@@ -36,11 +36,13 @@ pub(crate) enum Heard {
     },
     /// Speech came back after a [`Heard::Paused`]: the utterance goes on.
     Resumed,
-    /// The utterance ended; `end_ms` is the end of its last voiced frame.
+    /// The utterance ended; `end_ms` is the end of its last voiced frame. `claimed`: it was
+    /// the caller's turn ([`Listener::claim`]).
     Ended {
         start_ms: u64,
         end_ms: u64,
         pcm: Vec<i16>,
+        claimed: bool,
     },
 }
 
@@ -48,6 +50,7 @@ struct Utterance {
     capture_from: u64,
     voiced_ms: u64,
     sustained: bool,
+    claimed: bool,
 }
 
 pub(crate) struct Listener {
@@ -72,6 +75,10 @@ pub(crate) struct Listener {
     speech_peak: f32,
     /// The open utterance paused after speech that ended here (audio time).
     paused_at: Option<u64>,
+    /// Audio pushed but not yet through the VAD, and what was heard not yet polled.
+    pending: VecDeque<i16>,
+    heard: VecDeque<Heard>,
+    end_silence_ms: u64,
 }
 
 impl Listener {
@@ -107,10 +114,42 @@ impl Listener {
             cap,
             speech_peak: 0.0,
             paused_at: None,
+            pending: VecDeque::new(),
+            heard: VecDeque::new(),
+            end_silence_ms: u64::from(cfg.end_silence_ms),
         })
     }
 
+    /// The open utterance is the caller's turn (it began while the bot listened, or it
+    /// interrupted the bot): its end is recognised.
+    pub fn claim(&mut self) {
+        if let Some(u) = self.utt.as_mut() {
+            u.claimed = true;
+        }
+    }
+
+    /// Whether the open utterance is claimed.
+    pub fn claimed(&self) -> bool {
+        self.utt.as_ref().is_some_and(|u| u.claimed)
+    }
+
+    /// An open utterance whose audio stopped arriving ends as silence would end it, then.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        if self.utt.is_none() {
+            return None;
+        }
+        Some(self.audio_end_ms()?.saturating_add(self.end_silence_ms))
+    }
+
+    /// Ends an open utterance whose audio stalled, if [`Listener::poll_timeout`] has passed.
+    pub fn handle_timeout(&mut self, now: u64) {
+        if self.poll_timeout().is_some_and(|t| now >= t) {
+            self.flush();
+        }
+    }
+
     /// True while an utterance is open.
+    #[cfg(test)]
     pub fn in_utterance(&self) -> bool {
         self.utt.is_some()
     }
@@ -124,17 +163,38 @@ impl Listener {
         self.anchor.unwrap_or(0).saturating_add(audio_ms)
     }
 
-    /// Feeds caller audio starting at driver time `at_ms`; appends what was heard to `out`.
-    pub fn push(&mut self, at_ms: u64, pcm: &[i16], out: &mut Vec<Heard>) {
+    /// Feeds caller audio starting at driver time `at_ms`. What it makes heard comes out of
+    /// [`Listener::poll_heard`], one event at a time, so the session's reaction to one (a claim)
+    /// is in place before the next frame is judged.
+    pub fn push(&mut self, at_ms: u64, pcm: &[i16]) {
         // Frames arrive late, never early: the smallest offset seen is the true one. A frame
         // later than that by more than GAP_MS means audio was missing: jump over the gap.
-        let offset = at_ms.saturating_sub(self.total / SAMPLES_PER_MS);
+        let received = self.total + self.pending.len() as u64;
+        let offset = at_ms.saturating_sub(received / SAMPLES_PER_MS);
         self.anchor = Some(match self.anchor {
             Some(a) if offset <= a.saturating_add(GAP_MS) => a.min(offset),
             _ => offset,
         });
+        self.pending.extend(pcm);
+    }
+
+    /// The next thing heard in the audio pushed so far.
+    pub fn poll_heard(&mut self) -> Option<Heard> {
+        loop {
+            if let Some(h) = self.heard.pop_front() {
+                return Some(h);
+            }
+            if !self.next_frame() {
+                self.trim();
+                return None;
+            }
+        }
+    }
+
+    /// Runs the VAD and the end-pointer over the next whole frame of pending audio.
+    fn next_frame(&mut self) -> bool {
         let n = self.frame.capacity();
-        for &s in pcm {
+        while let Some(s) = self.pending.pop_front() {
             self.buf.push_back(s);
             self.frame.push(s);
             self.total += 1;
@@ -146,13 +206,14 @@ impl Listener {
                 let p = self.gate(p, rms(&self.frame));
                 self.frame.clear();
                 let frame_start = (self.total - n as u64) / SAMPLES_PER_MS;
-                self.on_frame(frame_start, p, out);
+                self.on_frame(frame_start, p);
+                return true;
             }
         }
-        self.trim();
+        false
     }
 
-    fn on_frame(&mut self, start: u64, p: f32, out: &mut Vec<Heard>) {
+    fn on_frame(&mut self, start: u64, p: f32) {
         let end = start + self.frame_ms;
         let ev = self.ep.feed(start, p);
         if let Some(u) = self.utt.as_mut() {
@@ -169,14 +230,17 @@ impl Listener {
                     capture_from: capture_from_ms * SAMPLES_PER_MS,
                     voiced_ms: end.saturating_sub(at_ms),
                     sustained: false,
+                    claimed: false,
                 });
-                out.push(Heard::Started {
+                let h = Heard::Started {
                     start_ms: self.to_driver(at_ms),
                     at_ms: self.to_driver(end),
-                });
+                };
+                self.heard.push_back(h);
             }
             Some(EndpointEvent::SpeechEnded { start_ms, end_ms }) => {
-                out.push(self.close(start_ms, end_ms));
+                let h = self.close(start_ms, end_ms);
+                self.heard.push_back(h);
                 return;
             }
             Some(EndpointEvent::Paused {
@@ -187,15 +251,17 @@ impl Listener {
                 self.paused_at = Some(end_ms);
                 let from = self.utt.as_ref().map_or(self.buf_start, |u| u.capture_from);
                 let a = from.saturating_sub(self.buf_start) as usize;
-                out.push(Heard::Paused {
+                let h = Heard::Paused {
                     start_ms: self.to_driver(start_ms),
                     end_ms: self.to_driver(end_ms),
                     pcm: self.buf.range(a.min(self.buf.len())..).copied().collect(),
                     late,
-                });
+                };
+                self.heard.push_back(h);
             }
             Some(EndpointEvent::MaxUtteranceReached { start_ms, at_ms }) => {
-                out.push(self.close(start_ms, at_ms));
+                let h = self.close(start_ms, at_ms);
+                self.heard.push_back(h);
                 return;
             }
             None => {}
@@ -203,15 +269,14 @@ impl Listener {
         if let Some(e) = self.paused_at {
             if self.ep.last_speech_end().is_some_and(|now| now != e) {
                 self.paused_at = None;
-                out.push(Heard::Resumed);
+                self.heard.push_back(Heard::Resumed);
             }
         }
         if let Some(u) = self.utt.as_mut() {
             if !u.sustained && u.voiced_ms >= self.barge_min_ms {
                 u.sustained = true;
-                out.push(Heard::Sustained {
-                    at_ms: self.to_driver(end),
-                });
+                let at_ms = self.to_driver(end);
+                self.heard.push_back(Heard::Sustained { at_ms });
             }
         }
     }
@@ -243,9 +308,10 @@ impl Listener {
     }
 
     /// Ends an open utterance now (the audio stream stalled).
-    pub fn flush(&mut self, out: &mut Vec<Heard>) {
+    fn flush(&mut self) {
         if let Some(EndpointEvent::SpeechEnded { start_ms, end_ms }) = self.ep.finish() {
-            out.push(self.close(start_ms, end_ms));
+            let h = self.close(start_ms, end_ms);
+            self.heard.push_back(h);
         }
         self.utt = None;
         self.speech_peak = 0.0;
@@ -255,9 +321,9 @@ impl Listener {
     fn close(&mut self, start_ms: u64, end_ms: u64) -> Heard {
         self.speech_peak = 0.0;
         self.paused_at = None;
-        let from = self
-            .utt
-            .take()
+        let utt = self.utt.take();
+        let claimed = utt.as_ref().is_some_and(|u| u.claimed);
+        let from = utt
             .map(|u| u.capture_from)
             .unwrap_or_else(|| start_ms.saturating_sub(self.pre_roll) * SAMPLES_PER_MS);
         // Post-roll as long as the pre-roll: recognisers like a little silence at both ends.
@@ -274,6 +340,7 @@ impl Listener {
             start_ms: self.to_driver(start_ms),
             end_ms: self.to_driver(end_ms),
             pcm,
+            claimed,
         }
     }
 
@@ -364,9 +431,12 @@ mod tests {
     }
 
     fn push(l: &mut Listener, at: u64, ms: u64, v: i16) -> Vec<Heard> {
-        let mut out = Vec::new();
-        l.push(at, &vec![v; (ms * 16) as usize], &mut out);
-        out
+        l.push(at, &vec![v; (ms * 16) as usize]);
+        drain(l)
+    }
+
+    fn drain(l: &mut Listener) -> Vec<Heard> {
+        std::iter::from_fn(|| l.poll_heard()).collect()
     }
 
     /// A VAD that hears speech in anything but digital silence, like earshot's decaying tail.
@@ -439,6 +509,7 @@ mod tests {
             start_ms,
             end_ms,
             pcm,
+            ..
         } = &heard[2]
         else {
             panic!("{heard:?}")
@@ -467,8 +538,8 @@ mod tests {
                 at_ms: 6120
             }
         );
-        let mut out = Vec::new();
-        l.flush(&mut out);
+        l.flush();
+        let out = drain(&mut l);
         assert!(
             matches!(
                 out[..],

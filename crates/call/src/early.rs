@@ -48,7 +48,7 @@ pub fn sounds_complete(text: &str, dangling: &[String]) -> bool {
         .unwrap_or("")
         .trim_matches(|c: char| !c.is_alphanumeric() && c != '\'')
         .to_lowercase();
-    !dangling.iter().any(|w| *w == last)
+    !dangling.contains(&last)
 }
 
 /// What a guess's result is worth (see the module docs).

@@ -135,9 +135,7 @@ impl Listener {
 
     /// An open utterance whose audio stopped arriving ends as silence would end it, then.
     pub fn poll_timeout(&self) -> Option<u64> {
-        if self.utt.is_none() {
-            return None;
-        }
+        self.utt.as_ref()?;
         Some(self.audio_end_ms()?.saturating_add(self.end_silence_ms))
     }
 

@@ -19,7 +19,7 @@ async fn twiml_connects_a_stream_with_parameters() {
     assert_eq!(r.status().as_u16(), 200);
     assert_eq!(r.headers()["content-type"], "text/xml");
     let expected = format!(
-        "<Response><Connect><Stream url=\"wss://{}/twilio/media\"><Parameter name=\"connector\" value=\"default\"/><Parameter name=\"foo\" value=\"bar\"/></Stream></Connect></Response>",
+        "<Response><Connect action=\"https://{0}/twilio/action?connector=default\" method=\"POST\"><Stream url=\"wss://{0}/twilio/media\"><Parameter name=\"connector\" value=\"default\"/><Parameter name=\"actionHop\" value=\"1\"/><Parameter name=\"foo\" value=\"bar\"/></Stream></Connect></Response>",
         s.host
     );
     assert_eq!(r.text().await.unwrap(), expected);
@@ -36,7 +36,7 @@ async fn twiml_connects_a_stream_with_parameters() {
         .unwrap();
     assert_eq!(
         r.text().await.unwrap(),
-        "<Response><Connect><Stream url=\"ws://bot.example.com/twilio/media\"><Parameter name=\"connector\" value=\"default\"/></Stream></Connect></Response>"
+        "<Response><Connect action=\"http://bot.example.com/twilio/action?connector=default\" method=\"POST\"><Stream url=\"ws://bot.example.com/twilio/media\"><Parameter name=\"connector\" value=\"default\"/><Parameter name=\"actionHop\" value=\"1\"/></Stream></Connect></Response>"
     );
 
     let r = s

@@ -19,6 +19,7 @@
 //! Everything has a default, so `serve --agent PATH` alone runs with one `default` connector.
 //! Secrets never appear in `Debug` output or logs.
 
+use super::params::HttpMethod;
 use sb_call::CallConfig;
 use sb_speech::vad::EndpointConfig;
 use serde::Deserialize;
@@ -115,7 +116,17 @@ pub struct Connector {
     /// English default list.
     pub dangling_words: Option<Vec<String>>,
     pub status_callback: Option<String>,
+    /// `GET` or `POST` (default).
+    pub status_callback_method: Option<String>,
+    /// The `<Connect action>` URL: requested when the bot's part of the call ends; on Twilio
+    /// the TwiML it answers runs next (see `/twilio/action`).
     pub action: Option<String>,
+    /// `GET` or `POST` (default): the `<Connect method>`.
+    pub action_method: Option<String>,
+    /// Twilio's Dialogflow sample's `END_OF_INTERACTION_URL`: at every end of interaction
+    /// (end of conversation, handoff, transfer) the call is redirected there with
+    /// `dialogflowJSON` (the final query result) in the query. `action` wins when both are set.
+    pub end_of_interaction_url: Option<String>,
     pub analytics: Option<String>,
     pub twilio: TwilioSettings,
     pub vonage: VonageSettings,
@@ -142,7 +153,10 @@ impl Default for Connector {
             speech_hints: Vec::new(),
             dangling_words: None,
             status_callback: None,
+            status_callback_method: None,
             action: None,
+            action_method: None,
+            end_of_interaction_url: None,
             analytics: None,
             twilio: TwilioSettings::default(),
             vonage: VonageSettings::default(),
@@ -212,6 +226,12 @@ impl Connector {
         }
     }
 
+    /// `status_callback_method`, `action_method` (validated at load; POST by default).
+    pub fn methods(&self) -> (HttpMethod, HttpMethod) {
+        let m = |s: &Option<String>| s.as_deref().and_then(HttpMethod::parse).unwrap_or_default();
+        (m(&self.status_callback_method), m(&self.action_method))
+    }
+
     /// The ASR prompt made of the speech hints (`None` without hints).
     pub fn asr_prompt(&self) -> Option<String> {
         let hints: Vec<&str> = self
@@ -242,6 +262,7 @@ impl Connector {
         for (setting, url) in [
             ("status_callback", &self.status_callback),
             ("action", &self.action),
+            ("end_of_interaction_url", &self.end_of_interaction_url),
             ("analytics", &self.analytics),
             ("twilio.api_base", &self.twilio.api_base),
             ("vonage.api_base", &self.vonage.api_base),
@@ -253,6 +274,17 @@ impl Connector {
                         url: u.clone(),
                     });
                 }
+            }
+        }
+        for (setting, m) in [
+            ("status_callback_method", &self.status_callback_method),
+            ("action_method", &self.action_method),
+        ] {
+            if m.as_deref().is_some_and(|m| HttpMethod::parse(m).is_none()) {
+                return err(PhoneFileError::Range {
+                    setting,
+                    rule: "must be GET or POST",
+                });
             }
         }
         if let Some(tz) = &self.time_zone {

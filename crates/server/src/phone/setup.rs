@@ -53,6 +53,8 @@ pub struct Phone {
     next_key: AtomicU64,
     live: AtomicUsize,
     idle: Notify,
+    /// How the sessions of Twilio calls started by our TwiML ended, for their action request.
+    pub endings: super::action::Endings,
     /// Vonage calls handed off whose `disconnected` event gets the transfer NCCO.
     handed_off: std::sync::Mutex<std::collections::VecDeque<(String, serde_json::Value)>>,
 }
@@ -203,9 +205,12 @@ impl Phone {
             };
             prompts.extend(static_prompts(&engine));
             openings.extend(dynamic_openings(&engine));
+            let (status_callback_method, action_method) = c.methods();
             let callbacks = Callbacks::new(CallbackConfig {
                 status_callback: c.status_callback.clone(),
+                status_callback_method,
                 action: c.action.clone(),
+                action_method,
                 analytics: c.analytics.clone(),
                 auth_token: c.twilio.auth_token.clone(),
                 ..CallbackConfig::default()
@@ -228,6 +233,7 @@ impl Phone {
                 },
                 vonage,
                 action_url: c.action.clone(),
+                end_of_interaction_url: c.end_of_interaction_url.clone(),
                 transfer_number: c.vonage.transfer_number.clone(),
                 transfer_from: c.vonage.transfer_from.clone(),
                 transfer_text: c.vonage.transfer_text.clone(),
@@ -294,6 +300,7 @@ impl Phone {
             next_key: AtomicU64::new(1),
             live: AtomicUsize::new(0),
             idle: Notify::new(),
+            endings: super::action::Endings::default(),
             handed_off: std::sync::Mutex::new(std::collections::VecDeque::new()),
             clips: super::clips::Clips::default(),
             clock: app.clock.clone(),

@@ -1,24 +1,15 @@
-//! From the platform's start message to a configured call: the connector, per-call overrides
-//! (`connector`, `language`, `voiceName`, `welcomeIntent`, `sentimentAnalysis`,
-//! `resumeEndUserId`, `resumeEventName`), session parameters and a resumed paused session.
+//! From the platform's start message to a configured call: the connector, per-call settings
+//! (`super::params`: callback overrides and `<Config>`s such as `language`, `welcomeIntent`,
+//! `sentimentAnalysis`, `resumeEndUserId`, `resumeEventName`), session parameters and a resumed
+//! paused session.
 
 use super::callbacks::{CallInfo, Transport};
+use super::params;
 use super::setup::{ConnectorRt, Phone};
 use sb_call::{CallConfig, Resume};
 use sb_transport::{Platform, StartInfo, VONAGE_CALL_ID_HEADER};
 use serde_json::{Map, Value};
 use std::sync::Arc;
-
-/// Keys of `customParameters` (Vonage: headers) that configure the call rather than the session.
-pub const OVERRIDE_KEYS: [&str; 7] = [
-    "connector",
-    "language",
-    "voiceName",
-    "welcomeIntent",
-    "sentimentAnalysis",
-    "resumeEndUserId",
-    "resumeEventName",
-];
 
 pub struct CallSetup {
     pub connector: Arc<ConnectorRt>,
@@ -26,6 +17,10 @@ pub struct CallSetup {
     pub info: CallInfo,
     pub stream_id: String,
     pub session_params: Map<String, Value>,
+    /// Twilio will request `/twilio/action` when the stream ends (our TwiML started the call).
+    pub action_hop: bool,
+    /// Why the call's settings are refused: the call ends at once as failed, with this error.
+    pub refused: Option<String>,
 }
 
 pub fn transport_name(p: Platform) -> &'static str {
@@ -56,17 +51,17 @@ pub async fn setup(
     platform: Platform,
     start: &StartInfo,
 ) -> Result<CallSetup, SetupError> {
-    let p = &start.custom_parameters;
-    let get = |k: &str| p.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-    let name = get("connector").unwrap_or("");
+    let read = params::read(&start.custom_parameters);
     let connector = phone
-        .connector(name)
-        .ok_or_else(|| SetupError::UnknownConnector(name.to_string()))?;
+        .connector(&read.connector)
+        .ok_or_else(|| SetupError::UnknownConnector(read.connector.clone()))?;
     let call_id = if start.call_id.is_empty() {
         uuid::Uuid::new_v4().to_string()
     } else {
         start.call_id.clone()
     };
+    let mut refused = read.refused.clone();
+    let get = |k: &str| read.config.get(k).map(String::as_str);
     let mut cfg = connector.cfg.call_config();
     if let Some(l) = get("language") {
         cfg.language = l.to_string();
@@ -74,15 +69,14 @@ pub async fn setup(
     if let Some(w) = get("welcomeIntent") {
         cfg.welcome_event = w.to_string();
     }
-    if let Some(s) = get("sentimentAnalysis").and_then(parse_bool) {
-        cfg.sentiment = s;
-    }
-    let mut session_params = Map::new();
-    for (k, v) in p {
-        if !OVERRIDE_KEYS.contains(&k.as_str()) && k != VONAGE_CALL_ID_HEADER {
-            session_params.insert(k.clone(), Value::String(v.clone()));
+    if let Some(s) = get("sentimentAnalysis") {
+        match parse_bool(s) {
+            Some(b) => cfg.sentiment = b,
+            None => refused.push(format!("sentimentAnalysis `{s}` is not true or false")),
         }
     }
+    let mut session_params = read.session.clone();
+    session_params.remove(VONAGE_CALL_ID_HEADER);
     cfg.session_params = session_params.clone();
     cfg.source = transport_name(platform).to_string();
     let mut end_user_id = call_id.clone();
@@ -121,6 +115,7 @@ pub async fn setup(
         end_user_id,
         conversation_id,
         language: cfg.language.clone(),
+        overrides: read.overrides.clone(),
     };
     Ok(CallSetup {
         connector,
@@ -128,5 +123,7 @@ pub async fn setup(
         info,
         stream_id: start.stream_id.clone(),
         session_params,
+        action_hop: read.action_hop && platform == Platform::Twilio,
+        refused: (!refused.is_empty()).then(|| refused.join("; ")),
     })
 }

@@ -2,7 +2,10 @@
 //! speech engines, and a raw platform-side WebSocket client.
 #![allow(dead_code)]
 
+pub mod agents;
 pub mod app;
+pub mod customer;
+pub mod twilio;
 
 use futures_util::{SinkExt, StreamExt};
 use sb_speech::asr::{Asr, AsrOptions, Transcript};

@@ -1,0 +1,61 @@
+//! Small agents in Dialogflow's export layout whose intents are picked by DTMF (so fake speech
+//! engines carry a whole call): `1` hands off, `2` ends the conversation, `3` pauses with a
+//! payload that names a session parameter, `4` starts a booking whose guests are asked for.
+
+use serde_json::{json, Value};
+use std::path::Path;
+
+fn write(dir: &Path, name: &str, v: &Value) {
+    std::fs::write(dir.join(name), serde_json::to_vec_pretty(v).unwrap()).unwrap();
+}
+
+/// One intent file (+ one training phrase when `phrase` is set).
+pub fn intent(dir: &Path, name: &str, phrase: Option<&str>, body: Value) {
+    let mut v = json!({"id": format!("id-{name}"), "name": name, "events": [],
+                       "responses": [{"messages": [], "parameters": []}]});
+    if let (Value::Object(m), Value::Object(b)) = (&mut v, body) {
+        m.extend(b);
+    }
+    write(&dir.join("intents"), &format!("{name}.json"), &v);
+    if let Some(p) = phrase {
+        write(
+            &dir.join("intents"),
+            &format!("{name}_usersays_en.json"),
+            &json!([{"data": [{"text": p}], "isTemplate": false, "count": 0}]),
+        );
+    }
+}
+
+fn text(t: &str) -> Value {
+    json!({"type": 0, "lang": "en", "speech": t})
+}
+
+/// The DTMF agent (see the module docs).
+pub fn dtmf_agent() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("intents")).unwrap();
+    write(
+        d,
+        "agent.json",
+        &json!({"language": "en", "defaultTimezone": "UTC"}),
+    );
+    intent(d, "Welcome", None, json!({"events": [{"name": "WELCOME"}],
+        "responses": [{"messages": [text("Welcome")], "parameters": []}]}));
+    intent(d, "speak-to-an-agent", Some("1"), json!({
+        "responses": [{"action": "handoff", "parameters": [], "messages": [
+            text("Connecting you to an agent"),
+            {"type": 4, "lang": "en", "payload": {"live_agent_handoff": true, "queue": "billing"}}]}]}));
+    intent(d, "Goodbye", Some("2"), json!({"endInteraction": true,
+        "responses": [{"messages": [text("Goodbye")], "parameters": []}]}));
+    intent(d, "Pay", Some("3"), json!({
+        "responses": [{"action": "pay", "parameters": [], "messages": [
+            text("Taking you to payment"),
+            {"type": 4, "lang": "en", "payload": {"TWILIO_ACTION": "PAUSE",
+              "memberId": "$session.params.member_id", "paymentAmount": "$122.34"}}]}]}));
+    intent(d, "Transfer", Some("5"), json!({
+        "responses": [{"parameters": [], "messages": [
+            text("Transferring"),
+            {"type": 15, "platform": "telephony", "lang": "en", "phoneNumber": "+15550199"}]}]}));
+    dir
+}

@@ -120,7 +120,8 @@ async fn vonage_answer_returns_the_ncco() {
             {"action": "connect", "eventUrl": [format!("https://{h}/vonage/event")],
              "endpoint": [{"type": "websocket", "uri": format!("wss://{h}/vonage/media"),
                            "content-type": "audio/l16;rate=16000",
-                           "headers": {"uuid": "63f61863-4a51", "connector": "default"}}]}
+                           "headers": {"uuid": "63f61863-4a51", "connector": "default",
+                                       "from": "447700900000", "to": "447700900001"}}]}
         ])
     );
     let r = s

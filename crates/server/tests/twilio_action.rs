@@ -105,7 +105,10 @@ async fn handoff_runs_the_customers_dial() {
     );
     let (_, call) = s.get_json(&format!("/v1/calls/{sid}")).await;
     assert_eq!(call["status"], "live-agent-handoff", "{call}");
-    assert_eq!(call["parameters"], json!({"From": "+15550001", "To": "+15550002", "member_id": "m-7"}));
+    assert_eq!(
+        call["parameters"],
+        json!({"From": "+15550001", "To": "+15550002", "member_id": "m-7", "CallSid": sid})
+    );
     // The ending is used once: a second request finds no session, and the call's own action
     // URL is not known without it (the connector has none): Twilio is told to hang up.
     let (status, body) = request_action(&s, &twiml, sid).await;
@@ -170,7 +173,10 @@ async fn unknown_config_fails_the_call_clearly() {
     let (_, call) = s.get_json(&format!("/v1/calls/{sid}")).await;
     assert_eq!(call["status"], "failed", "{call}");
     assert_eq!(call["error"], error, "{call}");
-    assert_eq!(call["parameters"], json!({"From": "+15550001", "To": "+15550002"}));
+    assert_eq!(
+        call["parameters"],
+        json!({"From": "+15550001", "To": "+15550002", "CallSid": sid})
+    );
     s.stop().await;
 }
 

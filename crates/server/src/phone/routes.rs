@@ -250,6 +250,12 @@ async fn vonage_answer(
     let uuid = fields.get("uuid").cloned().unwrap_or_default();
     let mut hdrs: Vec<(&str, &str)> =
         vec![("uuid", uuid.as_str()), ("connector", conn.name.as_str())];
+    // The caller's identity, for `$session.params` and the webhook's telephony payload.
+    for k in ["from", "to"] {
+        if let Some(v) = fields.get(k).filter(|v| !v.is_empty()) {
+            hdrs.push((k, v.as_str()));
+        }
+    }
     for (k, v) in &fields {
         if super::params::is_call_setting(k) && k != "connector" {
             hdrs.push((k.as_str(), v.as_str()));

@@ -8,7 +8,10 @@ use super::params;
 use super::setup::{ConnectorRt, Phone};
 use sb_call::{CallConfig, Resume};
 use sb_transport::{Platform, StartInfo, VONAGE_CALL_ID_HEADER};
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
+
+/// `originalDetectIntentRequest.source` of phone calls, as Dialogflow's phone gateway sets it.
+pub const TELEPHONY_SOURCE: &str = "GOOGLE_TELEPHONY";
 use std::sync::Arc;
 
 pub struct CallSetup {
@@ -76,9 +79,30 @@ pub async fn setup(
         }
     }
     let mut session_params = read.session.clone();
-    session_params.remove(VONAGE_CALL_ID_HEADER);
+    let caller = match platform {
+        Platform::Twilio => {
+            session_params.insert("CallSid".into(), Value::String(call_id.clone()));
+            session_params.get("From")
+        }
+        Platform::Vonage => {
+            session_params.insert(VONAGE_CALL_ID_HEADER.into(), Value::String(call_id.clone()));
+            session_params.get("from")
+        }
+    };
+    // As Dialogflow's phone gateway: the caller in E.164 (Vonage gives it without the `+`).
+    let caller_id = caller.and_then(Value::as_str).map(|n| {
+        if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) {
+            format!("+{n}")
+        } else {
+            n.to_string()
+        }
+    });
+    cfg.source = TELEPHONY_SOURCE.to_string();
+    cfg.payload = Some(match caller_id {
+        Some(id) => json!({"telephony": {"caller_id": id}}),
+        None => json!({"telephony": {}}),
+    });
     cfg.session_params = session_params.clone();
-    cfg.source = transport_name(platform).to_string();
     let mut end_user_id = call_id.clone();
     if let Some(id) = get("resumeEndUserId") {
         let now = phone.clock.now().timestamp_millis();

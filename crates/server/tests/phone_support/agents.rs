@@ -32,14 +32,27 @@ fn text(t: &str) -> Value {
 
 /// The DTMF agent (see the module docs).
 pub fn dtmf_agent() -> tempfile::TempDir {
+    dtmf_agent_with(None)
+}
+
+/// The DTMF agent with a webhook at `webhook` (if any), which `6` (Twilio's caller) and `7`
+/// (Vonage's) call; their replies name the caller from `$session.params`.
+pub fn dtmf_agent_with(webhook: Option<&str>) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::create_dir_all(d.join("intents")).unwrap();
-    write(
-        d,
-        "agent.json",
-        &json!({"language": "en", "defaultTimezone": "UTC"}),
-    );
+    let mut agent = json!({"language": "en", "defaultTimezone": "UTC",
+                           "googleAssistant": {"project": "dtmf-agent"}});
+    if let Some(url) = webhook {
+        agent["webhook"] = json!({"url": url, "available": true});
+    }
+    write(d, "agent.json", &agent);
+    intent(d, "Twilio caller", Some("6"), json!({"webhookUsed": true, "endInteraction": true,
+        "responses": [{"parameters": [], "messages": [text(
+            "From $session.params.From to $session.params.To on $session.params.CallSid")]}]}));
+    intent(d, "Vonage caller", Some("7"), json!({"webhookUsed": true, "endInteraction": true,
+        "responses": [{"parameters": [], "messages": [text(
+            "From $session.params.from to $session.params.to on $session.params.uuid")]}]}));
     intent(d, "Welcome", None, json!({"events": [{"name": "WELCOME"}],
         "responses": [{"messages": [text("Welcome")], "parameters": []}]}));
     intent(d, "speak-to-an-agent", Some("1"), json!({

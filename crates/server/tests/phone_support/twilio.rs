@@ -96,12 +96,30 @@ pub async fn fetch_twiml(s: &PhoneServer, path: &str, call_sid: &str) -> Twiml {
 /// Runs the stream: waits for the greeting, keys in each of `turns` (DTMF, e.g. `"1#"`) after
 /// the bot's previous reply, echoing every mark, until the server closes the stream.
 pub async fn run_stream(twiml: &Twiml, call_sid: &str, turns: &[&str]) {
-    let mut c = RawCaller::connect(&twiml.stream_url, Platform::Twilio).await;
-    let params: Vec<(&str, &str)> = twiml
-        .params
+    run_caller(
+        Platform::Twilio,
+        &twiml.stream_url,
+        call_sid,
+        &twiml.params,
+        turns,
+    )
+    .await
+}
+
+/// [`run_stream`] on either platform (`params`: Twilio `customParameters`, Vonage headers).
+pub async fn run_caller(
+    platform: Platform,
+    url: &str,
+    call_id: &str,
+    params: &[(String, String)],
+    turns: &[&str],
+) {
+    let mut c = RawCaller::connect(url, platform).await;
+    let params: Vec<(&str, &str)> = params
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
+    let call_sid = call_id;
     c.start(call_sid, &params).await;
     let mut turns = turns.iter();
     tokio::time::timeout(Duration::from_secs(30), async {

@@ -3,13 +3,18 @@
 //! Dates, times, numbers, durations, phone numbers, e-mails, URLs and money come from the
 //! `duckling` crate (guarded: pre-checks, short windows, word boundaries, cache); names from US
 //! Census lists with context cues; places, languages and colours from an embedded gazetteer.
-//! See [`datetime`] for the date/time value conventions.
+//! See [`datetime`] for the date/time value conventions. Recogniser forms of times and dates
+//! ("8.30pm", "10, M", "9 January", "twenty twenty-two") are rewritten first ([`spoken`]) and
+//! matches mapped back to the user's words; spoken phone numbers are read by [`phone`].
 
 mod calendar;
 mod datetime;
 mod duck;
 mod gazetteer;
 mod names;
+mod phone;
+mod rewrite;
+mod spoken;
 mod temporal;
 #[cfg(test)]
 mod tests;
@@ -100,7 +105,7 @@ impl SysExtractor {
     pub fn extract(&self, text: &str, entities: &[&str], ctx: &SysContext) -> Vec<EntityMatch> {
         let mut out = Vec::new();
         let mut seen: Vec<String> = Vec::new();
-        let mut temporal: Option<Vec<temporal::TimeHit>> = None;
+        let mut temporal: Option<Temporal> = None;
         for e in entities {
             let tag = format!("@{}", e.trim_start_matches('@'));
             if seen.contains(&tag) || !Self::supports(&tag) {
@@ -203,23 +208,33 @@ impl SysExtractor {
         text: &str,
         tag: &str,
         ctx: &SysContext,
-        temporal: &mut Option<Vec<temporal::TimeHit>>,
+        temporal: &mut Option<Temporal>,
     ) -> Vec<(usize, usize, Value)> {
         match tag {
             "@sys.date" | "@sys.time" | "@sys.date-time" | "@sys.date-period"
             | "@sys.time-period" => {
-                let hits = temporal.get_or_insert_with(|| temporal::hits(self, text, ctx));
-                temporal::values(hits, tag, ctx)
+                let (rewritten, hits) = temporal.get_or_insert_with(|| {
+                    let rw = spoken::temporal(text);
+                    let read = rw.as_ref().map_or(text, |r| r.text.as_str());
+                    let hits = temporal::hits(self, read, ctx);
+                    (rw, hits)
+                });
+                back_to_original(rewritten.as_ref(), temporal::values(hits, tag, ctx))
             }
             "@sys.number" | "@sys.number-integer" | "@sys.cardinal" => self.numbers(text, tag, ctx),
-            "@sys.ordinal" => self
-                .duck(text, DimensionKind::Ordinal, ctx)
-                .iter()
-                .filter_map(|e| match e.value {
-                    DimensionValue::Ordinal(n) => Some((e.start, e.end, json!(n))),
-                    _ => None,
-                })
-                .collect(),
+            "@sys.ordinal" => {
+                let rw = spoken::ordinals(text);
+                let read = rw.as_ref().map_or(text, |r| r.text.as_str());
+                let found = self
+                    .duck(read, DimensionKind::Ordinal, ctx)
+                    .iter()
+                    .filter_map(|e| match e.value {
+                        DimensionValue::Ordinal(n) => Some((e.start, e.end, json!(n))),
+                        _ => None,
+                    })
+                    .collect();
+                back_to_original(rw.as_ref(), found)
+            }
             "@sys.duration" => self
                 .duck(text, DimensionKind::Duration, ctx)
                 .iter()
@@ -239,7 +254,7 @@ impl SysExtractor {
                     }
                     _ => None,
                 })
-                .chain(temporal::spoken_phone(text))
+                .chain(phone::spoken_phone(text))
                 .collect(),
             "@sys.email" => self
                 .duck(text, DimensionKind::Email, ctx)
@@ -345,6 +360,27 @@ impl SysExtractor {
             c.insert(key, found.clone());
         }
         found
+    }
+}
+
+/// The rewritten text of the temporal types (if any rewrite) and its date/time matches, shared
+/// by the temporal types asked for in one call.
+type Temporal = (Option<rewrite::Rewritten>, Vec<temporal::TimeHit>);
+
+/// Matches in a rewritten text, mapped to the original's offsets.
+fn back_to_original(
+    rw: Option<&rewrite::Rewritten>,
+    found: Vec<(usize, usize, Value)>,
+) -> Vec<(usize, usize, Value)> {
+    match rw {
+        None => found,
+        Some(r) => found
+            .into_iter()
+            .map(|(s, e, v)| {
+                let (s, e) = r.to_original(s, e);
+                (s, e, v)
+            })
+            .collect(),
     }
 }
 

@@ -55,6 +55,9 @@ pub struct SysExtractor {
     /// Duckling results per (dimension, text, reference minute, zone): the same text is often
     /// asked about several times in one turn.
     cache: Mutex<HashMap<CacheKey, Arc<Vec<Entity>>>>,
+    /// The date/time reading of the last text: one turn asks for it several times (templates,
+    /// parameters, answers).
+    last_temporal: Mutex<Option<(CacheKey, Arc<Temporal>)>>,
 }
 
 type CacheKey = (u8, String, i64, Tz);
@@ -105,7 +108,7 @@ impl SysExtractor {
     pub fn extract(&self, text: &str, entities: &[&str], ctx: &SysContext) -> Vec<EntityMatch> {
         let mut out = Vec::new();
         let mut seen: Vec<String> = Vec::new();
-        let mut temporal: Option<Temporal> = None;
+        let mut temporal: Option<Arc<Temporal>> = None;
         for e in entities {
             let tag = format!("@{}", e.trim_start_matches('@'));
             if seen.contains(&tag) || !Self::supports(&tag) {
@@ -208,17 +211,13 @@ impl SysExtractor {
         text: &str,
         tag: &str,
         ctx: &SysContext,
-        temporal: &mut Option<Temporal>,
+        temporal: &mut Option<Arc<Temporal>>,
     ) -> Vec<(usize, usize, Value)> {
         match tag {
             "@sys.date" | "@sys.time" | "@sys.date-time" | "@sys.date-period"
             | "@sys.time-period" => {
-                let (rewritten, hits) = temporal.get_or_insert_with(|| {
-                    let rw = spoken::temporal(text);
-                    let read = rw.as_ref().map_or(text, |r| r.text.as_str());
-                    let hits = temporal::hits(self, read, ctx);
-                    (rw, hits)
-                });
+                let t = temporal.get_or_insert_with(|| self.temporal(text, ctx));
+                let (rewritten, hits) = (&t.0, &t.1);
                 back_to_original(rewritten.as_ref(), temporal::values(hits, tag, ctx))
             }
             "@sys.number" | "@sys.number-integer" | "@sys.cardinal" => self.numbers(text, tag, ctx),
@@ -331,6 +330,24 @@ impl SysExtractor {
                 Some((e.start, e.end, number_json(n)))
             })
             .collect()
+    }
+
+    /// The recogniser forms of `text` rewritten and the date/time matches of the result.
+    fn temporal(&self, text: &str, ctx: &SysContext) -> Arc<Temporal> {
+        let key: CacheKey = (u8::MAX, text.to_string(), ctx.now.timestamp() / 60, ctx.tz);
+        if let Ok(last) = self.last_temporal.lock() {
+            if let Some((_, t)) = last.as_ref().filter(|(k, _)| *k == key) {
+                return t.clone();
+            }
+        }
+        let rw = spoken::temporal(text);
+        let read = rw.as_ref().map_or(text, |r| r.text.as_str());
+        let hits = temporal::hits(self, read, ctx);
+        let t = Arc::new((rw, hits));
+        if let Ok(mut last) = self.last_temporal.lock() {
+            *last = Some((key, t.clone()));
+        }
+        t
     }
 
     /// Cached, pre-checked duckling parse of the whole text for one dimension.

@@ -605,12 +605,24 @@ pub(crate) fn temporal(text: &str) -> Option<Rewritten> {
     let mut edits = Vec::new();
     let mut i = 0;
     while i < toks.len() {
-        let found = clock_digits(&cx, i)
-            .or_else(|| spoken_year(&cx, i))
-            .or_else(|| clock_words(&cx, i))
-            .or_else(|| half_hour(&cx, i))
-            .or_else(|| day_before_month(&cx, i))
-            .or_else(|| hyphen_ordinal(&toks[i]).map(|e| (e, i + 1)));
+        let w = toks[i].norm.as_str();
+        // Most words start none of the forms: test the cheap conditions first.
+        let found = if starts_digit(w) {
+            clock_digits(&cx, i)
+                .or_else(|| spoken_year(&cx, i))
+                .or_else(|| day_before_month(&cx, i))
+        } else if w == "half" {
+            half_hour(&cx, i)
+        } else if unit(w).is_some() || w == "twenty" || w.contains('-') {
+            spoken_year(&cx, i)
+                .or_else(|| clock_words(&cx, i))
+                .or_else(|| day_before_month(&cx, i))
+                .or_else(|| hyphen_ordinal(&toks[i]).map(|e| (e, i + 1)))
+        } else if tens(w).is_some() {
+            day_before_month(&cx, i)
+        } else {
+            None
+        };
         match found {
             Some((e, next)) => {
                 if text.get(e.start..e.end) != Some(e.with.as_str()) {

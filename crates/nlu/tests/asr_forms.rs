@@ -42,7 +42,10 @@ struct Row<'a> {
 fn parse_forms(text: &str) -> Vec<Row<'_>> {
     rows(text)
         .map(|(line, cols)| {
-            assert!(cols.len() >= 3, "line {line}: needs entity, utterance, value");
+            assert!(
+                cols.len() >= 3,
+                "line {line}: needs entity, utterance, value"
+            );
             let expected = match cols[2] {
                 "-" => None,
                 v => Some(
@@ -158,7 +161,10 @@ fn parse_sentences(text: &str) -> Vec<Booking<'_>> {
                 person: c[1],
                 date: c[2],
                 time: c[3],
-                known: c.get(4).and_then(|k| k.strip_prefix("known:")).map(str::trim),
+                known: c
+                    .get(4)
+                    .and_then(|k| k.strip_prefix("known:"))
+                    .map(str::trim),
             }
         })
         .collect()
@@ -194,7 +200,10 @@ fn booking_errors(engine: &Engine, b: &Booking) -> Vec<String> {
     let p = &r.parameters;
     let person = json!({ "name": b.person });
     if p.get("person") != Some(&person) {
-        errs.push(format!("person {}", p.get("person").unwrap_or(&Value::Null)));
+        errs.push(format!(
+            "person {}",
+            p.get("person").unwrap_or(&Value::Null)
+        ));
     }
     // Europe/London: +00:00 in winter, +01:00 from the last Sunday of March.
     let zone: chrono_tz::Tz = chrono_tz::Europe::London;
@@ -293,7 +302,12 @@ fn held_out_booking_sentences() {
         s.slots,
         s.n * 3
     );
-    assert!(s.whole * 100 >= s.n * HELD_OUT_FLOOR_PERCENT, "{}/{}", s.whole, s.n);
+    assert!(
+        s.whole * 100 >= s.n * HELD_OUT_FLOOR_PERCENT,
+        "{}/{}",
+        s.whole,
+        s.n
+    );
 }
 
 /// Floor for whole held-out sentences, in percent.

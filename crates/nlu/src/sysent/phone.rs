@@ -129,7 +129,10 @@ mod tests {
             read("0 1 6 1, 4 9 6, 0 0 0 0"),
             ["0 1 6 1, 4 9 6, 0 0 0 0=01614960000"]
         );
-        assert_eq!(read("oh triple 7 1 2 3 4 5 6"), ["oh triple 7 1 2 3 4 5 6=0777123456"]);
+        assert_eq!(
+            read("oh triple 7 1 2 3 4 5 6"),
+            ["oh triple 7 1 2 3 4 5 6=0777123456"]
+        );
     }
 
     #[test]

@@ -23,7 +23,7 @@ use super::calendar;
 use super::rewrite::{Edit, Rewritten};
 use crate::text::{tokenize, Token};
 use clock::{clock_digits, clock_words, half_hour};
-use dates::{day_before_month, hyphen_ordinal, spoken_year};
+use dates::{coming_weekday, day_before_month, hyphen_ordinal, spaced_ordinal, spoken_year};
 
 const UNITS: &[&str] = &[
     "zero",
@@ -179,10 +179,13 @@ pub(crate) fn temporal(text: &str) -> Option<Rewritten> {
         } else if unit(w).is_some() || w == "twenty" || w.contains('-') {
             spoken_year(&cx, i)
                 .or_else(|| clock_words(&cx, i))
+                .or_else(|| spaced_ordinal(&cx, i))
                 .or_else(|| day_before_month(&cx, i))
                 .or_else(|| hyphen_ordinal(&toks[i]).map(|e| (e, i + 1)))
         } else if tens(w).is_some() {
-            day_before_month(&cx, i)
+            spaced_ordinal(&cx, i).or_else(|| day_before_month(&cx, i))
+        } else if w == "coming" {
+            coming_weekday(&cx, i)
         } else {
             None
         };

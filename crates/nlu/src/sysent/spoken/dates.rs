@@ -74,6 +74,38 @@ pub(super) fn hyphen_ordinal(t: &Token) -> Option<Edit> {
     })
 }
 
+/// "twenty second" → "22nd": "second" alone is too common a word to start a date.
+pub(super) fn spaced_ordinal(cx: &Cx, i: usize) -> Option<(Edit, usize)> {
+    let n = tens(cx.norm(i))? + calendar::day_ordinal_value(cx.norm(i + 1)).filter(|v| *v < 10)?;
+    let (a, b) = (cx.toks.get(i)?, cx.toks.get(i + 1)?);
+    Some((
+        Edit {
+            start: a.start,
+            end: b.end,
+            with: format!("{n}{}", ordinal_suffix(n)),
+        },
+        i + 2,
+    ))
+}
+
+/// "this coming Sunday" → "this Sunday" (the grammar reads it as the Sunday after).
+pub(super) fn coming_weekday(cx: &Cx, i: usize) -> Option<(Edit, usize)> {
+    let next = cx.norm(i + 1);
+    if cx.norm(i) != "coming" || !calendar::is_weekday_or_relative(next) || next.starts_with("to") {
+        return None;
+    }
+    let first = if i > 0 && cx.norm(i - 1) == "this" { i - 1 } else { i };
+    let (a, b) = (cx.toks.get(first)?, cx.toks.get(i)?);
+    Some((
+        Edit {
+            start: a.start,
+            end: b.end,
+            with: "this".into(),
+        },
+        i + 1,
+    ))
+}
+
 /// After a month or a day of the month (token `i` starts what may be a year).
 fn after_date(cx: &Cx, i: usize) -> bool {
     let Some(j) = (0..i).rev().find(|&j| cx.norm(j) != ",") else {

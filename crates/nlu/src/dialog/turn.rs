@@ -177,7 +177,12 @@ impl Engine {
             Some((name, _)) => {
                 state.slot_filling = None;
                 let active = contexts::active_names(state);
-                match self.intent_for_event(name, &active) {
+                // An event no intent takes (unknown, or its intent's input contexts are not
+                // active) gets the fallback intent, as Dialogflow answers it.
+                match self
+                    .intent_for_event(name, &active)
+                    .or_else(|| self.fallback_intent(&active))
+                {
                     Some(idx) => Decision::Intent {
                         idx,
                         confidence: 1.0,

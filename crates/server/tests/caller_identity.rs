@@ -54,7 +54,15 @@ async fn twilio_and_vonage_callers_reach_the_agent_and_its_webhook() {
         ("to", "447700900001"),
     ]
     .map(|(k, v)| (k.to_string(), v.to_string()));
-    run_caller(Platform::Vonage, &s.ws_url(Platform::Vonage), uuid, &headers, &["7#"]).await;
+    run_caller(
+        Platform::Vonage,
+        &s.ws_url(Platform::Vonage),
+        uuid,
+        &headers,
+        &["7#"],
+        None,
+    )
+    .await;
     let req = hook.next().await.json();
     assert_eq!(
         req["originalDetectIntentRequest"],

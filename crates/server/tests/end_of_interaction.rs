@@ -11,7 +11,8 @@ mod phone_support;
 mod support;
 
 use phone_support::agents::dtmf_agent;
-use phone_support::twilio::{fetch_twiml, request_action, run_stream, standard_fields, Twiml};
+use phone_support::twilio::{fetch_twiml, request_action, run_caller, run_stream, standard_fields};
+use sb_transport::Platform;
 use phone_support::PhoneServer;
 use serde_json::{json, Value};
 use std::process::Stdio;
@@ -154,14 +155,10 @@ async fn end_of_conversation_redirects_a_live_call_through_rest() {
         rest.url("")
     ))
     .await;
-    let own = Twiml {
-        action: String::new(),
-        method: String::new(),
-        stream_url: s.ws_url(sb_transport::Platform::Twilio),
-        params: vec![("connector".into(), "default".into())],
-    };
     let sid = "CA00000000000000000000000000000200";
-    run_stream(&own, sid, &["2#"]).await;
+    let params = [("connector".to_string(), "default".to_string())];
+    let url = s.ws_url(Platform::Twilio);
+    run_caller(Platform::Twilio, &url, sid, &params, &["2#"], Some("tok")).await;
     let update = rest.next().await;
     assert_eq!(
         update.uri,

@@ -180,6 +180,49 @@ async fn unknown_config_fails_the_call_clearly() {
     s.stop().await;
 }
 
+/// `<Config>`s this server cannot honour are refused, each with its reason; those it can are
+/// taken (`language` of the agent's language, the default voice and speech model).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_is_honoured_or_refused() {
+    let agent = dtmf_agent();
+    let mut app = Customer::start().await;
+    let s = server(agent.path(), &format!("action = \"{}/after\"\n", app.base)).await;
+    let sid = "CA00000000000000000000000000000005";
+    let twiml = fetch_twiml(
+        &s,
+        "/twilio/twiml?config.language=es-ES&config.voiceName=en-US-Wavenet-C&config.speechModel=phone_call&config.voiceModel=mine&config.speechModelVariant=USE_ENHANCED",
+        sid,
+    )
+    .await;
+    run_stream(&twiml, sid, &[]).await;
+    let (status, _) = request_action(&s, &twiml, sid).await;
+    assert_eq!(status, 200);
+    let seen = app.next().await;
+    assert_eq!(seen.field("VirtualAgentStatus"), "failed");
+    assert_eq!(
+        seen.field("VirtualAgentError"),
+        "language `es-ES` is not a language of the agent (languages: en); \
+         speechModel `phone_call` is not configured (models: default = whisper-tiny.en); \
+         speechModelVariant `USE_ENHANCED` is not available (only the standard model is); \
+         voiceModel `mine` is not available (no custom voice models); \
+         voiceName `en-US-Wavenet-C` is not installed (voices: default)"
+    );
+
+    let sid = "CA00000000000000000000000000000006";
+    let twiml = fetch_twiml(
+        &s,
+        "/twilio/twiml?config.language=en-US&config.voiceName=default&config.speechModel=default&config.speechModelVariant=USE_BEST_AVAILABLE",
+        sid,
+    )
+    .await;
+    run_stream(&twiml, sid, &["2#"]).await;
+    let (status, _) = request_action(&s, &twiml, sid).await;
+    assert_eq!(status, 200);
+    let seen = app.next().await;
+    assert_eq!(seen.field("VirtualAgentStatus"), "completed", "{seen:?}");
+    s.stop().await;
+}
+
 /// The action hop checks Twilio's signature when the connector has an auth token, and answers
 /// only with URLs of the connector or the call, never one named by the request.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,6 +4,7 @@
 pub mod action;
 pub mod callbacks;
 pub mod handoff;
+pub mod honour;
 pub mod params;
 pub mod paused;
 

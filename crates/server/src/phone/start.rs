@@ -64,6 +64,12 @@ pub async fn setup(
         start.call_id.clone()
     };
     let mut refused = read.refused.clone();
+    let languages = [connector.engine.agent.language.clone()];
+    for (name, value) in &read.config {
+        if let Err(why) = super::honour::check(name, value, &connector.cfg, &languages) {
+            refused.push(why);
+        }
+    }
     let get = |k: &str| read.config.get(k).map(String::as_str);
     let mut cfg = connector.cfg.call_config();
     if let Some(l) = get("language") {

@@ -102,19 +102,22 @@ pub async fn run_stream(twiml: &Twiml, call_sid: &str, turns: &[&str]) {
         call_sid,
         &twiml.params,
         turns,
+        None,
     )
     .await
 }
 
-/// [`run_stream`] on either platform (`params`: Twilio `customParameters`, Vonage headers).
+/// [`run_stream`] on either platform (`params`: Twilio `customParameters`, Vonage headers),
+/// the upgrade signed with Twilio auth token `token` when given.
 pub async fn run_caller(
     platform: Platform,
     url: &str,
     call_id: &str,
     params: &[(String, String)],
     turns: &[&str],
+    token: Option<&str>,
 ) {
-    let mut c = RawCaller::connect(url, platform).await;
+    let mut c = RawCaller::connect_signed(url, platform, token).await;
     let params: Vec<(&str, &str)> = params
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))

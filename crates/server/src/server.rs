@@ -33,6 +33,11 @@ pub async fn run(
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
+    let web_state = state.clone();
+    let shutdown = async move {
+        shutdown.await;
+        web_state.web.close();
+    };
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
@@ -46,6 +51,7 @@ pub async fn run(
 pub async fn sweep(state: &AppState) -> usize {
     let now = state.clock.now();
     let evicted = state.sessions.evict_expired(now);
+    state.web.sweep(now, state.config.session_ttl).await;
     match state.store.sweep(now).await {
         Ok(n) => {
             if n > 0 || evicted > 0 {

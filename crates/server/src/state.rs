@@ -24,6 +24,8 @@ pub struct AppState {
     pub inflight: Arc<tokio::sync::Semaphore>,
     /// The phone path (Twilio/Vonage media streams), when enabled: see [`crate::phone::Phone`].
     pub phone: std::sync::OnceLock<Arc<crate::phone::Phone>>,
+    /// Web chat and the agents' console.
+    pub web: crate::web::Web,
 }
 
 impl AppState {
@@ -35,6 +37,7 @@ impl AppState {
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<AppState> {
         config.validate().context("invalid configuration")?;
+        let clock_for_web = clock.clone();
         let store = Store::open(config.data_dir.as_deref(), config.store_queue)?;
         let webhook = WebhookClient::new(config.webhook_timeout, clock.clone())
             .context("cannot build the webhook HTTP client")?;
@@ -47,6 +50,7 @@ impl AppState {
             sentiment: crate::sentiment::default_analyzer(),
             inflight: Arc::new(tokio::sync::Semaphore::new(config.max_inflight)),
             phone: std::sync::OnceLock::new(),
+            web: crate::web::Web::new(&config, clock_for_web),
             config,
         })
     }

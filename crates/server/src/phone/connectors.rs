@@ -34,6 +34,8 @@ pub const DEFAULT_CONNECTOR: &str = "default";
 pub struct PhoneFile {
     pub phone: PhoneLimits,
     pub connectors: BTreeMap<String, Connector>,
+    /// `[console]`: read by the console's dialer (`web::dial`), not by the phone path.
+    pub console: Option<toml::Table>,
 }
 
 /// Limits shared by every call.

@@ -99,7 +99,7 @@ async fn customer_chats_agent_takes_over_calls_and_resolves_in_a_real_browser() 
     let injected = customer
         .script(
             "const r = document.querySelector('[data-switchboard-chat]').shadowRoot;\
-             return [r.querySelectorAll('.log img, .log b').length, window.__pwned === undefined];",
+             return [r.querySelectorAll('.msg.customer *').length, window.__pwned === undefined];",
             serde_json::json!([]),
         )
         .await;
@@ -117,8 +117,10 @@ async fn customer_chats_agent_takes_over_calls_and_resolves_in_a_real_browser() 
         .expect("the chat is queued");
 
     // ---- the agent, on a desktop screen ---------------------------------------------------
+    // Chromium keeps `Secure` cookies over plain HTTP for localhost only.
+    let console_base = s.base.replace("127.0.0.1", "localhost");
     let agent = driver.session(1280, 860).await;
-    agent.goto(&format!("{}/console", s.base)).await;
+    agent.goto(&format!("{console_base}/console")).await;
     assert!(agent.current_url().await.ends_with("/console/login"));
     let name = agent.find("#name").await;
     agent.type_into(&name, "ada").await;
@@ -137,9 +139,10 @@ async fn customer_chats_agent_takes_over_calls_and_resolves_in_a_real_browser() 
     agent.wait_text(false, "#transcript .tx", hostile).await;
     agent.wait_text(false, "#conv-reason", "customer asked to be called back").await;
     agent.wait_text(false, "#conv-meta", "phone +14155550123").await;
+    agent.screenshot(&docs("console-queue.png")).await;
     let injected = agent
         .script(
-            "return [document.querySelectorAll('#transcript img, #transcript b').length, window.__pwned === undefined];",
+            "return [document.querySelectorAll('#transcript .tx *').length, window.__pwned === undefined];",
             serde_json::json!([]),
         )
         .await;
@@ -245,3 +248,4 @@ async fn chat_page_works_with_the_keyboard_and_survives_a_reload() {
     b.close().await;
     s.stop().await;
 }
+

@@ -45,7 +45,9 @@ fn page(html: String, cookies: &[String]) -> Response {
         HeaderValue::from_static(CSP),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // Not `no-referrer`: with it, browsers send `Origin: null` on form posts, which the
+    // same-origin check refuses.
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -153,7 +155,11 @@ pub async fn login_page(
     let csrf = auth::random_token();
     let error = match q.ok().and_then(|Query(q)| q.error).as_deref() {
         Some("throttled") => "Too many failed sign-ins for this name; try again in 15 minutes.",
-        Some("expired") => "The sign-in form expired; please try again.",
+        Some("expired") => {
+            "The sign-in form expired, or the browser refused its cookie (a console served over \
+             plain HTTP on another host than localhost needs `serve --console-insecure-cookies`). \
+             Please try again."
+        }
         Some(_) => "Wrong name or password.",
         None => "",
     };

@@ -111,6 +111,7 @@ impl Driver {
         };
         s.cmd("POST", "/timeouts", json!({"implicit": 10_000, "script": 15_000}))
             .await;
+        s.set_window(width, height).await;
         s
     }
 }
@@ -132,6 +133,13 @@ pub struct El(pub String);
 
 impl Session {
     pub async fn cmd(&self, method: &str, path: &str, body: Value) -> Value {
+        match self.try_cmd(method, path, body).await {
+            Ok(v) => v,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    pub async fn try_cmd(&self, method: &str, path: &str, body: Value) -> Result<Value, String> {
         let url = format!("{}{path}", self.url);
         let req = match method {
             "GET" => self.client.get(&url),
@@ -146,9 +154,9 @@ impl Session {
             .await
             .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         if let Some(err) = r["value"]["error"].as_str() {
-            panic!("{method} {path}: {err}: {}", r["value"]["message"]);
+            return Err(format!("{method} {path}: {err}: {}", r["value"]["message"]));
         }
-        r["value"].clone()
+        Ok(r["value"].clone())
     }
 
     pub async fn close(self) {
@@ -167,9 +175,17 @@ impl Session {
             .to_string()
     }
 
+    /// The page's viewport size (headless windows cannot be narrower than 500 px, so phone
+    /// widths are emulated through the DevTools protocol).
     pub async fn set_window(&self, width: u32, height: u32) {
-        self.cmd("POST", "/window/rect", json!({"width": width, "height": height}))
-            .await;
+        self.cmd(
+            "POST",
+            "/goog/cdp/execute",
+            json!({"cmd": "Emulation.setDeviceMetricsOverride", "params": {
+                "width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600
+            }}),
+        )
+        .await;
     }
 
     fn el(v: Value) -> El {
@@ -231,13 +247,24 @@ impl Session {
             obs.observe(root, {subtree: true, childList: true, characterData: true, attributes: true});
         "#;
         let r = self
-            .cmd(
+            .try_cmd(
                 "POST",
                 "/execute/async",
                 json!({"script": js, "args": [widget, css, want]}),
             )
             .await;
-        assert_eq!(r, json!(true), "waiting for {css} to contain {want:?}");
+        if r != Ok(json!(true)) {
+            let text = self
+                .script(
+                    "const h = document.querySelector('[data-switchboard-chat]');\
+                     return (arguments[0] && h ? h.shadowRoot : document.body).textContent;",
+                    json!([widget]),
+                )
+                .await;
+            self.screenshot(&std::env::temp_dir().join("sb-browser-failure.png"))
+                .await;
+            panic!("waiting for {css} to contain {want:?}: {r:?}\npage text: {text}");
+        }
     }
 
     pub async fn screenshot(&self, path: &std::path::Path) {

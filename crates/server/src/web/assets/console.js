@@ -48,7 +48,10 @@
     b.type = "button";
     if (m.id === selected) b.setAttribute("aria-current", "true");
     var l1 = el("span", "l1");
-    l1.appendChild(el("span", null, (m.channel === "phone" ? "☎ " : "💬 ") + (m.phone || m.id)));
+    var name = el("span", "who");
+    name.appendChild(el("span", "chan", m.channel === "phone" ? "Phone" : "Chat"));
+    name.appendChild(document.createTextNode(" " + (m.phone || m.id)));
+    l1.appendChild(name);
     var st = statusName(m);
     var badge = el("span", "badge " + st, st === "agent" ? (m.status.agent || "agent") : st);
     l1.appendChild(badge);

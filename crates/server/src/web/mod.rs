@@ -10,6 +10,7 @@ pub mod customer;
 pub mod dial;
 pub mod hub;
 pub mod model;
+pub mod phone_feed;
 pub mod rich;
 pub mod sse;
 pub mod store;

@@ -34,7 +34,12 @@ pub async fn run(
         })
     };
     let app = crate::api::router(state.clone());
-<<<<<<< HEAD
+    let web_state = state.clone();
+    let shutdown = async move {
+        shutdown.await;
+        // Open server-sent event streams end, so the graceful shutdown is not held by them.
+        web_state.web.close();
+    };
     let served = crate::listen::serve(
         listener,
         app,
@@ -43,20 +48,6 @@ pub async fn run(
         shutdown,
     )
     .await;
-=======
-    // Replies are written at once; disabling Nagle avoids delayed-ACK stalls on keep-alive connections.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let web_state = state.clone();
-    let shutdown = async move {
-        shutdown.await;
-        web_state.web.close();
-    };
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
->>>>>>> console
     let _ = stop_tx.send(true);
     let _ = sweeper.await;
     state.store.close().await;

@@ -149,6 +149,9 @@ pub struct BenchHttpArgs {
     /// Persist to this directory (default: a temporary directory, removed afterwards).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Configure this API key on the server and send it with every request.
+    #[arg(long, env = "SWITCHBOARD_BENCH_API_KEY")]
+    pub api_key: Option<String>,
 }
 
 /// Loads and trains an agent, optionally replacing its webhook URL.
@@ -217,6 +220,19 @@ async fn serve(
     a: ServeArgs,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    // The settings file first: a mistake in it should stop the server before the agent trains.
+    let file = match a.config.as_deref() {
+        Some(p) => crate::phone::connectors::PhoneFile::load(p)?,
+        None => crate::phone::connectors::PhoneFile::with_default_connector(),
+    };
+    let where_ = || match a.config.as_deref() {
+        Some(p) => p.display().to_string(),
+        None => "the environment".to_string(),
+    };
+    let api_keys = file
+        .auth
+        .resolve(&|v| std::env::var(v).ok())
+        .with_context(|| format!("{}: invalid [auth]", where_()))?;
     let engine = load_engine(&a.agent.agent, a.agent.webhook_url.as_deref())?;
     let config = ServerConfig {
         data_dir: Some(a.data_dir.clone()),
@@ -224,6 +240,9 @@ async fn serve(
         webhook_timeout: a.agent.webhook_timeout,
         max_sessions: a.max_sessions,
         sweep_interval: a.sweep_interval,
+        server: file.server.clone(),
+        api_keys,
+        insecure_open: file.auth.insecure_open,
         ..ServerConfig::default()
     };
     let state = Arc::new(crate::AppState::new(
@@ -238,6 +257,17 @@ async fn serve(
         .await
         .with_context(|| format!("cannot listen on {}", a.listen))?;
     let addr = listener.local_addr()?;
+    crate::server::check_exposure(&state, addr)?;
+    tracing::info!(
+        keys = state.config.api_keys.len(),
+        cors_origins = state.config.server.cors_origins.len(),
+        "API keys {}",
+        if state.guard.has_keys() {
+            "required"
+        } else {
+            "off (open API)"
+        }
+    );
     tracing::info!(
         agent = %engine.agent.name,
         intents = engine.agent.intents.len(),
@@ -246,7 +276,7 @@ async fn serve(
     );
     let phone = match a.no_phone {
         true => None,
-        false => Some(crate::phone::setup::enable(&state, a.config.as_deref()).await?),
+        false => Some(crate::phone::setup::enable_with(&state, file).await?),
     };
     let shutdown = async move {
         shutdown.await;

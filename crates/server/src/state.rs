@@ -24,6 +24,10 @@ pub struct AppState {
     pub inflight: Arc<tokio::sync::Semaphore>,
     /// The phone path (Twilio/Vonage media streams), when enabled: see [`crate::phone::Phone`].
     pub phone: std::sync::OnceLock<Arc<crate::phone::Phone>>,
+    /// API keys, rate limits and their refusal counters.
+    pub guard: Arc<crate::guard::Guard>,
+    /// HTTP connection counters.
+    pub conns: Arc<crate::listen::ConnStats>,
     /// Web chat and the agents' console.
     pub web: crate::web::Web,
 }
@@ -37,6 +41,9 @@ impl AppState {
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<AppState> {
         config.validate().context("invalid configuration")?;
+        if let Some(dir) = config.data_dir.as_deref() {
+            crate::fs_private::prepare_data_dir(dir)?;
+        }
         let clock_for_web = clock.clone();
         let store = Store::open(config.data_dir.as_deref(), config.store_queue)?;
         let webhook = WebhookClient::new(config.webhook_timeout, clock.clone())
@@ -50,6 +57,8 @@ impl AppState {
             sentiment: crate::sentiment::default_analyzer(),
             inflight: Arc::new(tokio::sync::Semaphore::new(config.max_inflight)),
             phone: std::sync::OnceLock::new(),
+            guard: Arc::new(crate::guard::Guard::new(config.api_keys.clone())),
+            conns: Arc::default(),
             web: crate::web::Web::new(&config, clock_for_web),
             config,
         })

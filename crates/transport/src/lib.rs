@@ -8,7 +8,8 @@
 //! * [`TwilioServer`] / [`VonageServer`]: our side of each platform's stream.
 //! * [`TwilioCaller`] / [`VonageCaller`]: the platform's side, for simulated callers and tests.
 //! * [`twiml`] / [`ncco`]: call-setup documents; [`twilio_sig`]: webhook signatures;
-//!   [`mod@vonage_jwt`]: tokens for Vonage REST call control.
+//!   [`mod@vonage_jwt`]: tokens for Vonage REST call control; [`vonage_sig`]: Vonage signed
+//!   webhooks.
 
 mod caller_twilio;
 mod caller_vonage;
@@ -21,6 +22,7 @@ pub mod twilio_sig;
 pub mod twiml;
 mod vonage;
 pub mod vonage_jwt;
+pub mod vonage_sig;
 
 use std::collections::BTreeMap;
 
@@ -35,6 +37,7 @@ pub use twilio_sig::{twilio_signature, verify_twilio_signature, TwilioCredential
 pub use twiml::{twiml_connect_stream, twiml_dial, twiml_redirect};
 pub use vonage::{VonageServer, VONAGE_CALL_ID_HEADER};
 pub use vonage_jwt::{vonage_jwt, VonageJwtSigner};
+pub use vonage_sig::{sign_vonage_webhook, verify_vonage_webhook, VonageSigError};
 
 /// One WebSocket data message (control frames and close are the driver's business).
 #[derive(Debug, Clone, PartialEq, Eq)]

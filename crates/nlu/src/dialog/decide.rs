@@ -200,7 +200,12 @@ impl Engine {
             return self.decide_text(state, text, ctx);
         };
         let active = contexts::active_names(state);
-        let decision = match self.intent_for_event(name, &active) {
+        // An event no intent takes (unknown, or its intent's input contexts are not active)
+        // gets the fallback intent, as Dialogflow answers it.
+        let decision = match self
+            .intent_for_event(name, &active)
+            .or_else(|| self.fallback_intent(&active))
+        {
             Some(idx) => Decision::Intent {
                 idx,
                 confidence: 1.0,

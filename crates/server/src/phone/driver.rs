@@ -47,6 +47,8 @@ pub(crate) struct Driver {
     closed: bool,
     pub(crate) hangup: Option<HangupReason>,
     pub(crate) book: Bookkeeping,
+    /// The close frame to end the socket with, when the driver chose one.
+    pub(crate) close_frame: Option<axum::extract::ws::CloseFrame>,
 }
 
 impl Driver {
@@ -79,6 +81,7 @@ impl Driver {
             closed: false,
             hangup: None,
             book: Bookkeeping::default(),
+            close_frame: None,
             phone,
         }
     }
@@ -146,6 +149,22 @@ impl Driver {
 
     fn on_socket(&mut self, msg: Option<Result<Message, axum::Error>>) {
         let at = self.now_ms();
+        // A message over the socket's cap: the stream cannot be read past it, so the server
+        // ends the call (close code 1009) and the record says so.
+        if let Some(why) = msg
+            .as_ref()
+            .and_then(|m| m.as_ref().err())
+            .and_then(super::accept::oversized)
+        {
+            self.on_bad(why.clone());
+            self.close_frame =
+                super::accept::close_frame(super::accept::close::TOO_BIG, "message too big");
+            self.feed(Input::Abort {
+                at_ms: at,
+                error: why,
+            });
+            return;
+        }
         let msg = match msg {
             Some(Ok(Message::Close(_))) | Some(Err(_)) | None => {
                 self.closed = true;

@@ -323,7 +323,7 @@ impl Hub {
             Status::Queued { since, .. } => *since,
             _ => m.started_at,
         });
-        others.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+        others.sort_by_key(|m| std::cmp::Reverse(m.updated_at));
         (queue, others)
     }
 

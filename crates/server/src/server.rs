@@ -34,6 +34,7 @@ pub async fn run(
         })
     };
     let app = crate::api::router(state.clone());
+<<<<<<< HEAD
     let served = crate::listen::serve(
         listener,
         app,
@@ -42,6 +43,20 @@ pub async fn run(
         shutdown,
     )
     .await;
+=======
+    // Replies are written at once; disabling Nagle avoids delayed-ACK stalls on keep-alive connections.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let web_state = state.clone();
+    let shutdown = async move {
+        shutdown.await;
+        web_state.web.close();
+    };
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+>>>>>>> console
     let _ = stop_tx.send(true);
     let _ = sweeper.await;
     state.store.close().await;
@@ -64,6 +79,7 @@ pub fn check_exposure(state: &AppState, addr: SocketAddr) -> Result<(), Settings
 pub async fn sweep(state: &AppState) -> usize {
     let now = state.clock.now();
     let evicted = state.sessions.evict_expired(now);
+    state.web.sweep(now, state.config.session_ttl).await;
     match state.store.sweep(now).await {
         Ok(n) => {
             if n > 0 || evicted > 0 {

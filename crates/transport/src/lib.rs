@@ -70,8 +70,10 @@ pub enum Inbound {
     Connected,
     /// The media stream started.
     Start(StartInfo),
-    /// Caller audio at 16 kHz; `at_ms` is the stream position of its first sample, counted
-    /// from the audio delivered so far on this connection (a media clock, not wall time).
+    /// Caller audio at 16 kHz; `at_ms` is the media time of its first sample: its place in the
+    /// stream (a media clock, not wall time). Twilio: the audio delivered so far plus what its
+    /// media `timestamp`s show it lost; Vonage: the frames delivered so far. A driver places it
+    /// on the call's timeline with `sb_call::MediaClock`.
     Audio { pcm16k: Vec<i16>, at_ms: u64 },
     /// A keypress. Vonage reports a duration; Twilio does not.
     Dtmf {

@@ -2,8 +2,10 @@
 //! results, the session's next deadline, the playout clock and shutdown; decodes platform
 //! messages into [`Input`]s, drains [`Output`]s and writes them back paced.
 //!
-//! Clock: milliseconds since the socket was accepted. Caller audio is stamped with the time it
-//! arrived minus its length, kept monotonic, so "end of caller speech" is real time.
+//! Clock: milliseconds since the socket was accepted (tokio's clock: virtual under paused time),
+//! the one source of every [`Input`]'s time. Caller audio is placed on that timeline by its
+//! media time (the codec's) through a [`MediaClock`]; the call's "now" never falls behind the
+//! audio placed so far. `Instant::now` beyond that only paces the output.
 
 use super::accept::{to_wire, to_ws};
 use super::events::Bookkeeping;
@@ -12,7 +14,7 @@ use super::setup::Phone;
 use super::speech::{Step, Work};
 use super::start::CallSetup;
 use axum::extract::ws::{Message, WebSocket};
-use sb_call::{CallSession, HangupReason, Input, Output};
+use sb_call::{CallSession, HangupReason, Input, MediaClock, Output};
 use sb_speech::asr::AsrFailure;
 use sb_speech::ssml::{self, Piece};
 use sb_transport::{Codec, Inbound, Outbound, Platform};
@@ -38,7 +40,7 @@ pub(crate) struct Driver {
     tasks: JoinSet<()>,
     key: u64,
     t0: Instant,
-    last_audio_end: u64,
+    media: MediaClock,
     bad: u32,
     window_start: Instant,
     window_count: u32,
@@ -72,7 +74,7 @@ impl Driver {
             tasks: JoinSet::new(),
             key,
             t0,
-            last_audio_end: 0,
+            media: MediaClock::new(),
             bad: 0,
             window_start: Instant::now(),
             window_count: 0,
@@ -85,7 +87,8 @@ impl Driver {
     }
 
     pub(crate) fn now_ms(&self) -> u64 {
-        (self.t0.elapsed().as_millis() as u64).max(self.last_audio_end)
+        let clock = self.t0.elapsed().as_millis() as u64;
+        clock.max(self.media.end_ms().unwrap_or(0))
     }
 
     pub(crate) async fn run(&mut self, ws: &mut WebSocket) {
@@ -218,11 +221,10 @@ impl Driver {
     fn on_inbound(&mut self, ev: Inbound) {
         let now = self.now_ms();
         match ev {
-            Inbound::Audio { pcm16k, .. } => {
-                let dur = pcm16k.len() as u64 / 16;
-                let wall = self.t0.elapsed().as_millis() as u64;
-                let at = wall.saturating_sub(dur).max(self.last_audio_end);
-                self.last_audio_end = at + dur;
+            Inbound::Audio { pcm16k, at_ms } => {
+                let len = pcm16k.len() as u64 / 16;
+                let arrival = self.t0.elapsed().as_millis() as u64;
+                let at = self.media.place(arrival, at_ms, len);
                 self.feed(Input::Audio { at_ms: at, pcm16k });
             }
             Inbound::Dtmf { digit, .. } => self.feed(Input::Dtmf { at_ms: now, digit }),

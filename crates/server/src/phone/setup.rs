@@ -51,6 +51,8 @@ pub struct Phone {
     pub clips: super::clips::Clips,
     /// The server's one clock: call start times, pause expiry, transcripts, callbacks.
     pub clock: Arc<dyn crate::clock::Clock>,
+    /// Calls as live conversations in the agents' console.
+    pub console: crate::web::phone_feed::PhoneFeed,
     shutdown: watch::Sender<bool>,
     next_key: AtomicU64,
     live: AtomicUsize,
@@ -300,6 +302,7 @@ impl Phone {
             handed_off: std::sync::Mutex::new(std::collections::VecDeque::new()),
             clips: super::clips::Clips::default(),
             clock: app.clock.clone(),
+            console: crate::web::phone_feed::PhoneFeed::start(app.web.hub.clone()),
             file,
         });
         if app.phone.set(phone.clone()).is_err() {

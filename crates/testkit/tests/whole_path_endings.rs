@@ -33,7 +33,10 @@ fn a_finished_sentence_is_answered_at_the_pause(p: Platform) {
     // end + 200 + ASR, not end + 700 + ASR.
     let asr = c.recognitions();
     assert_eq!(asr.len(), 1, "{}", c.dump());
-    assert_eq!((asr[0].2, asr[0].3.as_str()), (AsrPriority::EarlyGuess, BOOKING));
+    assert_eq!(
+        (asr[0].2, asr[0].3.as_str()),
+        (AsrPriority::EarlyGuess, BOOKING)
+    );
     assert_at(&c, "guess", asr[0].0, end + 200, FRAME_MS);
     assert_eq!(reply, asr[0].0 + ASR_MS);
     assert!(reply < end + 700, "{}", c.dump());
@@ -43,7 +46,10 @@ fn a_finished_sentence_is_answered_at_the_pause(p: Platform) {
     assert_eq!(c.recognitions().len(), 1, "{}", c.dump());
     let rec = records(&c);
     let t = &rec[1].1.timings;
-    assert_eq!(t.speech_end_ms.map(|e| e.abs_diff(end) <= FRAME_MS), Some(true));
+    assert_eq!(
+        t.speech_end_ms.map(|e| e.abs_diff(end) <= FRAME_MS),
+        Some(true)
+    );
     let first = c.heard()[1].from_ms;
     assert_at(
         &c,
@@ -68,7 +74,10 @@ fn a_guess_is_dropped_when_the_caller_goes_on(p: Platform) {
     let asr = c.recognitions();
     assert_eq!(asr.len(), 2, "{}", c.dump());
     let (guess_at, guess_turn) = (asr[0].0, asr[0].1);
-    assert_eq!((asr[0].2, asr[0].3.as_str()), (AsrPriority::EarlyGuess, BOOKING));
+    assert_eq!(
+        (asr[0].2, asr[0].3.as_str()),
+        (AsrPriority::EarlyGuess, BOOKING)
+    );
     // Speech coming back cancels the guess still running; nothing is answered meanwhile.
     let cancels = c.cancelled();
     assert_eq!(cancels.len(), 1, "{}", c.dump());
@@ -77,7 +86,10 @@ fn a_guess_is_dropped_when_the_caller_goes_on(p: Platform) {
     // The next pause guesses the whole utterance, and that is the turn.
     let end = speech_end(&c);
     let whole = format!("{BOOKING} for two people");
-    assert_eq!((asr[1].2, asr[1].3.as_str()), (AsrPriority::EarlyGuess, whole.as_str()));
+    assert_eq!(
+        (asr[1].2, asr[1].3.as_str()),
+        (AsrPriority::EarlyGuess, whole.as_str())
+    );
     assert_at(&c, "second guess", asr[1].0, end + 200, FRAME_MS);
     assert_eq!(reply, asr[1].0 + ASR_MS);
     let i = intents(&c);

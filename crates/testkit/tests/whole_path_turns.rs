@@ -28,7 +28,13 @@ fn greeting_plays_in_full_and_then_the_call_listens(p: Platform) {
     let heard = c.heard();
     assert_eq!(heard.len(), 1, "{}", c.dump());
     // First sound as soon as the synthesiser's first chunk is there; all of it is heard.
-    assert_at(&c, "greeting onset", heard[0].from_ms, tts.first_chunk_ms, 2);
+    assert_at(
+        &c,
+        "greeting onset",
+        heard[0].from_ms,
+        tts.first_chunk_ms,
+        2,
+    );
     let full = tts.duration_ms(WELCOME);
     assert!(
         heard[0].ms().abs_diff(full) <= FRAME_MS,
@@ -124,7 +130,11 @@ fn silence_reprompts_after_the_timeout_then_says_goodbye_and_hangs_up(p: Platfor
     let mut c = call(p, cfg);
     let m0 = welcomed(&mut c);
     let reprompt = c.run_until(10_000, |c| c.synthesized().len() == 2);
-    assert_eq!(reprompt, m0 + 4_000, "exactly the timeout after the welcome played");
+    assert_eq!(
+        reprompt,
+        m0 + 4_000,
+        "exactly the timeout after the welcome played"
+    );
     assert_eq!(
         c.synthesized()[1].2,
         format!("Sorry, I didn't hear anything. {WELCOME}")

@@ -9,8 +9,9 @@ use sb_transport::{CallerCodec, Inbound, Outbound, Platform};
 use super::voice::SAMPLES_PER_MS;
 
 /// Samples in one 20 ms frame at 16 kHz.
-pub(crate) const FRAME: usize = 320;
-pub(crate) const FRAME_MS: u64 = 20;
+const FRAME: usize = 320;
+/// One frame of caller audio, ms.
+pub const FRAME_MS: u64 = 20;
 
 /// A stretch of the caller's speech (or a pause) waiting to go out.
 struct Stretch {
@@ -31,7 +32,8 @@ pub struct Spoken {
 }
 
 /// What the caller's side did with one server output.
-pub(crate) enum Got {
+#[derive(Debug, Clone, PartialEq)]
+pub enum Got {
     /// Bot audio: plays from `from_ms` for `ms`; its first voiced sample at `voiced_from`.
     Audio {
         from_ms: u64,
@@ -44,7 +46,8 @@ pub(crate) enum Got {
     Clear(Vec<Inbound>),
 }
 
-pub(crate) struct Handset {
+/// The platform's side of the line, sans-IO: the caller drives it with its own clock.
+pub struct Handset {
     pub codec: Box<dyn CallerCodec + Send>,
     platform: Platform,
     /// The next frame covers `[next_frame - 20, next_frame)` and goes out at `next_frame`.
@@ -67,6 +70,13 @@ impl Handset {
             play_end: 0,
             marks: VecDeque::new(),
         }
+    }
+
+    /// How much later the caller's sound reaches the server's media timeline than the caller
+    /// made it: the simulated phone's rate conversion down and ours back up (the same filter
+    /// delay); 0 when the line runs at the core rate.
+    pub fn uplink_delay_ms(&self) -> u64 {
+        2 * self.codec.conversion_delay_ms().0
     }
 
     pub fn queue_speech(&mut self, pcm: Vec<i16>, text: Option<String>) {
@@ -168,7 +178,10 @@ impl Handset {
                 }
             }
             Outbound::Mark(name) => {
-                let due = self.play_end.max(now_samples).div_ceil(SAMPLES_PER_MS as u64);
+                let due = self
+                    .play_end
+                    .max(now_samples)
+                    .div_ceil(SAMPLES_PER_MS as u64);
                 self.marks.push_back((due, name.clone()));
                 Got::Mark(name)
             }

@@ -22,22 +22,19 @@
 mod handset;
 mod timeline;
 pub mod voice;
+mod wire;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::{TimeZone, Utc};
-use sb_call::{AsrFailure, CallConfig, CallError, CallSession, Input, Output};
+use sb_call::{CallConfig, CallError, CallSession, Input};
 use sb_contracts::vad::Vad;
 use sb_nlu::engine::Engine;
-use sb_nlu::webhook::WebhookOutcome;
-use sb_transport::{caller_codec, server_codec, Codec, Inbound, Outbound, Platform, StartInfo};
+use sb_transport::{caller_codec, server_codec, Codec, Inbound, Platform, StartInfo};
 
-pub use handset::Spoken;
-pub use timeline::{Heard, Seen};
+pub use handset::{Got, Handset, Spoken, FRAME_MS};
+pub use timeline::{Heard, Seen, Timeline};
 use voice::{EnergyVad, Phrasebook, ScriptedAsr, ScriptedTts};
-
-use handset::{Got, Handset};
 
 /// Steps at one virtual instant before the harness calls it a livelock.
 const MAX_STEPS_AT_ONCE: u32 = 10_000;
@@ -89,8 +86,7 @@ pub struct VirtualCall {
     caller_outbox: Vec<Inbound>,
     last_audio_turn: Option<u64>,
     closed: bool,
-    timeline: Vec<(u64, Seen)>,
-    problems: Vec<String>,
+    seen: Timeline,
 }
 
 impl VirtualCall {
@@ -116,8 +112,7 @@ impl VirtualCall {
             caller_outbox: Vec::new(),
             last_audio_turn: None,
             closed: false,
-            timeline: Vec::new(),
-            problems: Vec::new(),
+            seen: Timeline::default(),
         })
     }
 
@@ -161,9 +156,7 @@ impl VirtualCall {
     /// made it: the rate conversions on the way (the simulated phone's and ours). 0 when the line
     /// runs at the core rate.
     pub fn uplink_delay_ms(&self) -> u64 {
-        let (phone, _) = self.handset.codec.conversion_delay_ms();
-        // Our codec converts back up with the same filter delay as the phone's conversion down.
-        2 * phone
+        self.handset.uplink_delay_ms()
     }
 
     /// The caller says `text` for `ms` (after anything still queued), from the next frame on.
@@ -243,7 +236,8 @@ impl VirtualCall {
     pub fn until_played(&mut self, turn: u64, limit_ms: u64) -> u64 {
         let name = sb_call::end_mark(turn);
         self.run_until(limit_ms, |c| {
-            c.timeline
+            c.seen
+                .entries
                 .iter()
                 .any(|(_, s)| matches!(s, Seen::MarkEchoed(n) if *n == name))
         })
@@ -260,13 +254,8 @@ impl VirtualCall {
     }
 
     /// Everything so far, in order, with virtual times.
-    pub fn timeline(&self) -> &[(u64, Seen)] {
-        &self.timeline
-    }
-
-    /// Protocol problems seen on either side (undecodable messages); empty on a clean call.
-    pub fn problems(&self) -> &[String] {
-        &self.problems
+    pub fn timeline(&self) -> &Timeline {
+        &self.seen
     }
 
     // ---- the loop ----------------------------------------------------------------------------
@@ -296,7 +285,11 @@ impl VirtualCall {
         let mut guard = 0;
         while !self.closed && self.next_event() == Some(t) {
             guard += 1;
-            assert!(guard < MAX_STEPS_AT_ONCE, "livelock at {t} ms:\n{}", self.dump());
+            assert!(
+                guard < MAX_STEPS_AT_ONCE,
+                "livelock at {t} ms:\n{}",
+                self.dump()
+            );
             self.handle_due(t);
         }
     }
@@ -310,7 +303,7 @@ impl VirtualCall {
             self.feed(Input::Tick { at_ms: t });
             if self.session.poll_timeout().is_some_and(|d| d <= t) {
                 let d = self.session.poll_timeout();
-                self.problems.push(format!(
+                self.seen.problems.push(format!(
                     "poll_timeout {d:?} still due after a tick at {t} ms"
                 ));
                 self.close();
@@ -333,207 +326,10 @@ impl VirtualCall {
             }
             self.caller_send(Inbound::Audio {
                 pcm16k: frame,
-                at_ms: t - handset::FRAME_MS,
+                at_ms: t - FRAME_MS,
             });
         }
         self.flush_caller();
-    }
-
-    /// The caller's side sends `ev` over the wire; our side decodes and handles it.
-    fn caller_send(&mut self, ev: Inbound) {
-        if self.closed {
-            return;
-        }
-        let msgs = match self.handset.codec.encode(&ev) {
-            Ok(m) => m,
-            Err(e) => return self.problems.push(format!("caller cannot encode {ev:?}: {e}")),
-        };
-        for m in msgs {
-            match self.server.decode(m) {
-                Ok(events) => events.into_iter().for_each(|e| self.on_inbound(e)),
-                Err(e) => self.problems.push(format!("server cannot decode: {e}")),
-            }
-        }
-    }
-
-    /// Caller events queued while handling server output go out once that is done.
-    fn flush_caller(&mut self) {
-        for _ in 0..64 {
-            if self.caller_outbox.is_empty() {
-                return;
-            }
-            for ev in std::mem::take(&mut self.caller_outbox) {
-                self.caller_send(ev);
-            }
-        }
-    }
-
-    /// What the driver does with a platform event: media time for audio, now for the rest.
-    fn on_inbound(&mut self, ev: Inbound) {
-        let now = self.now;
-        match ev {
-            Inbound::Start(_) => self.feed(Input::Start {
-                at_ms: now,
-                utc: Utc.with_ymd_and_hms(2022, 1, 5, 15, 0, 0).unwrap(),
-            }),
-            Inbound::Audio { pcm16k, at_ms } => self.feed(Input::Audio { at_ms, pcm16k }),
-            Inbound::Dtmf { digit, .. } => self.feed(Input::Dtmf { at_ms: now, digit }),
-            Inbound::Mark { name } => self.feed(Input::PlaybackMark { at_ms: now, name }),
-            Inbound::Stop => self.feed(Input::Hangup { at_ms: now }),
-            Inbound::Connected | Inbound::Cleared | Inbound::Notify { .. } | Inbound::Ignored(_) => {
-            }
-        }
-    }
-
-    /// One input to the session, then every output it queues (answers given at once, like a
-    /// skipped guess, re-enter until it is quiet).
-    fn feed(&mut self, input: Input) {
-        if self.session.is_ended() {
-            return;
-        }
-        let mut inputs = vec![input];
-        for _ in 0..64 {
-            if inputs.is_empty() {
-                return;
-            }
-            for i in std::mem::take(&mut inputs) {
-                self.session.handle_input(i);
-                while let Some(out) = self.session.poll_output() {
-                    inputs.extend(self.perform(out));
-                }
-            }
-        }
-    }
-
-    /// What the driver does with one output; `Some` for an answer given at once.
-    fn perform(&mut self, out: Output) -> Option<Input> {
-        let now = self.now;
-        self.log(Seen::Output(out.clone()));
-        match out {
-            Output::PlayAudio { turn, pcm16k } => {
-                if self.last_audio_turn != Some(turn) {
-                    self.last_audio_turn = Some(turn);
-                    self.server.reply_starts();
-                }
-                self.to_caller(Outbound::Audio(pcm16k));
-            }
-            Output::Mark(name) => self.to_caller(Outbound::Mark(name)),
-            Output::ClearPlayback => self.to_caller(Outbound::Clear),
-            Output::Asr {
-                turn,
-                pcm16k,
-                priority,
-                ..
-            } => {
-                if self.asr.skip_guesses && priority.is_guess() {
-                    return Some(Input::AsrSkipped { at_ms: now, turn });
-                }
-                let tr = self.asr.transcript(&self.book, &pcm16k);
-                self.log(Seen::Recognised {
-                    turn,
-                    priority,
-                    text: tr.text.clone(),
-                });
-                let due = now + self.asr.delay_ms;
-                self.schedule(
-                    due,
-                    Input::AsrResult {
-                        at_ms: due,
-                        turn,
-                        result: Ok(tr),
-                    },
-                );
-            }
-            Output::CancelAsr { turn } => {
-                self.pending.retain(|p| {
-                    !matches!(p.input, Input::AsrResult { turn: t, .. } if t == turn)
-                });
-                // The worker may still answer; the session must ignore it.
-                let due = now + self.asr.delay_ms;
-                self.schedule(
-                    due,
-                    Input::AsrResult {
-                        at_ms: due,
-                        turn,
-                        result: Err(AsrFailure::Cancelled),
-                    },
-                );
-            }
-            Output::Synthesize { turn, text } => {
-                let chunks = self.tts.chunks(&text);
-                let n = chunks.len().max(1);
-                let mut due = now + self.tts.first_chunk_ms;
-                for (i, pcm16k) in chunks.into_iter().chain(std::iter::repeat(Vec::new())).take(n).enumerate() {
-                    let last = i + 1 == n;
-                    self.schedule(due, Input::TtsChunk { at_ms: due, turn, pcm16k, last });
-                    due += self.tts.next_chunk_ms;
-                }
-            }
-            Output::Webhook { turn, .. } => {
-                return Some(Input::WebhookResult {
-                    at_ms: now,
-                    turn,
-                    outcome: WebhookOutcome::Failed {
-                        code: 14,
-                        message: "no webhooks on a virtual call".into(),
-                    },
-                })
-            }
-            Output::Event(_) => {}
-            Output::Hangup { .. } => self.close(),
-        }
-        None
-    }
-
-    fn schedule(&mut self, due: u64, input: Input) {
-        self.seq += 1;
-        let p = Pending {
-            due,
-            seq: self.seq,
-            input,
-        };
-        let i = self
-            .pending
-            .partition_point(|q| (q.due, q.seq) <= (p.due, p.seq));
-        self.pending.insert(i, p);
-    }
-
-    /// Our side sends `out`; the caller's side decodes and acts on it.
-    fn to_caller(&mut self, out: Outbound) {
-        if self.closed {
-            return;
-        }
-        let msgs = match self.server.encode(&out) {
-            Ok(m) => m,
-            Err(e) => return self.problems.push(format!("server cannot encode: {e}")),
-        };
-        for m in msgs {
-            let outs = match self.handset.codec.decode(m) {
-                Ok(o) => o,
-                Err(e) => {
-                    self.problems.push(format!("caller cannot decode: {e}"));
-                    continue;
-                }
-            };
-            for o in outs {
-                match self.handset.got(self.now, o) {
-                    Got::Audio {
-                        from_ms,
-                        ms,
-                        voiced_from,
-                    } => self.log(Seen::BotAudio {
-                        from_ms,
-                        ms,
-                        voiced_from,
-                    }),
-                    Got::Mark(name) => self.log(Seen::MarkReceived(name)),
-                    Got::Clear(replies) => {
-                        self.log(Seen::Clear);
-                        self.caller_outbox.extend(replies);
-                    }
-                }
-            }
-        }
     }
 
     /// The server ends the stream (or the caller did).
@@ -545,6 +341,15 @@ impl VirtualCall {
     }
 
     fn log(&mut self, s: Seen) {
-        self.timeline.push((self.now, s));
+        self.seen.push(self.now, s);
+    }
+}
+
+/// The timeline's questions ([`Timeline::heard`], [`Timeline::clears`], …) asked of the call.
+impl std::ops::Deref for VirtualCall {
+    type Target = Timeline;
+
+    fn deref(&self) -> &Timeline {
+        &self.seen
     }
 }

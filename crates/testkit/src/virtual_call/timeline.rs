@@ -3,7 +3,6 @@
 use sb_call::{AsrPriority, CallEvent, EndStatus, HangupReason, Output};
 
 use super::handset::Spoken;
-use super::VirtualCall;
 
 /// One thing that happened, at a virtual time (see [`VirtualCall::timeline`]).
 #[derive(Debug, Clone)]
@@ -53,10 +52,22 @@ impl Heard {
 /// Bot audio closer than this to the stretch before it continues that stretch.
 const JOIN_MS: u64 = 30;
 
-impl VirtualCall {
+/// Everything seen on a call, in order, with virtual times (ms), and the questions tests ask.
+#[derive(Debug, Clone, Default)]
+pub struct Timeline {
+    pub entries: Vec<(u64, Seen)>,
+    /// Protocol problems seen on either side (undecodable messages); empty on a clean call.
+    pub problems: Vec<String>,
+}
+
+impl Timeline {
+    pub fn push(&mut self, at: u64, s: Seen) {
+        self.entries.push((at, s));
+    }
+
     /// Session outputs with their times.
     pub fn outputs(&self) -> impl Iterator<Item = (u64, &Output)> {
-        self.timeline.iter().filter_map(|(t, s)| match s {
+        self.entries.iter().filter_map(|(t, s)| match s {
             Seen::Output(o) => Some((*t, o)),
             _ => None,
         })
@@ -84,7 +95,7 @@ impl VirtualCall {
 
     /// `(time, turn, priority, what the recogniser heard)` of every recognition request.
     pub fn recognitions(&self) -> Vec<(u64, u64, AsrPriority, String)> {
-        self.timeline
+        self.entries
             .iter()
             .filter_map(|(t, s)| match s {
                 Seen::Recognised {
@@ -112,6 +123,11 @@ impl VirtualCall {
         self.times(|s| matches!(s, Seen::Clear))
     }
 
+    /// Protocol problems; empty on a clean call.
+    pub fn problems(&self) -> &[String] {
+        &self.problems
+    }
+
     /// Times the caller echoed mark `name`.
     pub fn echoed(&self, name: &str) -> Vec<u64> {
         self.times(|s| matches!(s, Seen::MarkEchoed(n) if n == name))
@@ -119,7 +135,7 @@ impl VirtualCall {
 
     /// The phrases the caller finished saying.
     pub fn spoken(&self) -> Vec<Spoken> {
-        self.timeline
+        self.entries
             .iter()
             .filter_map(|(_, s)| match s {
                 Seen::Spoke(p) => Some(p.clone()),
@@ -132,7 +148,7 @@ impl VirtualCall {
     /// short where a clear dropped what had not played.
     pub fn heard(&self) -> Vec<Heard> {
         let mut out: Vec<Heard> = Vec::new();
-        for (t, s) in &self.timeline {
+        for (t, s) in &self.entries {
             match s {
                 Seen::BotAudio {
                     from_ms,
@@ -191,7 +207,7 @@ impl VirtualCall {
     }
 
     fn times(&self, f: impl Fn(&Seen) -> bool) -> Vec<u64> {
-        self.timeline
+        self.entries
             .iter()
             .filter(|(_, s)| f(s))
             .map(|(t, _)| *t)
@@ -201,7 +217,7 @@ impl VirtualCall {
     /// The timeline without audio samples, one line per entry (for failure messages).
     pub fn dump(&self) -> String {
         let mut s = String::new();
-        for (t, e) in &self.timeline {
+        for (t, e) in &self.entries {
             let line = match e {
                 Seen::Output(Output::PlayAudio { turn, pcm16k }) => {
                     format!("play turn {turn}: {} ms", pcm16k.len() / 16)

@@ -1,8 +1,12 @@
-//! Synthetic voices for calls on a virtual clock: the caller "speaks" tones, one pitch per
-//! phrase; the scripted recogniser hears which phrases' pitches are in the audio it is given
-//! and answers with their words, so what it returns depends on the audio that really crossed
-//! both codecs (pre-roll, the part before a pause, the whole utterance), not on a counter. The
-//! scripted synthesiser says a tone whose length follows the text.
+//! Synthetic voices for calls on a virtual clock. The caller "speaks" a vowel-like buzz (a
+//! pulse train through two formants, its loudness swelling at a syllable rate), one pitch per
+//! phrase: the production VAD (earshot) takes it for speech, unlike a pure tone. The scripted
+//! recogniser hears which phrases' pitches are in the audio it is given and answers with their
+//! words, so what it returns depends on the audio that really crossed both codecs (pre-roll,
+//! the part before a pause, the whole utterance), not on a counter. The scripted synthesiser
+//! says a tone whose length follows the text.
+
+use std::f32::consts::PI;
 
 use sb_call::Transcript;
 use sb_contracts::vad::Vad;
@@ -10,25 +14,64 @@ use sb_contracts::SpeechError;
 
 /// Samples per millisecond at the core rate.
 pub const SAMPLES_PER_MS: usize = 16;
+const RATE: f32 = 16_000.0;
 /// Peak amplitude of the caller's phrases.
 const CALLER_LEVEL: f32 = 8_000.0;
 /// Peak amplitude of the bot's speech.
 const BOT_LEVEL: f32 = 6_000.0;
 /// The bot's pitch (any: it never reaches the recogniser).
 const BOT_HZ: f32 = 1_000.0;
-/// The first phrase's pitch and the step between phrases: far enough apart to tell by zero
-/// crossings in 20 ms, low enough for an 8 kHz line.
-const FIRST_HZ: f32 = 300.0;
-const STEP_HZ: f32 = 200.0;
-const MAX_PHRASES: usize = 13;
+/// The first phrase's pitch and the step between phrases: the range earshot scores well above
+/// its threshold in every frame (measured: 180–320 Hz), far enough apart to tell in 20 ms.
+const FIRST_HZ: f32 = 180.0;
+const STEP_HZ: f32 = 20.0;
+const MAX_PHRASES: usize = 8;
+/// Lags searched for the pitch (168–400 Hz): twice the longest period used is outside, so a
+/// pitch is never read an octave down.
+const LAGS: std::ops::RangeInclusive<usize> = 40..=95;
 /// A phrase counts as heard with at least this many 20 ms blocks at its pitch.
 const MIN_BLOCKS: usize = 2;
 
 /// `ms` of a sine at `hz` and peak `level`, 16 kHz.
 pub fn tone(hz: f32, ms: u64, level: f32) -> Vec<i16> {
     let n = ms as usize * SAMPLES_PER_MS;
-    let w = 2.0 * std::f32::consts::PI * hz / 16_000.0;
-    (0..n).map(|i| ((i as f32 * w).sin() * level) as i16).collect()
+    let w = 2.0 * PI * hz / RATE;
+    (0..n)
+        .map(|i| ((i as f32 * w).sin() * level) as i16)
+        .collect()
+}
+
+/// `ms` of a vowel ("ah": formants at 700 and 1220 Hz) on pitch `f0`, peak `level`, its
+/// loudness falling and swelling between 100 % and 20 % four times a second.
+pub fn vowel(f0: f32, ms: u64, level: f32) -> Vec<i16> {
+    let n = ms as usize * SAMPLES_PER_MS;
+    let resonator = |hz: f32, bw: f32| {
+        let r = (-PI * bw / RATE).exp();
+        (2.0 * r * (2.0 * PI * hz / RATE).cos(), -r * r)
+    };
+    let (a1, a2) = resonator(700.0, 110.0);
+    let (b1, b2) = resonator(1_220.0, 120.0);
+    let (mut ya, mut yb) = ([0f32; 2], [0f32; 2]);
+    let period = RATE / f0;
+    let mut phase = period - 1.0;
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        phase += 1.0;
+        let pulse = if phase >= period {
+            phase -= period;
+            1.0
+        } else {
+            0.0
+        };
+        let a = pulse + a1 * ya[0] + a2 * ya[1];
+        ya = [a, ya[0]];
+        let b = a + b1 * yb[0] + b2 * yb[1];
+        yb = [b, yb[0]];
+        let swell = 0.6 + 0.4 * (2.0 * PI * 4.0 * i as f32 / RATE).cos();
+        out.push(b * swell);
+    }
+    let peak = out.iter().fold(f32::MIN_POSITIVE, |m, s| m.max(s.abs()));
+    out.iter().map(|s| (s / peak * level) as i16).collect()
 }
 
 /// The phrases a caller can say, each with its own pitch.
@@ -41,7 +84,8 @@ impl Phrasebook {
     /// The pitch of `text`, added to the book on first use.
     ///
     /// # Panics
-    /// With more than 13 distinct phrases in one call (the pitches would not fit the line).
+    /// With more than 8 distinct phrases in one call (the pitches would leave the range a VAD
+    /// takes for speech).
     pub fn pitch(&mut self, text: &str) -> f32 {
         let i = match self.phrases.iter().position(|p| p == text) {
             Some(i) => i,
@@ -60,7 +104,7 @@ impl Phrasebook {
     /// `ms` of the caller saying `text`.
     pub fn speech(&mut self, text: &str, ms: u64) -> Vec<i16> {
         let hz = self.pitch(text);
-        tone(hz, ms, CALLER_LEVEL)
+        vowel(hz, ms, CALLER_LEVEL)
     }
 
     /// What a recogniser hears in `pcm16k`: the phrases whose pitch it contains, in order of
@@ -90,30 +134,39 @@ impl Phrasebook {
     }
 }
 
-/// The pitch of a 20 ms block by zero crossings (with hysteresis), if it is loud throughout.
+/// The pitch of a 20 ms block by normalised autocorrelation, if it is voiced.
 fn pitch_of(block: &[i16]) -> Option<f32> {
-    let quiet = block
-        .chunks(block.len() / 4)
-        .any(|q| q.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0) < 2_000);
-    if quiet {
+    let x: Vec<f32> = block.iter().map(|&s| f32::from(s)).collect();
+    let energy: f32 = x.iter().map(|v| v * v).sum();
+    if energy / (x.len() as f32) < 300.0 * 300.0 {
         return None;
     }
-    let mut sign = 0i8;
-    let mut crossings = 0u32;
-    for &s in block {
-        let now = if s > 500 {
-            1
-        } else if s < -500 {
-            -1
+    let r = |lag: usize| {
+        let (a, b) = (&x[..x.len() - lag], &x[lag..]);
+        let num: f32 = a.iter().zip(b).map(|(p, q)| p * q).sum();
+        let den =
+            (a.iter().map(|v| v * v).sum::<f32>() * b.iter().map(|v| v * v).sum::<f32>()).sqrt();
+        if den > 0.0 {
+            num / den
         } else {
-            continue;
-        };
-        if sign != 0 && now != sign {
-            crossings += 1;
+            0.0
         }
-        sign = now;
+    };
+    let (best, score) = LAGS
+        .map(|l| (l, r(l)))
+        .fold((0, f32::MIN), |m, c| if c.1 > m.1 { c } else { m });
+    if score < 0.5 {
+        return None;
     }
-    Some(crossings as f32 * 16_000.0 / (2.0 * block.len() as f32))
+    // Between samples: the vertex of the parabola through the peak and its neighbours.
+    let (l, c, h) = (r(best - 1), score, r(best + 1));
+    let den = l - 2.0 * c + h;
+    let shift = if den.abs() > f32::EPSILON {
+        (0.5 * (l - h) / den).clamp(-0.5, 0.5)
+    } else {
+        0.0
+    };
+    Some(RATE / (best as f32 + shift))
 }
 
 /// The scripted recogniser: hears the phrasebook's pitches, answers after a virtual delay.
@@ -233,6 +286,16 @@ mod tests {
         assert_eq!(book.hear(&pcm[..4_000]), "");
         let other = book.speech("operator", 200);
         assert_eq!(book.hear(&other), "operator");
+        for i in 3..8 {
+            let text = format!("phrase {i}");
+            assert_eq!(
+                book.hear(&book.clone().speech(&text, 100)),
+                "",
+                "not in the book yet"
+            );
+            let pcm = book.speech(&text, 100);
+            assert_eq!(book.hear(&pcm), text);
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ use axum::extract::ws::{Message, WebSocket};
 use sb_call::CallSession;
 use sb_speech::vad::EarshotVad;
 use sb_transport::{server_codec, Codec, Inbound, Platform, StartInfo, WsMessage};
+use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{sleep_until, Duration, Instant};
@@ -20,9 +21,28 @@ impl Drop for Live {
     }
 }
 
+/// The platform's WebSocket as a call sees it: an axum [`WebSocket`] in production; a test may
+/// run a call over an in-memory pair (e.g. on a paused tokio clock, where real sockets would
+/// let time jump while bytes are in flight).
+pub trait MediaSocket: std::marker::Send {
+    /// The next message; `None` once the socket is closed.
+    fn recv(&mut self) -> impl Future<Output = Option<Result<Message, axum::Error>>> + Send;
+    fn send(&mut self, msg: Message) -> impl Future<Output = Result<(), axum::Error>> + Send;
+}
+
+impl MediaSocket for WebSocket {
+    async fn recv(&mut self) -> Option<Result<Message, axum::Error>> {
+        WebSocket::recv(self).await
+    }
+
+    async fn send(&mut self, msg: Message) -> Result<(), axum::Error> {
+        WebSocket::send(self, msg).await
+    }
+}
+
 /// Runs one platform WebSocket to the end. Never panics on platform input.
 pub async fn run_call(
-    mut ws: WebSocket,
+    mut ws: impl MediaSocket,
     platform: Platform,
     phone: Arc<Phone>,
     _permit: OwnedSemaphorePermit,
@@ -76,7 +96,7 @@ pub async fn run_call(
 
 /// Reads until the start message. `None`: socket closed, too many bad messages, or timeout.
 async fn wait_start(
-    ws: &mut WebSocket,
+    ws: &mut impl MediaSocket,
     codec: &mut (dyn Codec + std::marker::Send),
     phone: &Phone,
     platform: Platform,

@@ -5,13 +5,13 @@
 //! Clock: milliseconds since the socket was accepted. Caller audio is stamped with the time it
 //! arrived minus its length, kept monotonic, so "end of caller speech" is real time.
 
-use super::accept::{to_wire, to_ws};
+use super::accept::{to_wire, to_ws, MediaSocket};
 use super::events::Bookkeeping;
 use super::playout::{Playout, Send};
 use super::setup::Phone;
 use super::speech::{Step, Work};
 use super::start::CallSetup;
-use axum::extract::ws::{Message, WebSocket};
+use axum::extract::ws::Message;
 use sb_call::{CallSession, HangupReason, Input, Output};
 use sb_speech::asr::AsrFailure;
 use sb_speech::ssml::{self, Piece};
@@ -85,7 +85,7 @@ impl Driver {
         (self.t0.elapsed().as_millis() as u64).max(self.last_audio_end)
     }
 
-    pub(crate) async fn run(&mut self, ws: &mut WebSocket) {
+    pub(crate) async fn run(&mut self, ws: &mut impl MediaSocket) {
         let mut book = std::mem::take(&mut self.book);
         book.started(self);
         self.book = book;
@@ -389,7 +389,7 @@ impl Driver {
     }
 
     /// Writes what is due. `false` when the socket is gone.
-    async fn pump(&mut self, ws: &mut WebSocket) -> bool {
+    async fn pump(&mut self, ws: &mut impl MediaSocket) -> bool {
         if self.closed {
             return true;
         }

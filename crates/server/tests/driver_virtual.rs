@@ -45,6 +45,7 @@ on_both_platforms!(
     greeting_barge_in_and_the_answer,
     silence_reprompts_after_the_timeout_then_hangs_up,
     a_finished_sentence_is_answered_at_the_pause,
+    a_guess_is_dropped_when_the_caller_goes_on,
     keys_ended_by_the_terminator_are_the_turn,
     pause_payload_plays_the_reply_then_ends_the_call_paused,
     handoff_payload_plays_the_reply_then_ends_the_call,
@@ -179,6 +180,33 @@ async fn a_finished_sentence_is_answered_at_the_pause(p: Platform) {
     assert!(reply < end + 700, "{}", t.dump());
 }
 
+async fn a_guess_is_dropped_when_the_caller_goes_on(p: Platform) {
+    let (mut line, _phone) = call(p, EARLY).await;
+    line.until_played(0, 5_000).await;
+    line.pause(300)
+        .say(BOOKING, 1_500)
+        .pause(250)
+        .say("for two people", 600);
+    let reply = synthesized(&mut line, 5_000, 2).await;
+    let t = line.timeline();
+    let asr = t.recognitions();
+    assert_eq!(asr.len(), 2, "{}", t.dump());
+    assert_eq!(
+        (asr[0].2, asr[0].3.as_str()),
+        (AsrPriority::EarlyGuess, BOOKING)
+    );
+    // Speech coming back stops the guess still running; the next pause hears it all.
+    let cancels = t.cancelled();
+    assert_eq!(cancels.len(), 1, "{}", t.dump());
+    assert_eq!(cancels[0].1, asr[0].1);
+    assert!(cancels[0].0 < asr[0].0 + ASR_MS, "{}", t.dump());
+    let whole = format!("{BOOKING} for two people");
+    assert_eq!(asr[1].3, whole);
+    let end = t.spoken()[1].to_ms + line.uplink_delay_ms();
+    assert_at(&t, "second guess", asr[1].0, end + 200, VAD_SLACK_MS);
+    assert_eq!(reply, asr[1].0 + ASR_MS);
+}
+
 async fn keys_ended_by_the_terminator_are_the_turn(p: Platform) {
     let (mut line, _phone) = call(p, CLASSIC).await;
     let m0 = line.until_played(0, 5_000).await;
@@ -210,7 +238,12 @@ async fn pause_payload_plays_the_reply_then_ends_the_call_paused(p: Platform) {
     let full = ScriptedTts::default().duration_ms(said);
     assert!(heard[1].ms().abs_diff(full) <= 20, "{}", t.dump());
     // The stream ends once the message has played (the paused session saved meanwhile).
-    assert_eq!(t.echoed(&sb_call::end_mark(1)), vec![closed], "{}", t.dump());
+    assert_eq!(
+        t.echoed(&sb_call::end_mark(1)),
+        vec![closed],
+        "{}",
+        t.dump()
+    );
     assert!(
         !t.entries
             .iter()

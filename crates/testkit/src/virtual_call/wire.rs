@@ -95,10 +95,10 @@ impl VirtualCall {
                     self.last_audio_turn = Some(turn);
                     self.server.reply_starts();
                 }
-                self.to_caller(Outbound::Audio(pcm16k));
+                self.send_to_caller(Outbound::Audio(pcm16k));
             }
-            Output::Mark(name) => self.to_caller(Outbound::Mark(name)),
-            Output::ClearPlayback => self.to_caller(Outbound::Clear),
+            Output::Mark(name) => self.send_to_caller(Outbound::Mark(name)),
+            Output::ClearPlayback => self.send_to_caller(Outbound::Clear),
             Output::Asr {
                 turn,
                 pcm16k,
@@ -191,7 +191,7 @@ impl VirtualCall {
     }
 
     /// Our side sends `out`; the caller's side decodes and acts on it.
-    fn to_caller(&mut self, out: Outbound) {
+    fn send_to_caller(&mut self, out: Outbound) {
         if self.closed {
             return;
         }

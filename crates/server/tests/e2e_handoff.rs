@@ -38,7 +38,8 @@ async fn caller_asks_for_a_person() {
 
     // Twilio: REST redirect, status callbacks, action callback.
     let mut console = s.state.web.hub.subscribe();
-    let opts = CallOptions::new(Platform::Twilio, s.ws_url(Platform::Twilio));
+    let mut opts = CallOptions::new(Platform::Twilio, s.ws_url(Platform::Twilio));
+    opts.twilio_auth_token = Some("tok".into());
     let report = place_call(opts, script.clone(), &voices).await;
     eprintln!("{report}");
     assert_eq!(report.hung_up_by, HungUpBy::Bot, "{report}");

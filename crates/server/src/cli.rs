@@ -48,6 +48,11 @@ pub enum Command {
     Call(crate::sim_cli::CallArgs),
     /// Fetch the models, start the server on the example agent, chat and call it, then keep serving.
     Demo(crate::demo::DemoArgs),
+    /// Manage the console's users (human agents).
+    Users {
+        #[command(subcommand)]
+        which: crate::web::users_cli::UsersCommand,
+    },
 }
 
 #[derive(Debug, Args, Clone)]
@@ -87,6 +92,9 @@ pub struct ServeArgs {
     /// Serve only the text API: no speech models, no phone calls.
     #[arg(long)]
     pub no_phone: bool,
+    /// Console cookies without `Secure`, for a console served over plain HTTP on a non-local host.
+    #[arg(long)]
+    pub console_insecure_cookies: bool,
 }
 
 #[derive(Debug, Args)]
@@ -195,6 +203,7 @@ pub async fn execute(
             tokio::task::spawn_blocking(move || crate::speech_cli::transcribe(a)).await?
         }
         Command::Demo(a) => crate::demo::demo(a, shutdown).await,
+        Command::Users { which } => crate::web::users_cli::run(which).await,
         Command::Call(a) => {
             if crate::sim_cli::call(a).await? {
                 Ok(())
@@ -241,6 +250,9 @@ async fn serve(
         config,
         Arc::new(crate::clock::SystemClock),
     )?);
+    state
+        .web
+        .configure(a.config.as_deref(), a.console_insecure_cookies)?;
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
         .with_context(|| format!("cannot listen on {}", a.listen))?;

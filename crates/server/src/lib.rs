@@ -24,6 +24,7 @@ pub mod speech_cli;
 pub mod state;
 pub mod store;
 pub mod turn;
+pub mod web;
 pub mod webhook;
 
 pub use server::run;

@@ -72,11 +72,14 @@ pub fn effective_cap(configured: usize) -> usize {
         if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0
             && lim.rlim_cur != libc::RLIM_INFINITY
         {
-            let room = (lim.rlim_cur as u64).saturating_sub(FD_RESERVE).max(16);
+            // `rlim_t` is not u64 on every platform.
+            #[allow(clippy::unnecessary_cast)]
+            let soft = lim.rlim_cur as u64;
+            let room = soft.saturating_sub(FD_RESERVE).max(16);
             if (cap as u64) > room {
                 tracing::warn!(
                     configured,
-                    fd_limit = lim.rlim_cur as u64,
+                    fd_limit = soft,
                     "server.max_connections lowered to {room} to fit the open-file limit (raise it with ulimit -n)"
                 );
                 cap = room as usize;

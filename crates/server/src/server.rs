@@ -34,6 +34,12 @@ pub async fn run(
         })
     };
     let app = crate::api::router(state.clone());
+    let web_state = state.clone();
+    let shutdown = async move {
+        shutdown.await;
+        // Open server-sent event streams end, so the graceful shutdown is not held by them.
+        web_state.web.close();
+    };
     let served = crate::listen::serve(
         listener,
         app,
@@ -64,6 +70,7 @@ pub fn check_exposure(state: &AppState, addr: SocketAddr) -> Result<(), Settings
 pub async fn sweep(state: &AppState) -> usize {
     let now = state.clock.now();
     let evicted = state.sessions.evict_expired(now);
+    state.web.sweep(now, state.config.session_ttl).await;
     match state.store.sweep(now).await {
         Ok(n) => {
             if n > 0 || evicted > 0 {

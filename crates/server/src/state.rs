@@ -28,6 +28,8 @@ pub struct AppState {
     pub guard: Arc<crate::guard::Guard>,
     /// HTTP connection counters.
     pub conns: Arc<crate::listen::ConnStats>,
+    /// Web chat and the agents' console.
+    pub web: crate::web::Web,
 }
 
 impl AppState {
@@ -42,6 +44,7 @@ impl AppState {
         if let Some(dir) = config.data_dir.as_deref() {
             crate::fs_private::prepare_data_dir(dir)?;
         }
+        let clock_for_web = clock.clone();
         let store = Store::open(config.data_dir.as_deref(), config.store_queue)?;
         let webhook = WebhookClient::new(config.webhook_timeout, clock.clone())
             .context("cannot build the webhook HTTP client")?;
@@ -56,6 +59,7 @@ impl AppState {
             phone: std::sync::OnceLock::new(),
             guard: Arc::new(crate::guard::Guard::new(config.api_keys.clone())),
             conns: Arc::default(),
+            web: crate::web::Web::new(&config, clock_for_web),
             config,
         })
     }

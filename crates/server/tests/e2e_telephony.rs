@@ -233,7 +233,8 @@ async fn rich_reply_plays_break_silence_and_the_fetched_clip() {
     c.until_closed().await;
 
     // Twilio's 8 kHz μ-law: the clip's tone is heard (from the cache: the server fetched it once).
-    let mut c = RawCaller::connect(&s.ws_url(Platform::Twilio), Platform::Twilio).await;
+    let mut c =
+        RawCaller::connect_signed(&s.ws_url(Platform::Twilio), Platform::Twilio, Some("tok")).await;
     c.start("CArich", &[]).await;
     turn_audio(&mut c).await;
     keys(&mut c, "1#").await;
@@ -298,7 +299,8 @@ async fn transfer_call_dials_the_number_on_twilio_and_connects_it_on_vonage() {
     let mut rest = callbacks_fake::start(vec![]).await;
     let s = server(dir.path(), &rest.url(""), true).await;
 
-    let mut c = RawCaller::connect(&s.ws_url(Platform::Twilio), Platform::Twilio).await;
+    let mut c =
+        RawCaller::connect_signed(&s.ws_url(Platform::Twilio), Platform::Twilio, Some("tok")).await;
     c.start("CAxfer", &[]).await;
     turn_audio(&mut c).await;
     keys(&mut c, "2#").await;

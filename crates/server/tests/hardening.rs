@@ -551,3 +551,61 @@ async fn the_database_is_private() {
         assert_eq!(mode(&p), 0o600, "{}", p.display());
     }
 }
+
+// ---- the settings file at start ----
+
+/// `serve` stops at once, naming the problem: an unknown key, a bad value, an unset key
+/// variable, or a network address without keys.
+#[test]
+fn serve_refuses_bad_settings_clearly() {
+    let Some(agent) = example_agent("restaurant") else {
+        return;
+    };
+    let dir = TempDir::new("settings");
+    let run = |toml: Option<&str>, listen: &str| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"));
+        cmd.args(["serve", "--no-phone", "--listen", listen, "--agent"])
+            .arg(&agent)
+            .arg("--data-dir")
+            .arg(dir.0.join("data"))
+            .env_remove("SWITCHBOARD_API_KEY")
+            .env_remove("SWITCHBOARD_CONFIG");
+        if let Some(t) = toml {
+            let path = dir.0.join("switchboard.toml");
+            std::fs::write(&path, t).expect("write toml");
+            cmd.arg("--config").arg(path);
+        }
+        let out = cmd.output().expect("run switchboard");
+        assert!(!out.status.success(), "{toml:?} {listen}: started");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let e = run(Some("[server]\nmax_conections = 10\n"), "127.0.0.1:0");
+    assert!(e.contains("unknown field `max_conections`"), "{e}");
+    assert!(e.contains("switchboard.toml"), "{e}");
+    let e = run(Some("[auth]\ninsecure = true\n"), "127.0.0.1:0");
+    assert!(e.contains("unknown field `insecure`"), "{e}");
+    let e = run(
+        Some("[server]\nheader_read_timeout_ms = 0\n"),
+        "127.0.0.1:0",
+    );
+    assert!(
+        e.contains("server.header_read_timeout_ms must be between 100 and 600000"),
+        "{e}"
+    );
+    let e = run(
+        Some("[[auth.keys]]\nname = \"ops\"\nkey_env = \"SB_TEST_UNSET_KEY_VAR\"\n"),
+        "127.0.0.1:0",
+    );
+    assert!(
+        e.contains("environment variable SB_TEST_UNSET_KEY_VAR is not set"),
+        "{e}"
+    );
+    let e = run(
+        Some("[[auth.keys]]\nname = \"ops\"\nkey = \"short\"\n"),
+        "127.0.0.1:0",
+    );
+    assert!(e.contains("at least 16 characters"), "{e}");
+    let e = run(None, "0.0.0.0:0");
+    assert!(e.contains("refusing to serve on 0.0.0.0"), "{e}");
+    assert!(e.contains("insecure_open"), "{e}");
+}

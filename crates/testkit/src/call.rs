@@ -38,6 +38,9 @@ pub struct CallOptions {
     pub connect_timeout: Duration,
     /// The Vonage stream rate (8000 or 16000).
     pub vonage_rate: u32,
+    /// Sign the Twilio media upgrade with this auth token, as Twilio does (`X-Twilio-Signature`
+    /// over the stream URL): a server with the token configured refuses an unsigned upgrade.
+    pub twilio_auth_token: Option<String>,
 }
 
 impl CallOptions {
@@ -55,6 +58,7 @@ impl CallOptions {
             hangup_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(10),
             vonage_rate: 16_000,
+            twilio_auth_token: None,
         }
     }
 }
@@ -99,7 +103,11 @@ pub async fn place_call(opts: CallOptions, script: Script, voices: &Voices) -> C
     // Nagle off, as on a media platform: otherwise a small message written right after another
     // (Twilio's `start` after `connected`, the last frame of speech) waits for the peer's
     // delayed ACK, up to 40 ms.
-    let connect = tokio_tungstenite::connect_async_with_config(opts.url.as_str(), None, true);
+    let request = match upgrade_request(&opts) {
+        Ok(r) => r,
+        Err(e) => return fail(report, format!("bad URL {}: {e}", opts.url)),
+    };
+    let connect = tokio_tungstenite::connect_async_with_config(request, None, true);
     let ws = match tokio::time::timeout(opts.connect_timeout, connect).await {
         Ok(Ok((ws, _))) => ws,
         Ok(Err(e)) => return fail(report, format!("cannot connect to {}: {e}", opts.url)),
@@ -473,4 +481,19 @@ impl CallIds {
             encoding: encoding.into(),
         }
     }
+}
+
+/// The WebSocket upgrade request, signed like Twilio's when a Twilio auth token is given.
+fn upgrade_request(
+    opts: &CallOptions,
+) -> Result<tokio_tungstenite::tungstenite::handshake::client::Request, tokio_tungstenite::tungstenite::Error> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = opts.url.as_str().into_client_request()?;
+    if let (Platform::Twilio, Some(token)) = (opts.transport, opts.twilio_auth_token.as_deref()) {
+        let sig = sb_transport::twilio_signature(token, &opts.url, &[]);
+        if let Ok(v) = sig.parse() {
+            req.headers_mut().insert("x-twilio-signature", v);
+        }
+    }
+    Ok(req)
 }

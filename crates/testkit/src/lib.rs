@@ -8,6 +8,8 @@
 //!   call, memory, the largest N within a p95 budget; JSON + SVG output.
 //! * [`soak`] — the soak test's samples, leak verdict, plot and misbehaving callers.
 //! * [`Script`] — the TOML call-script format.
+//! * [`virtual_call`] — whole-path calls (caller codec ↔ server codec ↔ call session, scripted
+//!   recogniser and synthesiser) on a virtual clock, for tests that run in milliseconds.
 
 mod bench;
 mod call;
@@ -18,6 +20,7 @@ pub mod procstat;
 mod report;
 mod script;
 pub mod soak;
+pub mod virtual_call;
 mod voices;
 
 pub use bench::{bench_voice, percentile, BenchLevel, BenchOptions, BenchReport, Percentiles};

@@ -33,6 +33,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/v1/query", post(v1_query))
         .merge(crate::phone::routes::routes())
+        .merge(crate::web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

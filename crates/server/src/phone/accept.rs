@@ -9,6 +9,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use sb_call::CallSession;
 use sb_speech::vad::EarshotVad;
 use sb_transport::{server_codec, Codec, Inbound, Platform, StartInfo, WsMessage};
+use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{sleep_until, Duration, Instant};
@@ -45,10 +46,29 @@ pub(crate) fn oversized(e: &axum::Error) -> Option<String> {
     }
 }
 
+/// The platform's WebSocket as a call sees it: an axum [`WebSocket`] in production; a test may
+/// run a call over an in-memory pair (e.g. on a paused tokio clock, where real sockets would
+/// let time jump while bytes are in flight).
+pub trait MediaSocket: std::marker::Send {
+    /// The next message; `None` once the socket is closed.
+    fn recv(&mut self) -> impl Future<Output = Option<Result<Message, axum::Error>>> + Send;
+    fn send(&mut self, msg: Message) -> impl Future<Output = Result<(), axum::Error>> + Send;
+}
+
+impl MediaSocket for WebSocket {
+    async fn recv(&mut self) -> Option<Result<Message, axum::Error>> {
+        WebSocket::recv(self).await
+    }
+
+    async fn send(&mut self, msg: Message) -> Result<(), axum::Error> {
+        WebSocket::send(self, msg).await
+    }
+}
+
 /// Runs one platform WebSocket to the end. Never panics on platform input. `pending` is the
 /// socket's place among those waiting for their start message.
 pub async fn run_call(
-    mut ws: WebSocket,
+    mut ws: impl MediaSocket,
     platform: Platform,
     phone: Arc<Phone>,
     pending: OwnedSemaphorePermit,
@@ -137,7 +157,7 @@ pub async fn run_call(
 /// Reads until the start message. `Err(close frame)`: socket closed, too many bad messages, a
 /// message over the socket's cap, or no start in time.
 async fn wait_start(
-    ws: &mut WebSocket,
+    ws: &mut impl MediaSocket,
     codec: &mut (dyn Codec + std::marker::Send),
     phone: &Phone,
     platform: Platform,

@@ -39,6 +39,8 @@ pub struct PhoneFile {
     pub auth: crate::settings::AuthSection,
     pub phone: PhoneLimits,
     pub connectors: BTreeMap<String, Connector>,
+    /// `[console]`: read by the console's dialer (`web::dial`), not by the phone path.
+    pub console: Option<toml::Table>,
 }
 
 /// Limits shared by every call.

@@ -7,13 +7,13 @@
 //! media time (the codec's) through a [`MediaClock`]; the call's "now" never falls behind the
 //! audio placed so far. `Instant::now` beyond that only paces the output.
 
-use super::accept::{to_wire, to_ws};
+use super::accept::{to_wire, to_ws, MediaSocket};
 use super::events::Bookkeeping;
 use super::playout::{Playout, Send};
 use super::setup::Phone;
 use super::speech::{Step, Work};
 use super::start::CallSetup;
-use axum::extract::ws::{Message, WebSocket};
+use axum::extract::ws::Message;
 use sb_call::{CallSession, HangupReason, Input, MediaClock, Output};
 use sb_speech::asr::AsrFailure;
 use sb_speech::ssml::{self, Piece};
@@ -91,7 +91,7 @@ impl Driver {
         clock.max(self.media.end_ms().unwrap_or(0))
     }
 
-    pub(crate) async fn run(&mut self, ws: &mut WebSocket) {
+    pub(crate) async fn run(&mut self, ws: &mut impl MediaSocket) {
         let mut book = std::mem::take(&mut self.book);
         book.started(self);
         self.book = book;
@@ -415,7 +415,7 @@ impl Driver {
     }
 
     /// Writes what is due. `false` when the socket is gone.
-    async fn pump(&mut self, ws: &mut WebSocket) -> bool {
+    async fn pump(&mut self, ws: &mut impl MediaSocket) -> bool {
         if self.closed {
             return true;
         }

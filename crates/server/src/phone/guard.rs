@@ -28,10 +28,11 @@ fn twilio_tokens(p: &Phone) -> Vec<&str> {
 }
 
 /// The Twilio media upgrade: `ws_url` is the stream URL as our TwiML gave it to Twilio.
-pub fn twilio_upgrade(p: &Phone, ws_url: &str, headers: &HeaderMap) -> Result<(), Response> {
+/// `Some(refusal)` when the signature is missing or wrong.
+pub fn twilio_upgrade(p: &Phone, ws_url: &str, headers: &HeaderMap) -> Option<Response> {
     let tokens = twilio_tokens(p);
     if tokens.is_empty() {
-        return Ok(());
+        return None;
     }
     let sig = headers
         .get("x-twilio-signature")
@@ -50,24 +51,24 @@ pub fn twilio_upgrade(p: &Phone, ws_url: &str, headers: &HeaderMap) -> Result<()
                     .is_some_and(|u| verify_twilio_signature(t, u, &[], sig))
         });
     if ok {
-        Ok(())
+        None
     } else {
         tracing::warn!("Twilio media upgrade with a bad X-Twilio-Signature");
-        Err(forbidden("X-Twilio-Signature"))
+        Some(forbidden("X-Twilio-Signature"))
     }
 }
 
 /// A Vonage answer or event request. `secrets`: the signature secrets that may have signed it
 /// (none: no check); `payload`: the body of a POST, [`sb_transport::vonage_sig::query_payload`]
-/// of a GET.
+/// of a GET. `Some(refusal)` when no secret verifies it.
 pub fn vonage_webhook(
     p: &Phone,
     secrets: &[&str],
     headers: &HeaderMap,
     payload: &[u8],
-) -> Result<(), Response> {
+) -> Option<Response> {
     if secrets.is_empty() {
-        return Ok(());
+        return None;
     }
     let auth = headers
         .get(axum::http::header::AUTHORIZATION)
@@ -76,14 +77,14 @@ pub fn vonage_webhook(
     let mut last = None;
     for s in secrets {
         match verify_vonage_webhook(s, auth, payload, now) {
-            Ok(_) => return Ok(()),
+            Ok(_) => return None,
             Err(e) => last = Some(e),
         }
     }
     if let Some(e) = last {
         tracing::warn!(error = %e, "Vonage webhook with a bad signature");
     }
-    Err(forbidden("Vonage webhook signature"))
+    Some(forbidden("Vonage webhook signature"))
 }
 
 /// Every connector's Vonage signature secret, each once.

@@ -72,14 +72,18 @@ impl Playout {
         self.play_end = now;
     }
 
-    /// When the next write is due, if anything waits.
+    /// When the next write is due, if anything waits: audio once less than `lead` is
+    /// unplayed, i.e. just after `play_end - lead` ([`Playout::due`] writes nothing at that very
+    /// instant, and a clock that does not move on by itself, like a paused test clock, would
+    /// wake there forever).
     pub fn next_due(&self, now: Instant) -> Option<Instant> {
         match self.items.front()? {
             Item::Mark(_) => Some(now),
             Item::Audio { .. } => Some(
                 self.play_end
                     .checked_sub(self.lead)
-                    .unwrap_or(self.play_end),
+                    .unwrap_or(self.play_end)
+                    + Duration::from_nanos(1),
             ),
         }
     }
@@ -145,7 +149,7 @@ mod tests {
             }
         ));
         assert!(matches!(first[1], Send::Audio { first: false, .. }));
-        assert_eq!(p.next_due(t0), Some(t0));
+        assert_eq!(p.next_due(t0), Some(t0 + Duration::from_nanos(1)));
         assert!(p.due(t0).is_empty());
         assert_eq!(p.due(t0 + Duration::from_millis(2_000)).len(), 10);
         let last = p.due(t0 + Duration::from_millis(4_000));
@@ -154,5 +158,20 @@ mod tests {
         p.push_audio(4, vec![1; 320]);
         p.clear(t0);
         assert_eq!(p.next_due(t0), None);
+    }
+
+    #[test]
+    fn audio_is_written_when_it_says_it_is_due() {
+        let t0 = Instant::now();
+        let mut p = Playout::new(Duration::from_millis(200), t0);
+        p.push_audio(1, vec![1; 16_000]);
+        assert_eq!(p.due(t0).len(), 2, "200 ms ahead");
+        let due = p.next_due(t0).expect("more waits");
+        assert!(due > t0 + Duration::from_millis(0));
+        assert_eq!(
+            p.due(due).len(),
+            1,
+            "a clock that stops at the due time still writes"
+        );
     }
 }

@@ -203,7 +203,7 @@ async fn media(
     if platform == Platform::Twilio {
         let (scheme, host) = public_origin(&p, &headers);
         let url = format!("{}://{host}/twilio/media", ws_scheme(&scheme));
-        if let Err(r) = super::guard::twilio_upgrade(&p, &url, &headers) {
+        if let Some(r) = super::guard::twilio_upgrade(&p, &url, &headers) {
             return r;
         }
     }
@@ -280,7 +280,7 @@ async fn vonage_answer(
         .into_iter()
         .collect();
     let payload = super::guard::vonage_payload(q.as_deref(), &body);
-    if let Err(r) = super::guard::vonage_webhook(&p, &secrets, &headers, &payload) {
+    if let Some(r) = super::guard::vonage_webhook(&p, &secrets, &headers, &payload) {
         return r;
     }
     let (scheme, host) = public_origin(&p, &headers);
@@ -320,7 +320,7 @@ async fn vonage_event(
 ) -> Response {
     if let Some(p) = app.phone.get() {
         let payload = super::guard::vonage_payload(q.as_deref(), &body);
-        if let Err(r) =
+        if let Some(r) =
             super::guard::vonage_webhook(p, &super::guard::vonage_secrets(p), &headers, &payload)
         {
             return r;

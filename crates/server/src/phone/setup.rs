@@ -6,7 +6,7 @@ use super::connectors::{Connector, PhoneFile};
 use super::handoff::{Handoff, HandoffConfig};
 use super::metrics::Metrics;
 use super::paused::PausedSessions;
-use super::speech::{Speech, Texts};
+use super::speech::{Speech, SpeechService, Texts};
 use crate::state::{AppState, SentimentFn};
 use crate::webhook::WebhookClient;
 use anyhow::Context;
@@ -37,7 +37,7 @@ pub struct ConnectorRt {
 pub struct Phone {
     pub file: PhoneFile,
     pub connectors: HashMap<String, Arc<ConnectorRt>>,
-    pub speech: Arc<Speech>,
+    pub speech: Arc<dyn SpeechService>,
     pub calls: CallStore,
     pub metrics: Arc<Metrics>,
     pub paused: PausedSessions,
@@ -51,6 +51,8 @@ pub struct Phone {
     pub clips: super::clips::Clips,
     /// The server's one clock: call start times, pause expiry, transcripts, callbacks.
     pub clock: Arc<dyn crate::clock::Clock>,
+    /// Calls as live conversations in the agents' console.
+    pub console: crate::web::phone_feed::PhoneFeed,
     shutdown: watch::Sender<bool>,
     next_key: AtomicU64,
     live: AtomicUsize,
@@ -195,6 +197,31 @@ impl Phone {
         asr: Arc<dyn Asr>,
         tts: Arc<dyn Tts>,
     ) -> anyhow::Result<Arc<Phone>> {
+        let (asr_workers, tts_workers, jobs) = {
+            let l = &file.phone;
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let asr = if l.asr_workers == 0 {
+                cores
+            } else {
+                l.asr_workers
+            };
+            (asr, l.tts_workers, l.jobs_per_call)
+        };
+        tracing::info!(asr_workers, "starting the speech workers");
+        Phone::start_with(app, file, move |texts, metrics| {
+            let speech: Arc<dyn SpeechService> =
+                Speech::start(asr, tts, asr_workers, tts_workers, jobs, texts, metrics)?;
+            Ok(speech)
+        })
+    }
+
+    /// [`Phone::start`] with the speech side built by `speech` from the agents' prompts (the
+    /// worker pools in production; scripted providers in tests).
+    pub fn start_with(
+        app: &AppState,
+        file: PhoneFile,
+        speech: impl FnOnce(Texts<'_>, Arc<Metrics>) -> Result<Arc<dyn SpeechService>, String>,
+    ) -> anyhow::Result<Arc<Phone>> {
         file.validate()?;
         let metrics = Arc::new(Metrics::default());
         let mut connectors = HashMap::new();
@@ -261,32 +288,17 @@ impl Phone {
         prompts.sort();
         prompts.dedup();
         let l = &file.phone;
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let asr_workers = if l.asr_workers == 0 {
-            cores
-        } else {
-            l.asr_workers
+        let texts = Texts {
+            prompts: &prompts,
+            openings: &openings,
         };
-        let speech = Speech::start(
-            asr,
-            tts,
-            asr_workers,
-            l.tts_workers,
-            l.jobs_per_call,
-            Texts {
-                prompts: &prompts,
-                openings: &openings,
-            },
-            metrics.clone(),
-        )
-        .map_err(anyhow::Error::msg)?;
+        let speech = speech(texts, metrics.clone()).map_err(anyhow::Error::msg)?;
         let data = app.config.data_dir.as_deref();
         let calls = CallStore::open(data, 8_192, app.clock.clone()).map_err(anyhow::Error::msg)?;
         let paused = PausedSessions::open(data, PAUSED_TTL).context("paused sessions")?;
         tracing::info!(
             connectors = connectors.len(),
             prompts = speech.prompt_count(),
-            asr_workers,
             "phone path ready"
         );
         let phone = Arc::new(Phone {
@@ -307,6 +319,7 @@ impl Phone {
             handed_off: std::sync::Mutex::new(std::collections::VecDeque::new()),
             clips: super::clips::Clips::default(),
             clock: app.clock.clone(),
+            console: crate::web::phone_feed::PhoneFeed::start(app.web.hub.clone()),
             file,
         });
         if app.phone.set(phone.clone()).is_err() {

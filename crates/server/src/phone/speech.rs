@@ -401,6 +401,68 @@ impl Speech {
     }
 }
 
+/// What a call's driver asks of the speech side: [`Speech`], the worker pools, in production. A
+/// test may put scripted recognisers and synthesisers behind it that answer on the runtime's
+/// (virtual) clock instead of on OS threads.
+pub trait SpeechService: Send + Sync {
+    /// See [`Speech::asr_load`].
+    fn asr_load(&self) -> AsrLoad;
+    /// See [`Speech::recognize`].
+    fn recognize(
+        &self,
+        call: u64,
+        turn: u64,
+        priority: AsrPriority,
+        pcm: Vec<i16>,
+        prompt: Option<String>,
+        reply: mpsc::Sender<Work>,
+    ) -> bool;
+    /// See [`Speech::cancel_asr`].
+    fn cancel_asr(&self, call: u64, turn: u64);
+    /// See [`Speech::speak`].
+    fn speak(&self, call: u64, turn: u64, steps: Vec<Step>, reply: mpsc::Sender<Work>) -> bool;
+    /// See [`Speech::forget`].
+    fn forget(&self, call: u64);
+    /// Static prompts held ready.
+    fn prompt_count(&self) -> usize {
+        0
+    }
+    /// See [`Speech::close`].
+    fn close(&self) {}
+}
+
+impl SpeechService for Speech {
+    fn asr_load(&self) -> AsrLoad {
+        Speech::asr_load(self)
+    }
+    fn recognize(
+        &self,
+        call: u64,
+        turn: u64,
+        priority: AsrPriority,
+        pcm: Vec<i16>,
+        prompt: Option<String>,
+        reply: mpsc::Sender<Work>,
+    ) -> bool {
+        Speech::recognize(self, call, turn, priority, pcm, prompt, reply)
+    }
+    fn cancel_asr(&self, call: u64, turn: u64) {
+        Speech::cancel_asr(self, call, turn)
+    }
+    fn speak(&self, call: u64, turn: u64, steps: Vec<Step>, reply: mpsc::Sender<Work>) -> bool {
+        Speech::speak(self, call, turn, steps, reply)
+    }
+    fn forget(&self, call: u64) {
+        Speech::forget(self, call)
+    }
+    fn prompt_count(&self) -> usize {
+        Speech::prompt_count(self)
+    }
+    fn close(&self) {
+        Speech::close(self)
+    }
+}
+
 /// One running recognition: its cancel flag, call and whether it is speculative.
 struct RunningJob {
     flag: CancelFlag,

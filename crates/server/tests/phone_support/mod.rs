@@ -180,7 +180,19 @@ pub struct RawCaller {
 
 impl RawCaller {
     pub async fn connect(url: &str, platform: Platform) -> RawCaller {
-        let (ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
+        Self::connect_signed(url, platform, None).await
+    }
+
+    /// As Twilio connects to a server that has its auth token: the upgrade signed.
+    pub async fn connect_signed(url: &str, platform: Platform, token: Option<&str>) -> RawCaller {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut req = url.into_client_request().expect("ws url");
+        if let Some(t) = token {
+            let sig = sb_transport::twilio_signature(t, url, &[]);
+            req.headers_mut()
+                .insert("x-twilio-signature", sig.parse().expect("header"));
+        }
+        let (ws, _) = tokio_tungstenite::connect_async_with_config(req, None, true)
             .await
             .expect("connect");
         RawCaller {

@@ -12,8 +12,8 @@ mod support;
 
 use phone_support::agents::dtmf_agent;
 use phone_support::twilio::{fetch_twiml, request_action, run_caller, run_stream, standard_fields};
-use sb_transport::Platform;
 use phone_support::PhoneServer;
+use sb_transport::Platform;
 use serde_json::{json, Value};
 use std::process::Stdio;
 use std::time::Duration;
@@ -112,7 +112,11 @@ async fn every_end_redirects_to_the_guides_function() {
     ))
     .await;
     let cases = [
-        ("1#", "speak-to-an-agent", twiml_of(&format!("<Dial>{AGENT_NUMBER}</Dial>"))),
+        (
+            "1#",
+            "speak-to-an-agent",
+            twiml_of(&format!("<Dial>{AGENT_NUMBER}</Dial>")),
+        ),
         ("2#", "Goodbye", twiml_of("<Hangup/>")),
         ("5#", "Transfer", twiml_of("<Hangup/>")),
     ];
@@ -123,7 +127,10 @@ async fn every_end_redirects_to_the_guides_function() {
         let (status, answer) = request_action(&s, &twiml, &sid).await;
         assert_eq!(status, 200, "{answer}");
         let url = redirect_target(&answer);
-        assert!(url.starts_with(&format!("{}/eoi?dialogflowJSON=", f.base)), "{url}");
+        assert!(
+            url.starts_with(&format!("{}/eoi?dialogflowJSON=", f.base)),
+            "{url}"
+        );
         let df = dialogflow_json(&url);
         assert_eq!(df["intent"]["displayName"], *intent, "{df}");
         assert!(

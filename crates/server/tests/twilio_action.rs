@@ -129,7 +129,10 @@ async fn pause_runs_the_customers_gather() {
     let twiml = fetch_twiml(&s, "/twilio/twiml/default?member_id=abc123", sid).await;
     run_stream(&twiml, sid, &["3#"]).await;
     flush(&s).await;
-    assert!(app.drain().is_empty(), "no callback before Twilio's request");
+    assert!(
+        app.drain().is_empty(),
+        "no callback before Twilio's request"
+    );
     let (status, body) = request_action(&s, &twiml, sid).await;
     assert_eq!((status, body.as_str()), (200, GATHER));
     let seen = app.next().await;
@@ -181,7 +184,8 @@ async fn unknown_config_fails_the_call_clearly() {
 }
 
 /// `<Config>`s this server cannot honour are refused, each with its reason; those it can are
-/// taken (`language` of the agent's language, the default voice and speech model).
+/// taken: `language` among the export's languages (the agent answers in it), the default
+/// voice and speech model.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn config_is_honoured_or_refused() {
     let agent = dtmf_agent();
@@ -190,7 +194,7 @@ async fn config_is_honoured_or_refused() {
     let sid = "CA00000000000000000000000000000005";
     let twiml = fetch_twiml(
         &s,
-        "/twilio/twiml?config.language=es-ES&config.voiceName=en-US-Wavenet-C&config.speechModel=phone_call&config.voiceModel=mine&config.speechModelVariant=USE_ENHANCED",
+        "/twilio/twiml?config.language=fr-FR&config.voiceName=en-US-Wavenet-C&config.speechModel=phone_call&config.voiceModel=mine&config.speechModelVariant=USE_ENHANCED",
         sid,
     )
     .await;
@@ -201,7 +205,7 @@ async fn config_is_honoured_or_refused() {
     assert_eq!(seen.field("VirtualAgentStatus"), "failed");
     assert_eq!(
         seen.field("VirtualAgentError"),
-        "language `es-ES` is not a language of the agent (languages: en); \
+        "language `fr-FR` is not a language of the agent (languages: en, es); \
          speechModel `phone_call` is not configured (models: default = whisper-tiny.en); \
          speechModelVariant `USE_ENHANCED` is not available (only the standard model is); \
          voiceModel `mine` is not available (no custom voice models); \
@@ -220,7 +224,31 @@ async fn config_is_honoured_or_refused() {
     assert_eq!(status, 200);
     let seen = app.next().await;
     assert_eq!(seen.field("VirtualAgentStatus"), "completed", "{seen:?}");
+    let (_, call) = s.get_json(&format!("/v1/calls/{sid}")).await;
+    assert_eq!(said(&call), ["Welcome", "Goodbye"], "{call}");
+
+    // Another language of the export: the agent understands and answers in it.
+    let sid = "CA00000000000000000000000000000007";
+    let twiml = fetch_twiml(&s, "/twilio/twiml?config.language=es-ES", sid).await;
+    run_stream(&twiml, sid, &["2#"]).await;
+    request_action(&s, &twiml, sid).await;
+    assert_eq!(app.next().await.field("VirtualAgentStatus"), "completed");
+    let (_, call) = s.get_json(&format!("/v1/calls/{sid}")).await;
+    assert_eq!(said(&call), ["Bienvenido", "Adiós"], "{call}");
+    assert_eq!(call["turns"][1]["intent"], "Goodbye", "{call}");
     s.stop().await;
+}
+
+/// What the bot said in each turn of a call record.
+fn said(call: &Value) -> Vec<String> {
+    call["turns"]
+        .as_array()
+        .map(|t| {
+            t.iter()
+                .map(|t| t["botText"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The action hop checks Twilio's signature when the connector has an auth token, and answers
@@ -231,11 +259,17 @@ async fn action_requests_are_signed_and_name_no_url() {
     let mut app = Customer::start().await;
     let s = server(
         agent.path(),
-        &format!("action = \"{}/after\"\n[connectors.default.twilio]\nauth_token = \"tok\"\n", app.base),
+        &format!(
+            "action = \"{}/after\"\n[connectors.default.twilio]\nauth_token = \"tok\"\n",
+            app.base
+        ),
     )
     .await;
     let sid = "CA00000000000000000000000000000004";
-    let url = format!("{}/twilio/action?connector=default&action=http://127.0.0.1:9/x", s.base);
+    let url = format!(
+        "{}/twilio/action?connector=default&action=http://127.0.0.1:9/x",
+        s.base
+    );
     let form = standard_fields(sid, "in-progress");
     let r = s.http.post(&url).form(&form).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 403);

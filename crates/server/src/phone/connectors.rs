@@ -76,6 +76,9 @@ pub struct PhoneLimits {
     /// Public base URL (`https://host`) used for TwiML/NCCO and signature checks; default: from
     /// `X-Forwarded-Proto` / `Host`.
     pub public_url: Option<String>,
+    /// How long a paused session (`TWILIO_ACTION: PAUSE`) can be resumed, in seconds (Twilio
+    /// keeps them 30 minutes); expired ones are swept.
+    pub paused_ttl_s: u64,
 }
 
 impl Default for PhoneLimits {
@@ -94,6 +97,7 @@ impl Default for PhoneLimits {
             tts_cache_mb: super::setup::TTS_CACHE_MB,
             jobs_per_call: 8,
             public_url: None,
+            paused_ttl_s: 30 * 60,
         }
     }
 }
@@ -469,6 +473,12 @@ impl PhoneFile {
             return range(
                 "phone.asr_threads, tts_workers and jobs_per_call",
                 "must be at least 1",
+            );
+        }
+        if !(1..=7 * 24 * 3600).contains(&l.paused_ttl_s) {
+            return range(
+                "phone.paused_ttl_s",
+                "must be between 1 and 604800 (7 days)",
             );
         }
         if l.tts_cache_mb > 4096 {

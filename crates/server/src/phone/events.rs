@@ -236,7 +236,12 @@ pub(crate) async fn finish(d: &mut Driver, handoff_timeout: Duration) {
             .unwrap_or(Value::Null);
         if let Err(e) = phone
             .paused
-            .save(&info.end_user_id, &state, &transcript, now)
+            .save(
+                &super::start::paused_key(&info.call_id, &info.end_user_id),
+                &state,
+                &transcript,
+                now,
+            )
             .await
         {
             tracing::error!(call = %info.call_id, error = %e, "cannot save the paused session");

@@ -1,8 +1,9 @@
 //! Which `<Config>` values a call can have on this server: each is honoured, or refused with a
 //! reason (the session then fails at once with it, see `super::params`), never silently taken.
 //!
-//! * `language`: a language of the connector's agent (primary subtags compared: `en-US` suits
-//!   an `en` agent);
+//! * `language`: a language of the connector's agent export (its default one or one of its
+//!   `supportedLanguages`; primary subtags compared: `en-US` suits an `en` agent), which then
+//!   understands and answers the call; speech stays English (see [`speech_speaks`]);
 //! * `voiceName`: `default` or the connector's `voice`;
 //! * `speechModel`: `default` or the configured recogniser's name ([`SPEECH_MODEL`]);
 //! * `speechModelVariant`: Dialogflow's variants but `USE_ENHANCED` (there is no enhanced model);
@@ -12,6 +13,21 @@ use super::connectors::Connector;
 
 /// The recogniser every call uses.
 pub const SPEECH_MODEL: &str = "whisper-tiny.en";
+
+/// The agent language a call's `language` selects among `languages` (tag, engine): the same
+/// tag (any case), else the same primary subtag (`en-US` → `en`, `es` → `es-419`).
+pub fn pick_language<'a, T>(value: &str, languages: &'a [(String, T)]) -> Option<&'a (String, T)> {
+    languages
+        .iter()
+        .find(|(l, _)| l.eq_ignore_ascii_case(value))
+        .or_else(|| languages.iter().find(|(l, _)| primary(l) == primary(value)))
+}
+
+/// Whether speech for `language` has its own models: the recogniser (`whisper-tiny.en`) and
+/// the voices are English only.
+pub fn speech_speaks(language: &str) -> bool {
+    primary(language) == "en"
+}
 
 fn primary(tag: &str) -> String {
     tag.split(['-', '_'])
@@ -30,7 +46,8 @@ pub fn check(
 ) -> Result<(), String> {
     match name {
         "language" => {
-            if agent_languages.iter().any(|l| primary(l) == primary(value)) {
+            let tags: Vec<(String, ())> = agent_languages.iter().map(|l| (l.clone(), ())).collect();
+            if pick_language(value, &tags).is_some() {
                 Ok(())
             } else {
                 Err(format!(
@@ -89,6 +106,18 @@ mod tests {
             check("language", "es-es", &c, &en).unwrap_err(),
             "language `es-es` is not a language of the agent (languages: en)"
         );
+        let both = ["en".to_string(), "es".to_string()];
+        assert!(check("language", "es-ES", &c, &both).is_ok());
+        let tags = [
+            ("en".to_string(), 1),
+            ("es-419".to_string(), 2),
+            ("es".to_string(), 3),
+        ];
+        assert_eq!(pick_language("ES", &tags).map(|t| t.1), Some(3));
+        assert_eq!(pick_language("es-MX", &tags).map(|t| t.1), Some(2));
+        assert_eq!(pick_language("en-GB", &tags).map(|t| t.1), Some(1));
+        assert!(pick_language("fr", &tags).is_none());
+        assert!(speech_speaks("en-US") && !speech_speaks("es"));
         assert!(check("voiceName", "en_US-lessac-medium", &c, &en).is_ok());
         assert!(check("voiceName", "default", &c, &en).is_ok());
         assert_eq!(

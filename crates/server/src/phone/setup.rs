@@ -21,14 +21,15 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Notify, Semaphore};
 
-/// Paused sessions are kept this long (Twilio: 30 minutes).
-pub const PAUSED_TTL: Duration = Duration::from_secs(30 * 60);
-
 /// Per-connector runtime pieces.
 pub struct ConnectorRt {
     pub name: String,
     pub cfg: Connector,
+    /// The agent in its default language.
     pub engine: Arc<Engine>,
+    /// The agent in each language of its export, the default one first (`<Config
+    /// name="language">` picks one).
+    pub languages: Vec<(String, Arc<Engine>)>,
     pub callbacks: Callbacks,
     pub handoff: Handoff,
 }
@@ -232,8 +233,19 @@ impl Phone {
                 Some(p) => crate::cli::load_engine(p, None)?,
                 None => app.engine.clone(),
             };
-            prompts.extend(static_prompts(&engine));
-            openings.extend(dynamic_openings(&engine));
+            let mut languages = vec![(engine.agent.language.clone(), engine.clone())];
+            if let Some(p) = &c.agent {
+                let all = sb_nlu::import::languages(p)
+                    .with_context(|| format!("cannot read the languages of {}", p.display()))?;
+                for l in all.into_iter().skip(1) {
+                    let e = crate::cli::load_engine_in(p, None, Some(&l))?;
+                    languages.push((l, e));
+                }
+            }
+            for (_, e) in &languages {
+                prompts.extend(static_prompts(e));
+                openings.extend(dynamic_openings(e));
+            }
             let (status_callback_method, action_method) = c.methods();
             let callbacks = Callbacks::new(CallbackConfig {
                 status_callback: c.status_callback.clone(),
@@ -280,6 +292,7 @@ impl Phone {
                     name: name.clone(),
                     cfg: c.clone(),
                     engine,
+                    languages,
                     callbacks,
                     handoff: Handoff::new(hc),
                 }),
@@ -295,7 +308,8 @@ impl Phone {
         let speech = speech(texts, metrics.clone()).map_err(anyhow::Error::msg)?;
         let data = app.config.data_dir.as_deref();
         let calls = CallStore::open(data, 8_192, app.clock.clone()).map_err(anyhow::Error::msg)?;
-        let paused = PausedSessions::open(data, PAUSED_TTL).context("paused sessions")?;
+        let paused = PausedSessions::open(data, Duration::from_secs(file.phone.paused_ttl_s))
+            .context("paused sessions")?;
         tracing::info!(
             connectors = connectors.len(),
             prompts = speech.prompt_count(),

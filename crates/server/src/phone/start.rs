@@ -10,12 +10,20 @@ use sb_call::{CallConfig, Resume};
 use sb_transport::{Platform, StartInfo, VONAGE_CALL_ID_HEADER};
 use serde_json::{json, Map, Value};
 
+/// The key of a paused session: Twilio resumes a session only on the CallSid that paused it
+/// (Vonage: the call's `uuid`), so the call id is part of it.
+pub fn paused_key(call_id: &str, end_user_id: &str) -> String {
+    format!("{call_id}/{end_user_id}")
+}
+
 /// `originalDetectIntentRequest.source` of phone calls, as Dialogflow's phone gateway sets it.
 pub const TELEPHONY_SOURCE: &str = "GOOGLE_TELEPHONY";
 use std::sync::Arc;
 
 pub struct CallSetup {
     pub connector: Arc<ConnectorRt>,
+    /// The agent in the call's language (`<Config name="language">`).
+    pub engine: Arc<sb_nlu::engine::Engine>,
     pub cfg: CallConfig,
     pub info: CallInfo,
     pub stream_id: String,
@@ -64,7 +72,7 @@ pub async fn setup(
         start.call_id.clone()
     };
     let mut refused = read.refused.clone();
-    let languages = [connector.engine.agent.language.clone()];
+    let languages: Vec<String> = connector.languages.iter().map(|(l, _)| l.clone()).collect();
     for (name, value) in &read.config {
         if let Err(why) = super::honour::check(name, value, &connector.cfg, &languages) {
             refused.push(why);
@@ -72,8 +80,20 @@ pub async fn setup(
     }
     let get = |k: &str| read.config.get(k).map(String::as_str);
     let mut cfg = connector.cfg.call_config();
+    let mut engine = connector.engine.clone();
     if let Some(l) = get("language") {
         cfg.language = l.to_string();
+        if let Some((tag, e)) = super::honour::pick_language(l, &connector.languages) {
+            engine = e.clone();
+            if !super::honour::speech_speaks(tag) {
+                tracing::warn!(
+                    call = %call_id,
+                    language = %l,
+                    "the agent answers in this language; speech stays English (no speech \
+                     model for it is configured)"
+                );
+            }
+        }
     }
     if let Some(w) = get("welcomeIntent") {
         cfg.welcome_event = w.to_string();
@@ -110,21 +130,36 @@ pub async fn setup(
     });
     cfg.session_params = session_params.clone();
     let mut end_user_id = call_id.clone();
-    if let Some(id) = get("resumeEndUserId") {
-        let now = phone.clock.now().timestamp_millis();
-        match phone.paused.take(id, now).await {
-            Ok(Some((state, _transcript))) => {
-                end_user_id = id.to_string();
-                cfg.resume = Some(Resume {
-                    state,
-                    event: get("resumeEventName").map(str::to_string),
-                });
+    match (get("resumeEndUserId"), get("resumeEventName")) {
+        (Some(id), event) if refused.is_empty() => {
+            // Taken only from a call whose settings are all accepted: a refused call must not
+            // use up the paused session its corrected retry needs.
+            let now = phone.clock.now().timestamp_millis();
+            match phone.paused.take(&paused_key(&call_id, id), now).await {
+                Ok(Some((state, _transcript))) => {
+                    end_user_id = id.to_string();
+                    cfg.resume = Some(Resume {
+                        state,
+                        event: event.map(str::to_string),
+                    });
+                }
+                Ok(None) => refused.push(format!(
+                    "no paused session of end user `{id}` on call `{call_id}` (a session resumes \
+                     only on the call that paused it, within {} s of the pause)",
+                    phone.file.phone.paused_ttl_s
+                )),
+                Err(e) => {
+                    tracing::error!(call = %call_id, error = %e, "paused sessions");
+                    refused.push(format!(
+                        "the paused session of end user `{id}` cannot be read: {e}"
+                    ));
+                }
             }
-            Ok(None) => {
-                tracing::warn!(call = %call_id, "no paused session to resume; starting anew")
-            }
-            Err(e) => tracing::error!(call = %call_id, error = %e, "paused sessions"),
         }
+        (None, Some(_)) => {
+            refused.push("resumeEventName needs resumeEndUserId".to_string());
+        }
+        _ => {}
     }
     let project = connector
         .engine
@@ -149,6 +184,7 @@ pub async fn setup(
     };
     Ok(CallSetup {
         connector,
+        engine,
         cfg,
         info,
         stream_id: start.stream_id.clone(),

@@ -1,7 +1,7 @@
 //! The customer's TwiML app on 127.0.0.1:0: records every request (GET or POST) and answers
 //! the action URL with TwiML chosen by `VirtualAgentStatus`, as a contact centre's app would:
-//! a handoff is dialled, a pause goes to a payment `<Gather>` (whose answer resumes the bot),
-//! anything else hangs up. Status callbacks get an empty 200.
+//! a handoff is dialled, a pause goes to a payment `<Gather>` (whose answer, `/paid`, redirects
+//! to Switchboard's TwiML resuming the paused session), anything else hangs up. Status callbacks get an empty 200.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -46,6 +46,19 @@ fn decode(s: &str) -> Vec<(String, String)> {
 struct Shared {
     tx: mpsc::UnboundedSender<Seen>,
     base: String,
+    /// Switchboard's base URL, for the TwiML that resumes a paused session.
+    switchboard: std::sync::Mutex<String>,
+    /// `EndUserId` of the last paused session (as an app keeps it, e.g. in Twilio Sync).
+    paused_end_user: std::sync::Mutex<String>,
+}
+
+/// The TwiML the app answers its `<Gather>`'s action with: back to the bot, resuming the
+/// paused session with the event `PAID`.
+pub fn resume_twiml(switchboard: &str, end_user_id: &str) -> String {
+    format!(
+        "<Response><Redirect method=\"POST\">{switchboard}/twilio/twiml/default?\
+         config.resumeEndUserId={end_user_id}&amp;config.resumeEventName=PAID</Redirect></Response>"
+    )
 }
 
 async fn handle(
@@ -74,8 +87,17 @@ async fn handle(
             .map(str::to_string),
         fields,
     };
+    if seen.field("VirtualAgentStatus") == "paused" {
+        let data: serde_json::Value =
+            serde_json::from_str(seen.field("VirtualAgentProviderData")).unwrap_or_default();
+        *s.paused_end_user.lock().unwrap() = data["EndUserId"].as_str().unwrap_or("").into();
+    }
     let twiml = match (seen.path.as_str(), seen.field("VirtualAgentStatus")) {
         ("/status", _) => String::new(),
+        ("/paid", _) => resume_twiml(
+            &s.switchboard.lock().unwrap(),
+            &s.paused_end_user.lock().unwrap(),
+        ),
         (_, "live-agent-handoff") => DIAL.into(),
         (_, "paused") => GATHER.into(),
         _ => HANGUP.into(),
@@ -87,6 +109,7 @@ async fn handle(
 pub struct Customer {
     pub base: String,
     pub rx: mpsc::UnboundedReceiver<Seen>,
+    shared: std::sync::Arc<Shared>,
 }
 
 impl Customer {
@@ -97,10 +120,19 @@ impl Customer {
         let shared = std::sync::Arc::new(Shared {
             tx,
             base: base.clone(),
+            switchboard: Default::default(),
+            paused_end_user: Default::default(),
         });
-        let app = axum::Router::new().fallback(handle).with_state(shared);
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(shared.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
-        Customer { base, rx }
+        Customer { base, rx, shared }
+    }
+
+    /// Where the app sends the call back to resume a paused session.
+    pub fn set_switchboard(&self, base: &str) {
+        *self.shared.switchboard.lock().unwrap() = base.to_string();
     }
 
     /// The next request (fails after 20 s).

@@ -93,11 +93,21 @@ impl PhoneServer {
         tts: Arc<dyn Tts>,
         config: ServerConfig,
     ) -> PhoneServer {
+        let clock = Arc::new(switchboard::clock::SystemClock);
+        PhoneServer::start_clocked(toml, asr, tts, config, clock).await
+    }
+
+    /// Like [`PhoneServer::start_with`] on `clock` (e.g. a `ManualClock`: paused sessions'
+    /// expiry is on the server's clock).
+    pub async fn start_clocked(
+        toml: &str,
+        asr: Arc<dyn Asr>,
+        tts: Arc<dyn Tts>,
+        config: ServerConfig,
+        clock: Arc<dyn switchboard::clock::Clock>,
+    ) -> PhoneServer {
         let engine = switchboard::cli::load_engine(&restaurant(), None).expect("agent");
-        let state = Arc::new(
-            AppState::new(engine, config, Arc::new(switchboard::clock::SystemClock))
-                .expect("state"),
-        );
+        let state = Arc::new(AppState::new(engine, config, clock).expect("state"));
         let file = PhoneFile::parse(toml).expect("phone toml");
         let st = state.clone();
         let phone = tokio::task::spawn_blocking(move || Phone::start(&st, file, asr, tts))
@@ -183,12 +193,15 @@ impl RawCaller {
         Self::connect_signed(url, platform, None).await
     }
 
-    /// As Twilio connects to a server that has its auth token: the upgrade signed.
+    /// As Twilio connects to a server that has its auth token: the upgrade signed. Twilio signs
+    /// the `wss://` URL of our TwiML's `<Stream>`, which is how the server (without
+    /// `X-Forwarded-Proto: http`) sees the upgrade of `ws://host/…` too.
     pub async fn connect_signed(url: &str, platform: Platform, token: Option<&str>) -> RawCaller {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let mut req = url.into_client_request().expect("ws url");
         if let Some(t) = token {
-            let sig = sb_transport::twilio_signature(t, url, &[]);
+            let public = url.replacen("ws://", "wss://", 1);
+            let sig = sb_transport::twilio_signature(t, &public, &[]);
             req.headers_mut()
                 .insert("x-twilio-signature", sig.parse().expect("header"));
         }
@@ -218,6 +231,13 @@ impl RawCaller {
 
     /// Connected + start with `params`.
     pub async fn start(&mut self, call_id: &str, params: &[(&str, &str)]) {
+        self.start_stream(call_id, &format!("MZ{call_id}"), params)
+            .await
+    }
+
+    /// [`RawCaller::start`] with stream id `stream_id` (a call's later stream, e.g. a resume,
+    /// has a new one).
+    pub async fn start_stream(&mut self, call_id: &str, stream_id: &str, params: &[(&str, &str)]) {
         let custom_parameters: BTreeMap<String, String> = params
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -225,7 +245,7 @@ impl RawCaller {
         self.send(&Inbound::Connected).await;
         self.send(&Inbound::Start(StartInfo {
             call_id: call_id.into(),
-            stream_id: format!("MZ{call_id}"),
+            stream_id: stream_id.into(),
             account_id: "ACtest".into(),
             custom_parameters,
             sample_rate: if self.platform == Platform::Twilio {

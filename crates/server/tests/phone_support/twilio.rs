@@ -26,7 +26,10 @@ fn unescape(s: &str) -> String {
 
 fn attr(tag: &str, name: &str) -> String {
     let key = format!("{name}=\"");
-    let start = tag.find(&key).unwrap_or_else(|| panic!("no {name} in {tag}")) + key.len();
+    let start = tag
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {name} in {tag}"))
+        + key.len();
     let end = start + tag[start..].find('"').unwrap();
     unescape(&tag[start..end])
 }
@@ -117,13 +120,26 @@ pub async fn run_caller(
     turns: &[&str],
     token: Option<&str>,
 ) {
+    let stream = format!("MZ{call_id}");
+    run_caller_stream(platform, url, call_id, &stream, params, turns, token).await
+}
+
+/// [`run_caller`] with stream id `stream_id` (a call's later stream has a new one).
+pub async fn run_caller_stream(
+    platform: Platform,
+    url: &str,
+    call_id: &str,
+    stream_id: &str,
+    params: &[(String, String)],
+    turns: &[&str],
+    token: Option<&str>,
+) {
     let mut c = RawCaller::connect_signed(url, platform, token).await;
     let params: Vec<(&str, &str)> = params
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let call_sid = call_id;
-    c.start(call_sid, &params).await;
+    c.start_stream(call_id, stream_id, &params).await;
     let mut turns = turns.iter();
     tokio::time::timeout(Duration::from_secs(30), async {
         while let Some(outs) = c.next_outputs().await {
@@ -150,11 +166,9 @@ pub async fn run_caller(
 /// Twilio's request to the `<Connect action>` URL once the stream ended: (status, TwiML).
 pub async fn request_action(s: &PhoneServer, twiml: &Twiml, call_sid: &str) -> (u16, String) {
     assert_eq!(twiml.method, "POST");
-    let url = twiml.action.replacen(
-        &format!("http://{}", s.host),
-        &s.base,
-        1,
-    );
+    let url = twiml
+        .action
+        .replacen(&format!("http://{}", s.host), &s.base, 1);
     let r = s
         .http
         .post(url)
@@ -169,4 +183,39 @@ pub async fn request_action(s: &PhoneServer, twiml: &Twiml, call_sid: &str) -> (
 /// Stream parameters as the start message carries them.
 pub fn custom(twiml: &Twiml) -> BTreeMap<String, String> {
     twiml.params.iter().cloned().collect()
+}
+
+/// Twilio following a `<Redirect>` in `twiml`: its URL (made relative to the server) is
+/// requested as TwiML for the same call.
+pub async fn follow_redirect(s: &PhoneServer, twiml: &str, call_sid: &str) -> Twiml {
+    let start = twiml.find("<Redirect").expect("a <Redirect>");
+    let body = &twiml[start..];
+    let url = unescape(&body[body.find('>').unwrap() + 1..body.find("</Redirect>").unwrap()]);
+    let path = url.strip_prefix(&s.base).expect("a redirect to the server");
+    fetch_twiml(s, path, call_sid).await
+}
+
+/// Twilio submitting the `<Gather>` of `twiml` to the customer's app at `base` with `digits`:
+/// (status, TwiML answered).
+pub async fn submit_gather(
+    s: &PhoneServer,
+    base: &str,
+    twiml: &str,
+    call_sid: &str,
+    digits: &str,
+) -> (u16, String) {
+    let action = attr(
+        &twiml[twiml.find("<Gather ").expect("a <Gather>")..],
+        "action",
+    );
+    let mut form = standard_fields(call_sid, "in-progress");
+    form.push(("Digits".into(), digits.into()));
+    let r = s
+        .http
+        .post(format!("{base}{action}"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
 }

@@ -185,7 +185,8 @@ impl RawCaller {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let mut req = url.into_client_request().expect("ws url");
         if let Some(t) = token {
-            let sig = sb_transport::twilio_signature(t, url, &[]);
+            // Signed as Twilio does, over the public `wss://` URL the server rebuilds.
+            let sig = sb_transport::twilio_signature(t, &url.replacen("ws://", "wss://", 1), &[]);
             req.headers_mut()
                 .insert("x-twilio-signature", sig.parse().expect("header"));
         }

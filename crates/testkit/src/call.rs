@@ -39,7 +39,7 @@ pub struct CallOptions {
     /// The Vonage stream rate (8000 or 16000).
     pub vonage_rate: u32,
     /// Sign the Twilio media upgrade with this auth token, as Twilio does (`X-Twilio-Signature`
-    /// over the stream URL): a server with the token configured refuses an unsigned upgrade.
+    /// over the `wss://` stream URL): a server with the token configured refuses an unsigned upgrade.
     pub twilio_auth_token: Option<String>,
 }
 
@@ -490,7 +490,10 @@ fn upgrade_request(
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let mut req = opts.url.as_str().into_client_request()?;
     if let (Platform::Twilio, Some(token)) = (opts.transport, opts.twilio_auth_token.as_deref()) {
-        let sig = sb_transport::twilio_signature(token, &opts.url, &[]);
+        // Twilio always reaches the server over TLS (a proxy in front ends it), so the URL it
+        // signs, and the server rebuilds, is the `wss://` one.
+        let public = opts.url.replacen("ws://", "wss://", 1);
+        let sig = sb_transport::twilio_signature(token, &public, &[]);
         if let Ok(v) = sig.parse() {
             req.headers_mut().insert("x-twilio-signature", v);
         }

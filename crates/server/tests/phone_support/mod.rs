@@ -193,15 +193,13 @@ impl RawCaller {
         Self::connect_signed(url, platform, None).await
     }
 
-    /// As Twilio connects to a server that has its auth token: the upgrade signed. Twilio signs
-    /// the `wss://` URL of our TwiML's `<Stream>`, which is how the server (without
-    /// `X-Forwarded-Proto: http`) sees the upgrade of `ws://host/…` too.
+    /// As Twilio connects to a server that has its auth token: the upgrade signed.
     pub async fn connect_signed(url: &str, platform: Platform, token: Option<&str>) -> RawCaller {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let mut req = url.into_client_request().expect("ws url");
         if let Some(t) = token {
-            let public = url.replacen("ws://", "wss://", 1);
-            let sig = sb_transport::twilio_signature(t, &public, &[]);
+            // Signed as Twilio does, over the public `wss://` URL the server rebuilds.
+            let sig = sb_transport::twilio_signature(t, &url.replacen("ws://", "wss://", 1), &[]);
             req.headers_mut()
                 .insert("x-twilio-signature", sig.parse().expect("header"));
         }

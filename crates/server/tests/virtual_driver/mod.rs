@@ -249,7 +249,35 @@ impl Line {
             encoding: encoding.into(),
         }))
         .await;
+        line.until_admitted().await;
         line
+    }
+
+    /// Lets the call start without moving the clock. Admission and the greeting's session
+    /// load wait on the store's own thread, which tokio's paused clock does not see: sleeping
+    /// here would let time jump ahead while the server is busy in real time. So the caller
+    /// yields (the runtime is never idle, time stands still) until the greeting is asked for.
+    async fn until_admitted(&mut self) {
+        let limit = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let asked = self
+                .seen
+                .lock()
+                .map(|t| !t.synthesized().is_empty())
+                .unwrap_or(false);
+            let ended = self.call.as_ref().is_none_or(|c| c.is_finished());
+            if asked || ended {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < limit,
+                "the call did not ask for its greeting within 30 s of real time"
+            );
+            while let Ok(m) = self.rx.try_recv() {
+                self.on_server(Some(m)).await;
+            }
+            tokio::task::yield_now().await;
+        }
     }
 
     pub fn now(&self) -> u64 {

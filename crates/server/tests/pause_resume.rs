@@ -281,37 +281,76 @@ async fn a_paused_session_outlives_a_restart() {
     s.stop().await;
 }
 
-/// Vonage: the NCCO's websocket headers carry the same `<Config>`s; the call's `uuid` plays the
-/// CallSid.
+/// The websocket headers of the NCCO our answer URL gives for `query` (as Vonage requests it),
+/// but `uuid` (the call id: the simulated caller sends it itself).
+async fn ncco_headers(s: &PhoneServer, query: &str) -> Vec<(String, String)> {
+    let r = s
+        .http
+        .get(format!("{}/vonage/answer?{query}", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let ncco: Value = r.json().await.unwrap();
+    let headers = ncco[1]["endpoint"][0]["headers"]
+        .as_object()
+        .expect("websocket headers")
+        .iter()
+        .filter(|(k, _)| k.as_str() != "uuid")
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+        .collect();
+    headers
+}
+
+/// Vonage: the answer URL's per-call `action`/`statusCallback` (GET) and `<Config>`s travel as
+/// the NCCO websocket's headers; the call's `uuid` plays the CallSid. A pause is reported to the
+/// call's action URL; the NCCO that resumes (after the app's payment step) carries
+/// `config.resumeEndUserId`, and works on that call only.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vonage_resumes_through_websocket_headers() {
     let agent = dtmf_agent();
-    let app = Customer::start().await;
+    let mut app = Customer::start().await;
     let clock = clock();
-    let s = server(
-        &toml(agent.path(), &app, ""),
-        ServerConfig::default(),
-        clock.clone(),
-    )
-    .await;
+    let s = server(&toml(agent.path(), &app, ""), ServerConfig::default(), clock.clone()).await;
     let url = s.ws_url(Platform::Vonage);
     let uuid = "6c1d6a6e-0000-4000-8000-000000000406";
-    let headers = |extra: &[(&str, &str)]| -> Vec<(String, String)> {
-        let mut h = vec![("from".to_string(), "447700900000".to_string())];
-        h.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        h
-    };
-    run_caller(Platform::Vonage, &url, uuid, &headers(&[]), &["4#"], None).await;
+    let base = &app.base;
+    let headers = ncco_headers(
+        &s,
+        &format!(
+            "uuid={uuid}&from=447700900000&to=447700900001&action={base}/vonage-after&method=GET\
+             &statusCallback={base}/status&statusCallbackMethod=GET"
+        ),
+    )
+    .await;
+    run_caller(Platform::Vonage, &url, uuid, &headers, &["4#"], None).await;
     let (_, call) = s.get_json(&format!("/v1/calls/{uuid}")).await;
     assert_eq!(call["status"], "paused", "{call}");
+    let mut status = Vec::new();
+    let after = loop {
+        let r = app.next().await;
+        if r.path == "/status" {
+            status.push(r);
+        } else {
+            break r;
+        }
+    };
+    assert!(!status.is_empty());
+    for r in &status {
+        assert_eq!((r.method.as_str(), r.field("CallSid")), ("GET", uuid));
+        assert_eq!(r.field("StatusCallbackEvent"), "intent");
+    }
+    assert_eq!((after.path.as_str(), after.method.as_str()), ("/vonage-after", "GET"));
+    assert_eq!(after.field("VirtualAgentStatus"), "paused");
+    let data: Value = serde_json::from_str(after.field("VirtualAgentProviderData")).unwrap();
+    assert_eq!(data["EndUserId"], uuid);
+    assert_eq!(data["PauseParameters"], json!({"step": "payment"}));
 
     // Another call's websocket cannot take it.
     let other = "6c1d6a6e-0000-4000-8000-000000000407";
-    let resume = [
-        ("config.resumeEndUserId", uuid),
-        ("config.resumeEventName", "PAID"),
-    ];
-    run_caller(Platform::Vonage, &url, other, &headers(&resume), &[], None).await;
+    let resume = format!("config.resumeEndUserId={uuid}&config.resumeEventName=PAID");
+    let h = ncco_headers(&s, &format!("uuid={other}&{resume}")).await;
+    run_caller(Platform::Vonage, &url, other, &h, &[], None).await;
     let (_, call) = s.get_json(&format!("/v1/calls/{other}")).await;
     assert_eq!(call["status"], "failed", "{call}");
     assert!(
@@ -323,7 +362,9 @@ async fn vonage_resumes_through_websocket_headers() {
 
     // The call's next websocket (the NCCO after the payment step) resumes it.
     clock.advance(chrono::Duration::minutes(2));
-    run_caller(Platform::Vonage, &url, uuid, &headers(&resume), &[], None).await;
+    let h = ncco_headers(&s, &format!("uuid={uuid}&{resume}")).await;
+    assert!(h.contains(&("config.resumeEndUserId".to_string(), uuid.to_string())), "{h:?}");
+    run_caller(Platform::Vonage, &url, uuid, &h, &[], None).await;
     let (_, call) = s.get_json(&format!("/v1/calls/{uuid}")).await;
     assert_eq!(call["status"], "completed", "{call}");
     assert_eq!(

@@ -311,7 +311,12 @@ async fn vonage_resumes_through_websocket_headers() {
     let agent = dtmf_agent();
     let mut app = Customer::start().await;
     let clock = clock();
-    let s = server(&toml(agent.path(), &app, ""), ServerConfig::default(), clock.clone()).await;
+    let s = server(
+        &toml(agent.path(), &app, ""),
+        ServerConfig::default(),
+        clock.clone(),
+    )
+    .await;
     let url = s.ws_url(Platform::Vonage);
     let uuid = "6c1d6a6e-0000-4000-8000-000000000406";
     let base = &app.base;
@@ -340,7 +345,10 @@ async fn vonage_resumes_through_websocket_headers() {
         assert_eq!((r.method.as_str(), r.field("CallSid")), ("GET", uuid));
         assert_eq!(r.field("StatusCallbackEvent"), "intent");
     }
-    assert_eq!((after.path.as_str(), after.method.as_str()), ("/vonage-after", "GET"));
+    assert_eq!(
+        (after.path.as_str(), after.method.as_str()),
+        ("/vonage-after", "GET")
+    );
     assert_eq!(after.field("VirtualAgentStatus"), "paused");
     let data: Value = serde_json::from_str(after.field("VirtualAgentProviderData")).unwrap();
     assert_eq!(data["EndUserId"], uuid);
@@ -363,7 +371,10 @@ async fn vonage_resumes_through_websocket_headers() {
     // The call's next websocket (the NCCO after the payment step) resumes it.
     clock.advance(chrono::Duration::minutes(2));
     let h = ncco_headers(&s, &format!("uuid={uuid}&{resume}")).await;
-    assert!(h.contains(&("config.resumeEndUserId".to_string(), uuid.to_string())), "{h:?}");
+    assert!(
+        h.contains(&("config.resumeEndUserId".to_string(), uuid.to_string())),
+        "{h:?}"
+    );
     run_caller(Platform::Vonage, &url, uuid, &h, &[], None).await;
     let (_, call) = s.get_json(&format!("/v1/calls/{uuid}")).await;
     assert_eq!(call["status"], "completed", "{call}");

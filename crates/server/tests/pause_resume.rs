@@ -385,3 +385,30 @@ async fn vonage_resumes_through_websocket_headers() {
     );
     s.stop().await;
 }
+
+/// The server's sweep deletes paused sessions once their TTL is over, not before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_paused_sessions_are_swept() {
+    use switchboard::clock::Clock;
+    use switchboard::phone::start::paused_key;
+    let agent = dtmf_agent();
+    let mut app = Customer::start().await;
+    let clock = clock();
+    let s = server(&toml(agent.path(), &app, ""), ServerConfig::default(), clock.clone()).await;
+    let paused_at = clock.now().timestamp_millis();
+    let (a, b) = (
+        "CA00000000000000000000000000000408",
+        "CA00000000000000000000000000000409",
+    );
+    let (_, user_a) = book_and_pause(&s, &mut app, a).await;
+    clock.advance(chrono::Duration::minutes(5));
+    let (_, user_b) = book_and_pause(&s, &mut app, b).await;
+    // 10 minutes after the first pause: only the first has expired.
+    clock.advance(chrono::Duration::minutes(5));
+    switchboard::server::sweep(&s.state).await;
+    // Taken as if it were still the pause's time: only a deleted row is gone.
+    let paused = &s.phone.paused;
+    assert!(paused.take(&paused_key(a, &user_a), paused_at).await.unwrap().is_none());
+    assert!(paused.take(&paused_key(b, &user_b), paused_at).await.unwrap().is_some());
+    s.stop().await;
+}

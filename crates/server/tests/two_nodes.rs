@@ -188,6 +188,12 @@ async fn keys(c: &mut RawCaller, digits: &str) {
     }
 }
 
+/// The caller hangs up (closes the media WebSocket).
+async fn hang_up(c: &mut RawCaller) {
+    let _ = c.ws.close(None).await;
+    c.until_closed().await;
+}
+
 fn bot_texts(call: &Value) -> Vec<String> {
     call["turns"]
         .as_array()
@@ -250,8 +256,7 @@ async fn a_call_paused_on_one_node_resumes_on_the_other() {
     )
     .await;
     bot_turn(&mut c).await;
-    c.send(&Inbound::Stop).await;
-    c.until_closed().await;
+    hang_up(&mut c).await;
     let (st, call) = b.get_json("/v1/calls/CAresumed").await;
     assert_eq!(st, 200, "{call}");
     assert_eq!(call["turns"][0]["inputKind"], "event", "{call}");
@@ -268,8 +273,7 @@ async fn a_call_paused_on_one_node_resumes_on_the_other() {
     )
     .await;
     bot_turn(&mut c).await;
-    c.send(&Inbound::Stop).await;
-    c.until_closed().await;
+    hang_up(&mut c).await;
     let (_, call) = b.get_json("/v1/calls/CAagain").await;
     assert_eq!(bot_texts(&call)[0], "Hello", "{call}");
     b.stop().await;

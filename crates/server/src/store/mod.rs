@@ -3,7 +3,8 @@
 //! PostgreSQL database shared by several nodes (`store.url = "postgres://…"`).
 //!
 //! Sessions and turns, SQLite (one node): one writer task batches whatever is queued (up to
-//! [`MAX_BATCH`] commands) into one transaction, so the request path never waits on the disk.
+//! [`MAX_BATCH`] commands) into one transaction, turns queued together in one statement per
+//! table, so the request path never waits on the disk.
 //! Durability trade-off: a turn is acknowledged once it is *queued*, not committed. WAL with
 //! `synchronous=NORMAL` means a committed batch survives a process crash; a power loss can lose the
 //! last committed batches, and a process crash loses turns still in the queue (at most the queue
@@ -29,6 +30,7 @@ mod backend;
 mod calls;
 mod paused;
 mod sessions;
+mod sqlite_writer;
 #[doc(hidden)]
 pub mod testing;
 
@@ -145,7 +147,7 @@ impl Store {
         let sessions = match db.kind {
             Kind::Sqlite => {
                 let (tx, rx) = mpsc::channel(queue.max(1));
-                tasks.push(tokio::spawn(sessions::run(db.pool.clone(), rx)));
+                tasks.push(tokio::spawn(sqlite_writer::run(db.pool.clone(), rx)));
                 Some(tx)
             }
             Kind::Postgres => None,

@@ -1,11 +1,10 @@
-//! Sessions and turns: the SQL (shared by both backends), the batching SQLite writer, and the
-//! compare-and-swap write used on PostgreSQL.
+//! Sessions and turns: the SQL (shared by both backends) and the compare-and-swap write used on
+//! PostgreSQL. The SQLite writer is in `sqlite_writer.rs`.
 
-use super::backend::{self, Fut, Kind};
+use super::backend::Fut;
 use super::{from_ms, to_ms, StoreError, StoredSession, TurnRecord};
 use sqlx::{AnyConnection, AnyPool, Row};
-use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 /// Most commands run in one transaction.
 pub const MAX_BATCH: usize = 1024;
@@ -29,12 +28,12 @@ pub struct TurnRow {
 /// Session row to upsert, state already serialised.
 #[derive(Debug, Clone)]
 pub(crate) struct SessionRow {
-    id: String,
-    state: String,
-    created_at: i64,
-    updated_at: i64,
-    expires_at: i64,
-    version: i64,
+    pub id: String,
+    pub state: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub expires_at: i64,
+    pub version: i64,
 }
 
 impl SessionRow {
@@ -76,72 +75,89 @@ pub(crate) enum Cmd {
     },
 }
 
-const UPSERT: &str = "INSERT INTO sessions(id, state, created_at, updated_at, expires_at, version)
+pub(super) const UPSERT: &str = "INSERT INTO sessions(id, state, created_at, updated_at, expires_at, version)
      VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT(id) DO UPDATE SET state = excluded.state, created_at = excluded.created_at,
      updated_at = excluded.updated_at, expires_at = excluded.expires_at, version = excluded.version";
 
-/// [`UPSERT`], applied only over the version the new state was computed from.
-const UPSERT_IF_VERSION: &str =
-    "INSERT INTO sessions(id, state, created_at, updated_at, expires_at, version)
-     VALUES ($1, $2, $3, $4, $5, $6)
-     ON CONFLICT(id) DO UPDATE SET state = excluded.state, created_at = excluded.created_at,
-     updated_at = excluded.updated_at, expires_at = excluded.expires_at, version = excluded.version
-     WHERE sessions.version = $7";
+/// PostgreSQL: the session upsert, applied only over the version the new state was computed from,
+/// and the turn, inserted only if the session was written — one statement, so one round trip and
+/// atomic without a transaction of its own.
+const SAVE_IF_VERSION: &str = "WITH s AS (
+       INSERT INTO sessions(id, state, created_at, updated_at, expires_at, version)
+       VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT(id) DO UPDATE SET state = excluded.state, created_at = excluded.created_at,
+       updated_at = excluded.updated_at, expires_at = excluded.expires_at,
+       version = excluded.version
+       WHERE sessions.version = $7
+       RETURNING id)
+     INSERT INTO turns(session_id, at, query, event, intent, confidence, parameters, reply,
+       webhook_status, response)
+     SELECT $8, $9, $10, $11, $12, $13, $14, $15, $16, $17 FROM s";
 
-const INSERT_TURN: &str = "INSERT INTO turns(session_id, at, query, event, intent, confidence,
+pub(super) const INSERT_TURN: &str =
+    "INSERT INTO turns(session_id, at, query, event, intent, confidence,
      parameters, reply, webhook_status, response)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 
-/// Writes the session and its turn; with `checked`, only over `version - 1` (returns false, and
-/// writes nothing, otherwise).
-fn save<'a>(
+/// Writes the session and its turn (SQLite, one node: no version check).
+pub(super) fn save<'a>(
     conn: &'a mut AnyConnection,
     s: &'a SessionRow,
     t: &'a TurnRecord,
-    checked: bool,
-) -> Fut<'a, Result<bool, sqlx::Error>> {
+) -> Fut<'a, Result<(), sqlx::Error>> {
     Box::pin(async move {
-        let q = sqlx::query(if checked { UPSERT_IF_VERSION } else { UPSERT })
+        sqlx::query(UPSERT)
             .bind(&s.id)
             .bind(&s.state)
             .bind(s.created_at)
             .bind(s.updated_at)
             .bind(s.expires_at)
-            .bind(s.version);
-        let q = if checked { q.bind(s.version - 1) } else { q };
-        if q.execute(&mut *conn).await?.rows_affected() == 0 {
-            return Ok(false);
-        }
-        sqlx::query(INSERT_TURN)
-            .bind(&t.session_id)
-            .bind(to_ms(t.at))
-            .bind(&t.query)
-            .bind(&t.event)
-            .bind(&t.intent)
-            .bind(f64::from(t.confidence))
-            .bind(&t.parameters)
-            .bind(&t.reply)
-            .bind(&t.webhook_status)
-            .bind(&t.response)
+            .bind(s.version)
             .execute(&mut *conn)
             .await?;
-        Ok(true)
+        bind_turn(sqlx::query(INSERT_TURN), t)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
     })
 }
 
-/// One turn in its own transaction, over the version it was computed from (PostgreSQL).
+pub(super) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds a turn's ten columns, in `INSERT_TURN`'s order.
+pub(super) fn bind_turn<'q>(q: AnyQuery<'q>, t: &'q TurnRecord) -> AnyQuery<'q> {
+    q.bind(&t.session_id)
+        .bind(to_ms(t.at))
+        .bind(&t.query)
+        .bind(&t.event)
+        .bind(&t.intent)
+        .bind(f64::from(t.confidence))
+        .bind(&t.parameters)
+        .bind(&t.reply)
+        .bind(&t.webhook_status)
+        .bind(&t.response)
+}
+
+/// One turn over the version it was computed from (PostgreSQL): [`StoreError::Conflict`], and
+/// nothing written, when the row is no longer at `version - 1`.
 pub(crate) async fn save_checked(
     pool: &AnyPool,
     s: &SessionRow,
     t: &TurnRecord,
 ) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await?;
-    if !save(&mut tx, s, t, true).await? {
-        tx.rollback().await?;
+    let q = sqlx::query(SAVE_IF_VERSION)
+        .bind(&s.id)
+        .bind(&s.state)
+        .bind(s.created_at)
+        .bind(s.updated_at)
+        .bind(s.expires_at)
+        .bind(s.version)
+        .bind(s.version - 1);
+    let written = bind_turn(q, t).execute(pool).await?.rows_affected();
+    if written == 0 {
         return Err(StoreError::Conflict(s.id.clone()));
     }
-    tx.commit().await?;
     Ok(())
 }
 
@@ -215,95 +231,4 @@ pub(crate) fn turns<'a>(
             })
             .collect()
     })
-}
-
-/// The SQLite writer: runs until [`Cmd::Close`] or until every sender is gone.
-pub(crate) async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Cmd>) {
-    let mut batch = Vec::with_capacity(64);
-    loop {
-        if rx.recv_many(&mut batch, MAX_BATCH).await == 0 {
-            break;
-        }
-        if run_batch(&pool, &mut batch).await {
-            // Commands that raced with Close are dropped; their callers get `StoreError::Closed`.
-            rx.close();
-            break;
-        }
-    }
-}
-
-/// Runs `batch` in one transaction; replies to flushes once it is committed. True on Close.
-async fn run_batch(pool: &AnyPool, batch: &mut Vec<Cmd>) -> bool {
-    let mut after: Vec<oneshot::Sender<()>> = Vec::new();
-    let mut closing = false;
-    let conn = backend::acquire_write(pool, Kind::Sqlite).await;
-    match conn {
-        Ok(mut conn) => {
-            for cmd in batch.drain(..) {
-                match cmd {
-                    Cmd::Flush { reply } => after.push(reply),
-                    Cmd::Close { reply } => {
-                        after.push(reply);
-                        closing = true;
-                    }
-                    other => handle(&mut conn, other).await,
-                }
-            }
-            match backend::commit(&mut conn).await {
-                Ok(()) => {}
-                Err(e) => {
-                    tracing::error!(error = %e, "store: commit failed; the batch is lost");
-                    backend::rollback(conn).await;
-                }
-            }
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "store: cannot begin a transaction; the batch is lost");
-            let e = Arc::new(e);
-            for cmd in batch.drain(..) {
-                let err = || StoreError::Batch(e.clone());
-                match cmd {
-                    Cmd::Flush { reply } => after.push(reply),
-                    Cmd::Close { reply } => {
-                        after.push(reply);
-                        closing = true;
-                    }
-                    Cmd::Load { reply, .. } => {
-                        let _ = reply.send(Err(err()));
-                    }
-                    Cmd::Sweep { reply, .. } => {
-                        let _ = reply.send(Err(err()));
-                    }
-                    Cmd::Turns { reply, .. } => {
-                        let _ = reply.send(Err(err()));
-                    }
-                    Cmd::SaveTurn(_) => {}
-                }
-            }
-        }
-    }
-    for r in after {
-        let _ = r.send(());
-    }
-    closing
-}
-
-async fn handle(conn: &mut AnyConnection, cmd: Cmd) {
-    match cmd {
-        Cmd::Load { id, reply } => {
-            let _ = reply.send(load(conn, &id).await);
-        }
-        Cmd::SaveTurn(b) => {
-            if let Err(e) = save(conn, &b.0, &b.1, false).await {
-                tracing::error!(error = %e, "store: saving a turn failed");
-            }
-        }
-        Cmd::Sweep { now, reply } => {
-            let _ = reply.send(sweep(conn, now).await);
-        }
-        Cmd::Turns { id, reply } => {
-            let _ = reply.send(turns(conn, &id).await);
-        }
-        Cmd::Flush { .. } | Cmd::Close { .. } => {}
-    }
 }

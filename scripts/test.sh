@@ -10,7 +10,7 @@ scripts/install-test-deps.sh
 cargo build --release --locked --bin switchboard
 ./target/release/switchboard models fetch
 # The store tests run against SQLite and a real PostgreSQL (a throwaway local cluster).
-eval "$(scripts/start-postgres.sh)"
-export SWITCHBOARD_TEST_POSTGRES_URL
+postgres_env=$(scripts/start-postgres.sh)   # an assignment, so a failure stops the script
+eval "$postgres_env"
 cargo test --release --locked --workspace
 scripts/fuzz.sh "${SWITCHBOARD_FUZZ_SECONDS:-20}"

@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -x scripts/install-deps.sh ]; then scripts/install-deps.sh; fi
 scripts/install-test-deps.sh
+scripts/install-browser.sh     # Debian chromium + chromedriver for the web chat/console browser tests
 cargo build --release --locked --bin switchboard
 ./target/release/switchboard models fetch
 # The store tests run against SQLite and a real PostgreSQL (a throwaway local cluster).

@@ -10,6 +10,8 @@ pub const MAX_DIGITS: usize = 32;
 #[derive(Debug, Default)]
 pub(crate) struct DtmfCollector {
     digits: String,
+    /// When the last key was pressed.
+    last_key_ms: u64,
     deadline: Option<u64>,
 }
 
@@ -32,20 +34,22 @@ impl DtmfCollector {
         if self.digits.len() < MAX_DIGITS {
             self.digits.push(key);
         }
+        self.last_key_ms = at_ms;
         self.deadline = Some(at_ms.saturating_add(u64::from(inter_digit_ms)));
         None
     }
 
-    /// The entry, if its inter-digit timeout has passed at `now`.
-    pub fn expire(&mut self, now: u64) -> Option<String> {
-        match self.deadline {
-            Some(d) if now >= d => self.take(),
-            _ => None,
-        }
+    /// When the entry in progress times out.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        self.deadline
     }
 
-    pub fn deadline(&self) -> Option<u64> {
-        self.deadline
+    /// The entry and the time of its last key, if its inter-digit timeout has passed at `now`.
+    pub fn handle_timeout(&mut self, now: u64) -> Option<(String, u64)> {
+        match self.deadline {
+            Some(d) if now >= d => self.take().map(|digits| (digits, self.last_key_ms)),
+            _ => None,
+        }
     }
 
     pub fn is_collecting(&self) -> bool {
@@ -75,12 +79,12 @@ mod tests {
         assert_eq!(c.key('1', 10, '#', 1000), None);
         assert_eq!(c.key('x', 20, '#', 1000), None);
         assert_eq!(c.key('2', 30, '#', 1000), None);
-        assert_eq!(c.deadline(), Some(1030));
-        assert_eq!(c.expire(1029), None);
+        assert_eq!(c.poll_timeout(), Some(1030));
+        assert_eq!(c.handle_timeout(1029), None);
         assert_eq!(c.key('#', 40, '#', 1000), Some("12".into()));
-        assert_eq!(c.deadline(), None);
+        assert_eq!(c.poll_timeout(), None);
         c.key('9', 100, '#', 1000);
-        assert_eq!(c.expire(1100), Some("9".into()));
+        assert_eq!(c.handle_timeout(1100), Some(("9".into(), 100)));
         assert!(!c.is_collecting());
         for i in 0..40 {
             c.key('5', i, '*', 1000);

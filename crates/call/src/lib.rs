@@ -1,18 +1,17 @@
-//! sb-call: the sans-IO call session — one state machine per call.
+#![doc = include_str!("../README.md")]
 //!
-//! The driver feeds [`Input`]s (audio frames, DTMF, provider results, playback marks, ticks) to
-//! [`CallSession::handle_input`], drains [`Output`]s with [`CallSession::poll_output`] and sleeps
-//! until [`CallSession::poll_timeout`]. The session never reads a clock, never does I/O and
-//! never spawns; the flow is laid out in [`session`].
+//! ## Turn ids
 //!
-//! Turn ids: every bot turn (welcome, caller turn, re-prompt, goodbye) gets the next id from 0.
-//! Outputs and provider inputs carry it; results for a turn that is no longer current are
+//! Every bot turn (welcome, caller turn, early guess, re-prompt, goodbye) gets the next id from
+//! 0. Outputs and provider inputs carry it; results for a turn that is no longer current are
 //! dropped. The last audio of turn N is followed by the mark `turn-N-end`.
 
 mod config;
 mod dtmf;
 mod early;
 mod listen;
+mod media;
+mod record;
 pub mod reply;
 pub mod session;
 mod turn;
@@ -21,6 +20,7 @@ mod types;
 pub use config::{CallConfig, CallError, Resume};
 pub use dtmf::MAX_DIGITS;
 pub use early::{sounds_complete, DEFAULT_DANGLING_WORDS};
+pub use media::{MediaClock, LOST_MS};
 /// The speech contracts the session speaks in.
 pub use sb_contracts::asr::{AsrFailure, AsrPriority, Transcript};
 pub use session::CallSession;

@@ -1,17 +1,17 @@
 //! The caller's side of the line: VAD over re-chunked audio, the end-pointer, and a bounded
 //! buffer that keeps the current utterance (with pre-roll) for the recogniser.
 //!
-//! Audio time counts samples since the first frame; it maps to the driver's clock through an
-//! anchor: the smallest (arrival time − audio time) seen, so network jitter doesn't move it, except
-//! that a frame later than that by over [`GAP_MS`] re-anchors (audio was missing).
+//! Audio time counts samples since the first frame (the end-pointer's time: audio heard). Each
+//! push says where its first sample sits on the call's timeline (the driver's `MediaClock`
+//! placed it by its media time), and the listener takes that as it is: audio that follows on
+//! is contiguous, a push later than that starts a gap (a new segment of the timeline; the gap
+//! is no silence the end-pointer heard), and one earlier goes on where the audio ended.
 
 use crate::config::CallError;
 use sb_contracts::vad::{EndpointConfig, EndpointEvent, Endpointer, Vad, VAD_RATE};
 use std::collections::VecDeque;
 
 const SAMPLES_PER_MS: u64 = (VAD_RATE / 1000) as u64;
-/// A frame arriving this much later than the audio clock expects re-anchors the clock.
-const GAP_MS: u64 = 200;
 /// Within speech, a frame this far below the loudest voiced frame so far (−30 dB in RMS) is
 /// silence whatever the VAD says: earshot's score decays for 60–100 ms after the last word,
 /// which would delay every pause and end by as much. On a noisy line the noise floor sits above
@@ -36,11 +36,13 @@ pub(crate) enum Heard {
     },
     /// Speech came back after a [`Heard::Paused`]: the utterance goes on.
     Resumed,
-    /// The utterance ended; `end_ms` is the end of its last voiced frame.
+    /// The utterance ended; `end_ms` is the end of its last voiced frame. `claimed`: it was
+    /// the caller's turn ([`Listener::claim`]).
     Ended {
         start_ms: u64,
         end_ms: u64,
         pcm: Vec<i16>,
+        claimed: bool,
     },
 }
 
@@ -48,6 +50,7 @@ struct Utterance {
     capture_from: u64,
     voiced_ms: u64,
     sustained: bool,
+    claimed: bool,
 }
 
 pub(crate) struct Listener {
@@ -63,8 +66,8 @@ pub(crate) struct Listener {
     /// `buf[0]` is sample number `buf_start`.
     buf: VecDeque<i16>,
     buf_start: u64,
-    /// Driver time of audio sample 0.
-    anchor: Option<u64>,
+    /// The timeline's segments, oldest first: (first sample, call time of sample 0 for it).
+    segments: VecDeque<(u64, u64)>,
     utt: Option<Utterance>,
     keep: u64,
     cap: u64,
@@ -72,6 +75,10 @@ pub(crate) struct Listener {
     speech_peak: f32,
     /// The open utterance paused after speech that ended here (audio time).
     paused_at: Option<u64>,
+    /// Audio pushed but not yet through the VAD, and what was heard not yet polled.
+    pending: VecDeque<i16>,
+    heard: VecDeque<Heard>,
+    end_silence_ms: u64,
 }
 
 impl Listener {
@@ -101,40 +108,113 @@ impl Listener {
             total: 0,
             buf: VecDeque::new(),
             buf_start: 0,
-            anchor: None,
+            segments: VecDeque::new(),
             utt: None,
             keep,
             cap,
             speech_peak: 0.0,
             paused_at: None,
+            pending: VecDeque::new(),
+            heard: VecDeque::new(),
+            end_silence_ms: u64::from(cfg.end_silence_ms),
         })
     }
 
+    /// The open utterance is the caller's turn (it began while the bot listened, or it
+    /// interrupted the bot): its end is recognised.
+    pub fn claim(&mut self) {
+        if let Some(u) = self.utt.as_mut() {
+            u.claimed = true;
+        }
+    }
+
+    /// Whether the open utterance is claimed.
+    pub fn claimed(&self) -> bool {
+        self.utt.as_ref().is_some_and(|u| u.claimed)
+    }
+
+    /// An open utterance whose audio stopped arriving ends as silence would end it, then.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        self.utt.as_ref()?;
+        Some(self.audio_end_ms()?.saturating_add(self.end_silence_ms))
+    }
+
+    /// Ends an open utterance whose audio stalled, if [`Listener::poll_timeout`] has passed.
+    pub fn handle_timeout(&mut self, now: u64) {
+        if self.poll_timeout().is_some_and(|t| now >= t) {
+            self.flush();
+        }
+    }
+
     /// True while an utterance is open.
+    #[cfg(test)]
     pub fn in_utterance(&self) -> bool {
         self.utt.is_some()
     }
 
     /// Driver time when the audio received so far ends.
     pub fn audio_end_ms(&self) -> Option<u64> {
-        self.anchor.map(|a| a + self.total / SAMPLES_PER_MS)
+        let (_, base) = self.segments.back()?;
+        Some(base.saturating_add(self.total / SAMPLES_PER_MS))
     }
 
+    /// Call time of audio time `audio_ms` where something starts, in the segment of the
+    /// timeline it belongs to.
     fn to_driver(&self, audio_ms: u64) -> u64 {
-        self.anchor.unwrap_or(0).saturating_add(audio_ms)
+        self.on_timeline(audio_ms, false)
     }
 
-    /// Feeds caller audio starting at driver time `at_ms`; appends what was heard to `out`.
-    pub fn push(&mut self, at_ms: u64, pcm: &[i16], out: &mut Vec<Heard>) {
-        // Frames arrive late, never early: the smallest offset seen is the true one. A frame
-        // later than that by more than GAP_MS means audio was missing: jump over the gap.
-        let offset = at_ms.saturating_sub(self.total / SAMPLES_PER_MS);
-        self.anchor = Some(match self.anchor {
-            Some(a) if offset <= a.saturating_add(GAP_MS) => a.min(offset),
-            _ => offset,
-        });
+    /// Call time of audio time `audio_ms` where something ends: an end on a gap belongs to the
+    /// audio before it.
+    fn end_to_driver(&self, audio_ms: u64) -> u64 {
+        self.on_timeline(audio_ms, true)
+    }
+
+    fn on_timeline(&self, audio_ms: u64, end: bool) -> u64 {
+        let sample = audio_ms.saturating_mul(SAMPLES_PER_MS);
+        let base = self
+            .segments
+            .iter()
+            .rev()
+            .find(|(first, _)| *first < sample || (!end && *first == sample))
+            .or(self.segments.front())
+            .map_or(0, |(_, base)| *base);
+        base.saturating_add(audio_ms)
+    }
+
+    /// Feeds caller audio starting at driver time `at_ms`. What it makes heard comes out of
+    /// [`Listener::poll_heard`], one event at a time, so the session's reaction to one (a claim)
+    /// is in place before the next frame is judged.
+    pub fn push(&mut self, at_ms: u64, pcm: &[i16]) {
+        let received = self.total + self.pending.len() as u64;
+        let expected = self
+            .segments
+            .back()
+            .map(|(_, base)| base.saturating_add(received / SAMPLES_PER_MS));
+        if expected.is_none_or(|e| at_ms > e) {
+            let base = at_ms.saturating_sub(received / SAMPLES_PER_MS);
+            self.segments.push_back((received, base));
+        }
+        self.pending.extend(pcm);
+    }
+
+    /// The next thing heard in the audio pushed so far.
+    pub fn poll_heard(&mut self) -> Option<Heard> {
+        loop {
+            if let Some(h) = self.heard.pop_front() {
+                return Some(h);
+            }
+            if !self.next_frame() {
+                self.trim();
+                return None;
+            }
+        }
+    }
+
+    /// Runs the VAD and the end-pointer over the next whole frame of pending audio.
+    fn next_frame(&mut self) -> bool {
         let n = self.frame.capacity();
-        for &s in pcm {
+        while let Some(s) = self.pending.pop_front() {
             self.buf.push_back(s);
             self.frame.push(s);
             self.total += 1;
@@ -146,13 +226,14 @@ impl Listener {
                 let p = self.gate(p, rms(&self.frame));
                 self.frame.clear();
                 let frame_start = (self.total - n as u64) / SAMPLES_PER_MS;
-                self.on_frame(frame_start, p, out);
+                self.on_frame(frame_start, p);
+                return true;
             }
         }
-        self.trim();
+        false
     }
 
-    fn on_frame(&mut self, start: u64, p: f32, out: &mut Vec<Heard>) {
+    fn on_frame(&mut self, start: u64, p: f32) {
         let end = start + self.frame_ms;
         let ev = self.ep.feed(start, p);
         if let Some(u) = self.utt.as_mut() {
@@ -169,14 +250,17 @@ impl Listener {
                     capture_from: capture_from_ms * SAMPLES_PER_MS,
                     voiced_ms: end.saturating_sub(at_ms),
                     sustained: false,
+                    claimed: false,
                 });
-                out.push(Heard::Started {
+                let h = Heard::Started {
                     start_ms: self.to_driver(at_ms),
-                    at_ms: self.to_driver(end),
-                });
+                    at_ms: self.end_to_driver(end),
+                };
+                self.heard.push_back(h);
             }
             Some(EndpointEvent::SpeechEnded { start_ms, end_ms }) => {
-                out.push(self.close(start_ms, end_ms));
+                let h = self.close(start_ms, end_ms);
+                self.heard.push_back(h);
                 return;
             }
             Some(EndpointEvent::Paused {
@@ -187,15 +271,17 @@ impl Listener {
                 self.paused_at = Some(end_ms);
                 let from = self.utt.as_ref().map_or(self.buf_start, |u| u.capture_from);
                 let a = from.saturating_sub(self.buf_start) as usize;
-                out.push(Heard::Paused {
+                let h = Heard::Paused {
                     start_ms: self.to_driver(start_ms),
-                    end_ms: self.to_driver(end_ms),
+                    end_ms: self.end_to_driver(end_ms),
                     pcm: self.buf.range(a.min(self.buf.len())..).copied().collect(),
                     late,
-                });
+                };
+                self.heard.push_back(h);
             }
             Some(EndpointEvent::MaxUtteranceReached { start_ms, at_ms }) => {
-                out.push(self.close(start_ms, at_ms));
+                let h = self.close(start_ms, at_ms);
+                self.heard.push_back(h);
                 return;
             }
             None => {}
@@ -203,15 +289,14 @@ impl Listener {
         if let Some(e) = self.paused_at {
             if self.ep.last_speech_end().is_some_and(|now| now != e) {
                 self.paused_at = None;
-                out.push(Heard::Resumed);
+                self.heard.push_back(Heard::Resumed);
             }
         }
         if let Some(u) = self.utt.as_mut() {
             if !u.sustained && u.voiced_ms >= self.barge_min_ms {
                 u.sustained = true;
-                out.push(Heard::Sustained {
-                    at_ms: self.to_driver(end),
-                });
+                let at_ms = self.end_to_driver(end);
+                self.heard.push_back(Heard::Sustained { at_ms });
             }
         }
     }
@@ -229,7 +314,7 @@ impl Listener {
 
     /// Driver time at which the open utterance's last voiced frame ended.
     pub fn last_speech_end_ms(&self) -> Option<u64> {
-        self.ep.last_speech_end().map(|e| self.to_driver(e))
+        self.ep.last_speech_end().map(|e| self.end_to_driver(e))
     }
 
     /// Ends the open utterance now, without an event: the session took its turn at a pause.
@@ -243,9 +328,10 @@ impl Listener {
     }
 
     /// Ends an open utterance now (the audio stream stalled).
-    pub fn flush(&mut self, out: &mut Vec<Heard>) {
+    fn flush(&mut self) {
         if let Some(EndpointEvent::SpeechEnded { start_ms, end_ms }) = self.ep.finish() {
-            out.push(self.close(start_ms, end_ms));
+            let h = self.close(start_ms, end_ms);
+            self.heard.push_back(h);
         }
         self.utt = None;
         self.speech_peak = 0.0;
@@ -255,9 +341,9 @@ impl Listener {
     fn close(&mut self, start_ms: u64, end_ms: u64) -> Heard {
         self.speech_peak = 0.0;
         self.paused_at = None;
-        let from = self
-            .utt
-            .take()
+        let utt = self.utt.take();
+        let claimed = utt.as_ref().is_some_and(|u| u.claimed);
+        let from = utt
             .map(|u| u.capture_from)
             .unwrap_or_else(|| start_ms.saturating_sub(self.pre_roll) * SAMPLES_PER_MS);
         // Post-roll as long as the pre-roll: recognisers like a little silence at both ends.
@@ -272,8 +358,9 @@ impl Listener {
         };
         Heard::Ended {
             start_ms: self.to_driver(start_ms),
-            end_ms: self.to_driver(end_ms),
+            end_ms: self.end_to_driver(end_ms),
             pcm,
+            claimed,
         }
     }
 
@@ -284,6 +371,9 @@ impl Listener {
         };
         while self.buf_start < keep_from && self.buf.pop_front().is_some() {
             self.buf_start += 1;
+        }
+        while self.segments.len() > 1 && self.segments[1].0 <= self.buf_start {
+            self.segments.pop_front();
         }
     }
 }
@@ -364,9 +454,25 @@ mod tests {
     }
 
     fn push(l: &mut Listener, at: u64, ms: u64, v: i16) -> Vec<Heard> {
-        let mut out = Vec::new();
-        l.push(at, &vec![v; (ms * 16) as usize], &mut out);
-        out
+        l.push(at, &vec![v; (ms * 16) as usize]);
+        drain(l)
+    }
+
+    /// An event without its audio, for messages.
+    fn brief(h: &Heard) -> String {
+        match h {
+            Heard::Ended {
+                start_ms, end_ms, ..
+            } => format!("Ended {start_ms}..{end_ms}"),
+            Heard::Paused {
+                start_ms, end_ms, ..
+            } => format!("Paused {start_ms}..{end_ms}"),
+            other => format!("{other:?}"),
+        }
+    }
+
+    fn drain(l: &mut Listener) -> Vec<Heard> {
+        std::iter::from_fn(|| l.poll_heard()).collect()
     }
 
     /// A VAD that hears speech in anything but digital silence, like earshot's decaying tail.
@@ -412,21 +518,20 @@ mod tests {
     }
 
     #[test]
-    fn odd_sized_pushes_rechunk_and_jitter_does_not_move_the_clock() {
+    fn odd_sized_pushes_rechunk_and_an_early_stamp_does_not_move_the_timeline_back() {
         let mut l = listener();
         assert!(push(&mut l, 1000, 7, 0).is_empty());
         assert_eq!(l.audio_end_ms(), Some(1007));
-        // Late by 150 ms (jitter): clock stays; then a burst catches up.
-        push(&mut l, 1157, 13, 0);
+        push(&mut l, 1007, 13, 0);
         assert_eq!(l.audio_end_ms(), Some(1020));
-        // Speech 1020..1520 delivered in uneven pieces with jitter.
+        // Speech 1020..1520 in uneven pieces, one stamped before where the audio ended.
         let mut heard = Vec::new();
         let mut t = 1020;
-        for ms in [33, 67, 100, 150, 150] {
-            heard.extend(push(&mut l, t + 40, ms, 1000));
+        for (ms, early) in [(33, 0), (67, 0), (100, 30), (150, 0), (150, 0)] {
+            heard.extend(push(&mut l, t - early, ms, 1000));
             t += ms;
         }
-        heard.extend(push(&mut l, t + 10, 700, 0));
+        heard.extend(push(&mut l, t, 700, 0));
         assert_eq!(
             heard[0],
             Heard::Started {
@@ -439,6 +544,7 @@ mod tests {
             start_ms,
             end_ms,
             pcm,
+            ..
         } = &heard[2]
         else {
             panic!("{heard:?}")
@@ -450,7 +556,28 @@ mod tests {
     }
 
     #[test]
-    fn a_real_gap_re_anchors_and_vad_errors_are_silence() {
+    fn times_before_a_gap_keep_their_place_on_the_timeline() {
+        let mut l = listener();
+        push(&mut l, 0, 500, 1000); // speech 0..500
+                                    // 300 ms of the stream lost, then silence: the end-pointer needs 600 ms of it.
+        let heard = push(&mut l, 800, 700, 0);
+        assert!(
+            matches!(
+                heard[..],
+                [Heard::Ended {
+                    start_ms: 0,
+                    end_ms: 500,
+                    ..
+                }]
+            ),
+            "{:?}",
+            heard.iter().map(brief).collect::<Vec<_>>()
+        );
+        assert_eq!(l.audio_end_ms(), Some(1500));
+    }
+
+    #[test]
+    fn a_gap_on_the_timeline_is_followed_and_vad_errors_are_silence() {
         let mut l = listener();
         push(&mut l, 0, 100, 0);
         push(&mut l, 5000, 20, 0);
@@ -467,8 +594,8 @@ mod tests {
                 at_ms: 6120
             }
         );
-        let mut out = Vec::new();
-        l.flush(&mut out);
+        l.flush();
+        let out = drain(&mut l);
         assert!(
             matches!(
                 out[..],

@@ -1,29 +1,29 @@
 //! [`CallSession`]: one state machine per call, str0m-style. Read top to bottom:
 //!
 //! ```text
-//! Input ─► handle_input ─► fire due timers ─► dispatch
-//!   Audio ──► Listener (VAD + end-pointer) ─► Heard::{Started, Sustained, Ended}
-//!               Started   : cancels the no-input timer
-//!               Sustained : barge-in if the bot's turn is interruptible (ClearPlayback)
-//!               Paused    : early recognition; the turn may end here    (early.rs)
-//!               Ended     : Output::Asr ─► AsrResult ─► engine turn   (turn.rs)
-//!   Dtmf ───► DtmfCollector ─► engine turn with the digits as text      (turn.rs)
-//!   engine turn ─► [Output::Webhook ─► WebhookResult] ─► Output::Synthesize
-//!   TtsChunk ─► Output::PlayAudio … Output::Mark("turn-N-end") ─► PlaybackMark ─► listen
-//!   Tick ───► timers: no-input re-prompt / goodbye, DTMF entry, max call, stalls
+//! Input ─► handle_input ─► handle due timeouts ─► dispatch
+//!   Audio ──► Listener (VAD + end-pointer) ─► Heard::{Started, Sustained, Paused, Resumed, Ended}
+//!   Dtmf ───► DtmfCollector ─► a finished entry is an engine turn
+//!   AsrResult / WebhookResult / TtsChunk / PlaybackMark ─► the turn (turn.rs)
+//!   Tick ───► only timeouts
 //! Output ◄─ poll_output            next deadline ◄─ poll_timeout
 //! ```
+//!
+//! Who holds the floor (listening, guessing at a pause, recognising, fulfilling, speaking) is
+//! one enum, [`crate::turn`]; what an early guess is worth is decided in [`crate::early`]. Each
+//! component owns its deadline: the listener (an utterance whose audio stalled), the DTMF
+//! collector (inter-digit timeout) and the turn (no-input, work in flight, the mark echo);
+//! [`CallSession::poll_timeout`] is their minimum, with the call's length limit.
 //!
 //! The session never reads a clock, never does I/O, never panics on odd input orders: inputs for
 //! turns that are no longer current, marks it never sent and anything after the end are ignored.
 
 use crate::config::{CallConfig, CallError};
 use crate::dtmf::DtmfCollector;
-use crate::listen::{Heard, Listener};
+use crate::listen::Listener;
 use crate::turn::Turn;
 use crate::types::*;
 use chrono::{DateTime, TimeDelta, Utc};
-use sb_contracts::asr::AsrPriority;
 use sb_contracts::sentiment::Sentiment;
 use sb_contracts::vad::Vad;
 use sb_nlu::dialog::SessionState;
@@ -52,11 +52,9 @@ pub struct CallSession {
     start_ms: u64,
     start_utc: DateTime<Utc>,
     pub(crate) next_turn: u64,
-    /// The bot's turn in flight (ASR → NLU → TTS → playback); `None` while listening.
-    pub(crate) turn: Option<Turn>,
-    /// The open utterance will be recognised (it began while listening, or barged in).
-    pub(crate) utterance_counts: bool,
-    pub(crate) no_input_at: Option<u64>,
+    /// Who holds the floor.
+    pub(crate) turn: Turn,
+    /// No-inputs in a row.
     pub(crate) no_input_count: u32,
     /// The agent's last non-final reply (repeated on no-input).
     pub(crate) last_prompt: String,
@@ -90,9 +88,7 @@ impl CallSession {
             start_ms: 0,
             start_utc: DateTime::<Utc>::UNIX_EPOCH,
             next_turn: 0,
-            turn: None,
-            utterance_counts: false,
-            no_input_at: None,
+            turn: Turn::Listening { no_input_at: None },
             no_input_count: 0,
             last_prompt: String::new(),
             params_pending: true,
@@ -131,10 +127,9 @@ impl CallSession {
         }
         [
             self.max_call_at(),
-            self.stall_at(),
-            self.dtmf.deadline(),
-            self.no_input_at,
-            self.turn.as_ref().and_then(|t| t.deadline),
+            self.listener.poll_timeout(),
+            self.dtmf.poll_timeout(),
+            self.turn.poll_timeout(),
         ]
         .into_iter()
         .flatten()
@@ -158,7 +153,7 @@ impl CallSession {
             }
             Phase::Live => {}
         }
-        self.fire_timers(at);
+        self.handle_timeouts(at);
         if self.phase != Phase::Live {
             return;
         }
@@ -225,71 +220,14 @@ impl CallSession {
     // ---- caller audio ------------------------------------------------------------------------
 
     fn on_audio(&mut self, at: u64, pcm: &[i16]) {
-        let mut heard = Vec::new();
-        self.listener.push(at, pcm, &mut heard);
-        for h in heard {
+        self.listener.push(at, pcm);
+        self.on_listener(at);
+    }
+
+    /// Hands what the listener heard to the turn, one event at a time.
+    fn on_listener(&mut self, at: u64) {
+        while let Some(h) = self.listener.poll_heard() {
             self.on_heard(at, h);
-        }
-    }
-
-    fn on_heard(&mut self, at: u64, h: Heard) {
-        match h {
-            Heard::Started { .. } => {
-                self.utterance_counts = self.turn.is_none();
-                if self.utterance_counts {
-                    self.no_input_at = None;
-                }
-            }
-            Heard::Sustained { at_ms } => {
-                if !self.utterance_counts && self.interruptible() {
-                    self.barge_in(at_ms);
-                    self.utterance_counts = true;
-                }
-            }
-            Heard::Paused {
-                end_ms, pcm, late, ..
-            } => self.on_pause(at, end_ms, pcm, late),
-            Heard::Resumed => self.on_resumed(),
-            Heard::Ended { end_ms, pcm, .. } => {
-                if self.end_tentative(at, end_ms, &pcm) {
-                    return;
-                }
-                let counts = std::mem::take(&mut self.utterance_counts);
-                if counts && self.turn.is_none() && self.phase == Phase::Live {
-                    self.no_input_at = None;
-                    self.speech_turn(at, end_ms, pcm, AsrPriority::Final);
-                } else if self.turn.is_none() && self.no_input_at.is_none() {
-                    // A discarded sound (cough during the prompt) while listening: keep waiting.
-                    self.no_input_at =
-                        Some(at.saturating_add(u64::from(self.cfg.no_input_timeout_ms)));
-                }
-            }
-        }
-    }
-
-    /// Whether caller input may interrupt the turn in flight now.
-    fn interruptible(&self) -> bool {
-        self.cfg.barge_in && self.turn.as_ref().is_some_and(|t| t.interruptible)
-    }
-
-    // ---- DTMF --------------------------------------------------------------------------------
-
-    fn on_dtmf(&mut self, at: u64, digit: char) {
-        if self.turn.as_ref().is_some_and(|t| t.tentative) {
-            self.turn = None; // keys in a pause: the digits are the turn
-        }
-        if self.turn.is_some() {
-            if !self.interruptible() {
-                return; // keys during a prompt that can't be interrupted are dropped
-            }
-            self.barge_in(at);
-        }
-        self.no_input_at = None;
-        let (term, gap) = (self.cfg.dtmf_terminator, self.cfg.dtmf_inter_digit_ms);
-        if let Some(digits) = self.dtmf.key(digit, at, term, gap) {
-            self.dtmf_turn(at, at, digits);
-        } else if !self.dtmf.is_collecting() && self.turn.is_none() {
-            self.listen(at); // a lone terminator or junk key: keep waiting
         }
     }
 
@@ -299,40 +237,25 @@ impl CallSession {
         (self.cfg.max_call_ms > 0).then(|| self.start_ms.saturating_add(self.cfg.max_call_ms))
     }
 
-    /// An open utterance whose audio stopped arriving ends like silence would end it.
-    fn stall_at(&self) -> Option<u64> {
-        if !self.listener.in_utterance() {
-            return None;
-        }
-        let end = self.listener.audio_end_ms()?;
-        Some(end.saturating_add(u64::from(self.cfg.endpoint.end_silence_ms)))
-    }
-
-    fn fire_timers(&mut self, now: u64) {
+    /// Handles every timeout due at `now`, the call's limit first.
+    fn handle_timeouts(&mut self, now: u64) {
+        let due = |d: Option<u64>| d.is_some_and(|d| now >= d);
         for _ in 0..8 {
             if self.phase != Phase::Live {
                 return;
             }
-            let due = |d: Option<u64>| d.is_some_and(|d| now >= d);
             if due(self.max_call_at()) {
                 self.end(now, EndStatus::Completed, Some(HangupReason::MaxDuration));
-            } else if due(self.stall_at()) {
-                let mut heard = Vec::new();
-                self.listener.flush(&mut heard);
-                for h in heard {
-                    self.on_heard(now, h);
-                }
-            } else if let Some(deadline) = self.dtmf.deadline().filter(|&d| now >= d) {
-                if let Some(digits) = self.dtmf.expire(now) {
-                    let last_key = deadline.saturating_sub(u64::from(self.cfg.dtmf_inter_digit_ms));
-                    if self.turn.is_none() {
+            } else if due(self.listener.poll_timeout()) {
+                self.listener.handle_timeout(now);
+                self.on_listener(now);
+            } else if due(self.dtmf.poll_timeout()) {
+                if let Some((digits, last_key)) = self.dtmf.handle_timeout(now) {
+                    if self.turn.is_listening() {
                         self.dtmf_turn(now, last_key, digits);
                     }
                 }
-            } else if due(self.no_input_at) {
-                self.no_input_at = None;
-                self.on_no_input(now);
-            } else if due(self.turn.as_ref().and_then(|t| t.deadline)) {
+            } else if due(self.turn.poll_timeout()) {
                 self.turn_timeout(now);
             } else {
                 return;
@@ -342,19 +265,9 @@ impl CallSession {
 
     // ---- listening and the end ----------------------------------------------------------------
 
-    /// The bot is quiet: wait for the caller (no-input timer armed).
-    pub(crate) fn listen(&mut self, at: u64) {
-        self.turn = None;
-        self.no_input_at = if self.dtmf.is_collecting() {
-            None
-        } else {
-            Some(at.saturating_add(u64::from(self.cfg.no_input_timeout_ms)))
-        };
-    }
-
     fn on_caller_hangup(&mut self, at: u64) {
         // A caller who hangs up during the pause message is still paused (resumable).
-        let status = match self.turn.as_ref().and_then(|t| t.ending.as_ref()) {
+        let status = match self.turn.ending() {
             Some((s @ EndStatus::Paused { .. }, _)) => s.clone(),
             _ => EndStatus::Completed,
         };
@@ -367,10 +280,9 @@ impl CallSession {
             return;
         }
         self.phase = Phase::Ended;
-        if let Some(t) = self.turn.take() {
-            self.emit_record(t, false);
+        if let Some(bot) = self.turn.finish() {
+            self.emit_record(bot, false);
         }
-        self.no_input_at = None;
         self.dtmf.clear();
         self.out.push_back(Output::Event(CallEvent::SessionEnded {
             status,

@@ -1,7 +1,8 @@
 //! What goes into a call session ([`Input`]) and what comes out ([`Output`], [`CallEvent`]).
 //!
-//! Every input carries `at_ms`: the driver's monotonic clock in milliseconds (any origin). The
-//! session never reads a clock; its timers fire on the first input whose `at_ms` reaches them.
+//! Every input carries `at_ms`: its instant on the call's timeline, in milliseconds from the
+//! driver's one clock (any origin). The session never reads a clock; its timers fire on the first
+//! input whose `at_ms` reaches them.
 
 use chrono::{DateTime, Utc};
 use sb_contracts::asr::{AsrFailure, AsrPriority, Transcript};
@@ -15,7 +16,10 @@ use serde_json::{Map, Value};
 pub enum Input {
     /// The media stream started. `utc` is the wall-clock time at `at_ms` (for `@sys.date`).
     Start { at_ms: u64, utc: DateTime<Utc> },
-    /// Caller audio, 16 kHz mono; `at_ms` is the time of its first sample. Any length.
+    /// Caller audio, 16 kHz mono, any length; `at_ms` is the time of its first sample: its
+    /// media time placed on the call's timeline ([`crate::MediaClock`]). Taken as it is: audio
+    /// stamped later than where the audio so far ended follows a gap; stamped earlier, it goes
+    /// on where that audio ended.
     Audio { at_ms: u64, pcm16k: Vec<i16> },
     /// A DTMF key (`0-9`, `*`, `#`, `A-D`).
     Dtmf { at_ms: u64, digit: char },

@@ -3,13 +3,18 @@
 //! Dates, times, numbers, durations, phone numbers, e-mails, URLs and money come from the
 //! `duckling` crate (guarded: pre-checks, short windows, word boundaries, cache); names from US
 //! Census lists with context cues; places, languages and colours from an embedded gazetteer.
-//! See [`datetime`] for the date/time value conventions.
+//! See [`datetime`] for the date/time value conventions. Recogniser forms of times and dates
+//! ("8.30pm", "10, M", "9 January", "twenty twenty-two") are rewritten first ([`spoken`]) and
+//! matches mapped back to the user's words; spoken phone numbers are read by [`phone`].
 
 mod calendar;
 mod datetime;
 mod duck;
 mod gazetteer;
 mod names;
+mod phone;
+mod rewrite;
+mod spoken;
 mod temporal;
 #[cfg(test)]
 mod tests;
@@ -50,6 +55,9 @@ pub struct SysExtractor {
     /// Duckling results per (dimension, text, reference minute, zone): the same text is often
     /// asked about several times in one turn.
     cache: Mutex<HashMap<CacheKey, Arc<Vec<Entity>>>>,
+    /// The date/time reading of the last text: one turn asks for it several times (templates,
+    /// parameters, answers).
+    last_temporal: Mutex<Option<(CacheKey, Arc<Temporal>)>>,
 }
 
 type CacheKey = (u8, String, i64, Tz);
@@ -100,7 +108,7 @@ impl SysExtractor {
     pub fn extract(&self, text: &str, entities: &[&str], ctx: &SysContext) -> Vec<EntityMatch> {
         let mut out = Vec::new();
         let mut seen: Vec<String> = Vec::new();
-        let mut temporal: Option<Vec<temporal::TimeHit>> = None;
+        let mut temporal: Option<Arc<Temporal>> = None;
         for e in entities {
             let tag = format!("@{}", e.trim_start_matches('@'));
             if seen.contains(&tag) || !Self::supports(&tag) {
@@ -203,23 +211,29 @@ impl SysExtractor {
         text: &str,
         tag: &str,
         ctx: &SysContext,
-        temporal: &mut Option<Vec<temporal::TimeHit>>,
+        temporal: &mut Option<Arc<Temporal>>,
     ) -> Vec<(usize, usize, Value)> {
         match tag {
             "@sys.date" | "@sys.time" | "@sys.date-time" | "@sys.date-period"
             | "@sys.time-period" => {
-                let hits = temporal.get_or_insert_with(|| temporal::hits(self, text, ctx));
-                temporal::values(hits, tag, ctx)
+                let t = temporal.get_or_insert_with(|| self.temporal(text, ctx));
+                let (rewritten, hits) = (&t.0, &t.1);
+                back_to_original(rewritten.as_ref(), temporal::values(hits, tag, ctx))
             }
             "@sys.number" | "@sys.number-integer" | "@sys.cardinal" => self.numbers(text, tag, ctx),
-            "@sys.ordinal" => self
-                .duck(text, DimensionKind::Ordinal, ctx)
-                .iter()
-                .filter_map(|e| match e.value {
-                    DimensionValue::Ordinal(n) => Some((e.start, e.end, json!(n))),
-                    _ => None,
-                })
-                .collect(),
+            "@sys.ordinal" => {
+                let rw = spoken::ordinals(text);
+                let read = rw.as_ref().map_or(text, |r| r.text.as_str());
+                let found = self
+                    .duck(read, DimensionKind::Ordinal, ctx)
+                    .iter()
+                    .filter_map(|e| match e.value {
+                        DimensionValue::Ordinal(n) => Some((e.start, e.end, json!(n))),
+                        _ => None,
+                    })
+                    .collect();
+                back_to_original(rw.as_ref(), found)
+            }
             "@sys.duration" => self
                 .duck(text, DimensionKind::Duration, ctx)
                 .iter()
@@ -239,7 +253,7 @@ impl SysExtractor {
                     }
                     _ => None,
                 })
-                .chain(temporal::spoken_phone(text))
+                .chain(phone::spoken_phone(text))
                 .collect(),
             "@sys.email" => self
                 .duck(text, DimensionKind::Email, ctx)
@@ -318,6 +332,24 @@ impl SysExtractor {
             .collect()
     }
 
+    /// The recogniser forms of `text` rewritten and the date/time matches of the result.
+    fn temporal(&self, text: &str, ctx: &SysContext) -> Arc<Temporal> {
+        let key: CacheKey = (u8::MAX, text.to_string(), ctx.now.timestamp() / 60, ctx.tz);
+        if let Ok(last) = self.last_temporal.lock() {
+            if let Some((_, t)) = last.as_ref().filter(|(k, _)| *k == key) {
+                return t.clone();
+            }
+        }
+        let rw = spoken::temporal(text);
+        let read = rw.as_ref().map_or(text, |r| r.text.as_str());
+        let hits = temporal::hits(self, read, ctx);
+        let t = Arc::new((rw, hits));
+        if let Ok(mut last) = self.last_temporal.lock() {
+            *last = Some((key, t.clone()));
+        }
+        t
+    }
+
     /// Cached, pre-checked duckling parse of the whole text for one dimension.
     fn duck(&self, text: &str, dim: DimensionKind, ctx: &SysContext) -> Arc<Vec<Entity>> {
         if !duck::Precheck::of(text).allows(dim) {
@@ -345,6 +377,27 @@ impl SysExtractor {
             c.insert(key, found.clone());
         }
         found
+    }
+}
+
+/// The rewritten text of the temporal types (if any rewrite) and its date/time matches, shared
+/// by the temporal types asked for in one call.
+type Temporal = (Option<rewrite::Rewritten>, Vec<temporal::TimeHit>);
+
+/// Matches in a rewritten text, mapped to the original's offsets.
+fn back_to_original(
+    rw: Option<&rewrite::Rewritten>,
+    found: Vec<(usize, usize, Value)>,
+) -> Vec<(usize, usize, Value)> {
+    match rw {
+        None => found,
+        Some(r) => found
+            .into_iter()
+            .map(|(s, e, v)| {
+                let (s, e) = r.to_original(s, e);
+                (s, e, v)
+            })
+            .collect(),
     }
 }
 

@@ -49,6 +49,11 @@ pub enum Command {
     Call(crate::sim_cli::CallArgs),
     /// Fetch the models, start the server on the example agent, chat and call it, then keep serving.
     Demo(crate::demo::DemoArgs),
+    /// Manage the console's users (human agents).
+    Users {
+        #[command(subcommand)]
+        which: crate::web::users_cli::UsersCommand,
+    },
 }
 
 #[derive(Debug, Args, Clone)]
@@ -92,6 +97,9 @@ pub struct ServeArgs {
     /// Serve only the text API: no speech models, no phone calls.
     #[arg(long)]
     pub no_phone: bool,
+    /// Console cookies without `Secure`, for a console served over plain HTTP on a non-local host.
+    #[arg(long)]
+    pub console_insecure_cookies: bool,
 }
 
 #[derive(Debug, Args)]
@@ -149,6 +157,9 @@ pub struct BenchHttpArgs {
     /// Persist to this store instead (`postgres://…`: use a scratch database; rows are kept).
     #[arg(long, env = "SWITCHBOARD_STORE_URL", hide_env_values = true)]
     pub store_url: Option<String>,
+    /// Configure this API key on the server and send it with every request.
+    #[arg(long, env = "SWITCHBOARD_BENCH_API_KEY")]
+    pub api_key: Option<String>,
 }
 
 /// Loads and trains an agent, optionally replacing its webhook URL.
@@ -200,6 +211,7 @@ pub async fn execute(
             tokio::task::spawn_blocking(move || crate::speech_cli::transcribe(a)).await?
         }
         Command::Demo(a) => crate::demo::demo(a, shutdown).await,
+        Command::Users { which } => crate::web::users_cli::run(which).await,
         Command::Call(a) => {
             if crate::sim_cli::call(a).await? {
                 Ok(())
@@ -216,11 +228,23 @@ async fn serve(
     a: ServeArgs,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    // The settings file first: a mistake in it should stop the server before the agent trains.
+    let file = match a.config.as_deref() {
+        Some(p) => crate::phone::connectors::PhoneFile::load(p)?,
+        None => crate::phone::connectors::PhoneFile::with_default_connector(),
+    };
+    let where_ = || match a.config.as_deref() {
+        Some(p) => p.display().to_string(),
+        None => "the environment".to_string(),
+    };
+    let api_keys = file
+        .auth
+        .resolve(&|v| std::env::var(v).ok())
+        .with_context(|| format!("{}: invalid [auth]", where_()))?;
     let engine = load_engine(&a.agent.agent, a.agent.webhook_url.as_deref())?;
-    let store_url = match (&a.store_url, &a.config) {
-        (Some(u), _) => Some(StoreUrl::parse(u)?),
-        (None, Some(file)) => crate::phone::connectors::PhoneFile::store_section(file)?.url,
-        (None, None) => None,
+    let store_url = match &a.store_url {
+        Some(u) => Some(StoreUrl::parse(u)?),
+        None => file.store.url.clone(),
     };
     let config = ServerConfig {
         data_dir: Some(a.data_dir.clone()),
@@ -229,16 +253,33 @@ async fn serve(
         webhook_timeout: a.agent.webhook_timeout,
         max_sessions: a.max_sessions,
         sweep_interval: a.sweep_interval,
+        server: file.server.clone(),
+        api_keys,
+        insecure_open: file.auth.insecure_open,
         ..ServerConfig::default()
     };
     let store = config.store_location().describe();
     let state = Arc::new(
         crate::AppState::new(engine.clone(), config, Arc::new(crate::clock::SystemClock)).await?,
     );
+    state
+        .web
+        .configure(a.config.as_deref(), a.console_insecure_cookies)?;
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
         .with_context(|| format!("cannot listen on {}", a.listen))?;
     let addr = listener.local_addr()?;
+    crate::server::check_exposure(&state, addr)?;
+    tracing::info!(
+        keys = state.config.api_keys.len(),
+        cors_origins = state.config.server.cors_origins.len(),
+        "API keys {}",
+        if state.guard.has_keys() {
+            "required"
+        } else {
+            "off (open API)"
+        }
+    );
     tracing::info!(
         agent = %engine.agent.name,
         intents = engine.agent.intents.len(),
@@ -247,7 +288,7 @@ async fn serve(
     );
     let phone = match a.no_phone {
         true => None,
-        false => Some(crate::phone::setup::enable(&state, a.config.as_deref()).await?),
+        false => Some(crate::phone::setup::enable_with(&state, file).await?),
     };
     let shutdown = async move {
         shutdown.await;

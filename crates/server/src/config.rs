@@ -29,6 +29,12 @@ pub struct ServerConfig {
     pub sweep_interval: Duration,
     /// Most detectIntent requests processed at once; beyond that requests get 429 RESOURCE_EXHAUSTED.
     pub max_inflight: usize,
+    /// HTTP limits and CORS origins (`[server]` of switchboard.toml).
+    pub server: crate::settings::ServerSection,
+    /// API keys (`[auth]`); none: the API is open, which is allowed on loopback only.
+    pub api_keys: Vec<crate::guard::ApiKey>,
+    /// Serve without keys on a non-loopback address (`auth.insecure_open`).
+    pub insecure_open: bool,
 }
 
 impl Default for ServerConfig {
@@ -42,13 +48,18 @@ impl Default for ServerConfig {
             store_queue: 8_192,
             sweep_interval: Duration::from_secs(60),
             max_inflight: 1_024,
+            server: crate::settings::ServerSection::default(),
+            api_keys: Vec::new(),
+            insecure_open: false,
         }
     }
 }
 
 /// A server setting out of range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
+    #[error("{0}")]
+    Settings(#[from] crate::settings::SettingsError),
     #[error("session TTL must be greater than zero")]
     SessionTtlZero,
     #[error("session TTL must be at most 365 days")]
@@ -95,6 +106,7 @@ impl ServerConfig {
         if self.sweep_interval.is_zero() {
             return Err(ConfigError::SweepInterval);
         }
+        self.server.validate()?;
         Ok(())
     }
 }

@@ -28,7 +28,10 @@ pub fn render(app: &AppState) -> String {
          # TYPE switchboard_sessions_cached gauge\nswitchboard_sessions_cached {}",
         app.sessions.len()
     );
+    app.conns.render(&mut out);
+    app.guard.render(&mut out);
     if let Some(p) = app.phone.get() {
+        p.admission.render(&mut out);
         let _ = writeln!(
             out,
             "# HELP switchboard_calls_live Phone calls whose media socket is being served (from upgrade to end).\n\

@@ -1,18 +1,23 @@
 //! The server as a library function: `run(listener, state, shutdown)`.
 
+use crate::settings::SettingsError;
 use crate::state::AppState;
-use axum::serve::ListenerExt;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
 /// Serves the API on `listener` until `shutdown` resolves, then drains in-flight requests, stops the
 /// expiry sweeper and flushes and closes the store. The state's store cannot be used afterwards.
+/// Refuses (`InvalidInput`) to serve a non-loopback address without API keys, unless the
+/// configuration says `insecure_open`.
 pub async fn run(
     listener: TcpListener,
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    check_exposure(&state, listener.local_addr()?)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let sweeper = {
         let state = state.clone();
@@ -29,17 +34,36 @@ pub async fn run(
         })
     };
     let app = crate::api::router(state.clone());
-    // Replies are written at once; disabling Nagle avoids delayed-ACK stalls on keep-alive connections.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let web_state = state.clone();
+    let shutdown = async move {
+        shutdown.await;
+        // Open server-sent event streams end, so the graceful shutdown is not held by them.
+        web_state.web.close();
+    };
+    let served = crate::listen::serve(
+        listener,
+        app,
+        &state.config.server,
+        state.conns.clone(),
+        shutdown,
+    )
+    .await;
     let _ = stop_tx.send(true);
     let _ = sweeper.await;
     state.store.close().await;
     served
+}
+
+/// Keys are required unless the server is only reachable from this machine (or the operator
+/// said `auth.insecure_open`).
+pub fn check_exposure(state: &AppState, addr: SocketAddr) -> Result<(), SettingsError> {
+    if state.guard.has_keys()
+        || state.config.insecure_open
+        || addr.ip().to_canonical().is_loopback()
+    {
+        return Ok(());
+    }
+    Err(SettingsError::OpenOnNetwork(addr))
 }
 
 /// Deletes expired sessions from the store and the cache, and expired paused calls from the
@@ -47,6 +71,7 @@ pub async fn run(
 pub async fn sweep(state: &AppState) -> usize {
     let now = state.clock.now();
     let evicted = state.sessions.evict_expired(now);
+    state.web.sweep(now, state.config.session_ttl).await;
     match state.store.sweep_paused(now.timestamp_millis()).await {
         Ok(n) if n > 0 => tracing::info!(deleted = n, "expired paused calls swept"),
         Ok(_) => {}

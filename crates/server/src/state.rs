@@ -24,6 +24,12 @@ pub struct AppState {
     pub inflight: Arc<tokio::sync::Semaphore>,
     /// The phone path (Twilio/Vonage media streams), when enabled: see [`crate::phone::Phone`].
     pub phone: std::sync::OnceLock<Arc<crate::phone::Phone>>,
+    /// API keys, rate limits and their refusal counters.
+    pub guard: Arc<crate::guard::Guard>,
+    /// HTTP connection counters.
+    pub conns: Arc<crate::listen::ConnStats>,
+    /// Web chat and the agents' console.
+    pub web: crate::web::Web,
 }
 
 impl AppState {
@@ -35,7 +41,12 @@ impl AppState {
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<AppState> {
         config.validate().context("invalid configuration")?;
-        let store = Store::open(&config.store_location(), config.store_queue).await?;
+        let location = config.store_location();
+        if let crate::store::Location::Dir(dir) = &location {
+            crate::fs_private::prepare_data_dir(dir)?;
+        }
+        let clock_for_web = clock.clone();
+        let store = Store::open(&location, config.store_queue).await?;
         let webhook = WebhookClient::new(config.webhook_timeout, clock.clone())
             .context("cannot build the webhook HTTP client")?;
         Ok(AppState {
@@ -47,6 +58,9 @@ impl AppState {
             sentiment: crate::sentiment::default_analyzer(),
             inflight: Arc::new(tokio::sync::Semaphore::new(config.max_inflight)),
             phone: std::sync::OnceLock::new(),
+            guard: Arc::new(crate::guard::Guard::new(config.api_keys.clone())),
+            conns: Arc::default(),
+            web: crate::web::Web::new(&config, clock_for_web),
             config,
         })
     }

@@ -212,6 +212,7 @@ async fn concurrent_requests_on_one_session_are_serialised() {
                 json!({"queryInput":{"text":{"text":"What are your hours?","languageCode":"en"}}});
             client
                 .post(url)
+                .header("content-type", "application/json")
                 .body(body.to_string())
                 .send()
                 .await

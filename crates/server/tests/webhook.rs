@@ -302,6 +302,7 @@ async fn second_session_while_first_is_busy(config: ServerConfig) -> Option<(u16
             json!({"queryInput":{"text":{"text":"What are your hours?","languageCode":"en"}}});
         client
             .post(url)
+            .header("content-type", "application/json")
             .body(body.to_string())
             .send()
             .await

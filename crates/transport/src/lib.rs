@@ -8,7 +8,8 @@
 //! * [`TwilioServer`] / [`VonageServer`]: our side of each platform's stream.
 //! * [`TwilioCaller`] / [`VonageCaller`]: the platform's side, for simulated callers and tests.
 //! * [`twiml`] / [`ncco`]: call-setup documents; [`twilio_sig`]: webhook signatures;
-//!   [`mod@vonage_jwt`]: tokens for Vonage REST call control.
+//!   [`mod@vonage_jwt`]: tokens for Vonage REST call control; [`vonage_sig`]: Vonage signed
+//!   webhooks.
 
 mod caller_twilio;
 mod caller_vonage;
@@ -21,6 +22,7 @@ pub mod twilio_sig;
 pub mod twiml;
 mod vonage;
 pub mod vonage_jwt;
+pub mod vonage_sig;
 
 use std::collections::BTreeMap;
 
@@ -35,6 +37,7 @@ pub use twilio_sig::{twilio_signature, verify_twilio_signature, TwilioCredential
 pub use twiml::{twiml_connect_stream, twiml_dial, twiml_redirect};
 pub use vonage::{VonageServer, VONAGE_CALL_ID_HEADER};
 pub use vonage_jwt::{vonage_jwt, VonageJwtSigner};
+pub use vonage_sig::{sign_vonage_webhook, verify_vonage_webhook, VonageSigError};
 
 /// One WebSocket data message (control frames and close are the driver's business).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,8 +70,10 @@ pub enum Inbound {
     Connected,
     /// The media stream started.
     Start(StartInfo),
-    /// Caller audio at 16 kHz; `at_ms` is the stream position of its first sample, counted
-    /// from the audio delivered so far on this connection (a media clock, not wall time).
+    /// Caller audio at 16 kHz; `at_ms` is the media time of its first sample: its place in the
+    /// stream (a media clock, not wall time). Twilio: the audio delivered so far plus what its
+    /// media `timestamp`s show it lost; Vonage: the frames delivered so far. A driver places it
+    /// on the call's timeline with `sb_call::MediaClock`.
     Audio { pcm16k: Vec<i16>, at_ms: u64 },
     /// A keypress. Vonage reports a duration; Twilio does not.
     Dtmf {

@@ -13,6 +13,8 @@ use crate::{Codec, Inbound, Outbound, Result, StartInfo, TransportError, WsMessa
 /// Twilio's wire rate and encoding.
 pub(crate) const TWILIO_RATE: u32 = 8000;
 pub(crate) const TWILIO_ENCODING: &str = "audio/x-mulaw";
+/// One media frame (Twilio sends 20 ms per message).
+const FRAME_MS: u64 = 20;
 /// Largest media payload accepted in one message: 1 s of 8 kHz μ-law.
 pub(crate) const MAX_MEDIA_BYTES: usize = TWILIO_RATE as usize;
 
@@ -39,6 +41,10 @@ pub struct TwilioServer {
     up: FrameResampler,
     down: FrameResampler,
     samples_in: u64,
+    /// Media received so far (ms of the stream, by Twilio's `timestamp`s and payload lengths).
+    media_in_ms: u64,
+    /// Media time Twilio skipped (lost audio its timestamps show), added to the samples' time.
+    skipped_ms: u64,
 }
 
 #[derive(Serialize)]
@@ -85,6 +91,8 @@ impl TwilioServer {
             up: FrameResampler::new(TWILIO_RATE, CORE_RATE)?,
             down: FrameResampler::new(CORE_RATE, TWILIO_RATE)?,
             samples_in: 0,
+            media_in_ms: 0,
+            skipped_ms: 0,
         })
     }
 
@@ -182,12 +190,24 @@ impl TwilioServer {
             });
         }
         self.stats.media_bytes = self.stats.media_bytes.saturating_add(bytes.len() as u64);
+        // `timestamp` is the chunk's place in the stream (ms from its start): a jump of more
+        // than a frame is audio Twilio lost, and the media time jumps with it. One that is
+        // missing or unreadable tells nothing; the samples' count goes on.
+        if let Ok(Some(ts)) = opt_uint(media, "timestamp") {
+            if ts > self.media_in_ms.saturating_add(FRAME_MS) {
+                self.skipped_ms = self.skipped_ms.saturating_add(ts - self.media_in_ms);
+                self.media_in_ms = ts;
+            }
+        }
+        self.media_in_ms = self
+            .media_in_ms
+            .saturating_add(bytes.len() as u64 / u64::from(TWILIO_RATE / 1000));
         let pcm8k = sb_audio::ulaw_decode(&bytes);
         let pcm16k = self.up.push(&pcm8k)?;
         if pcm16k.is_empty() {
             return Ok(Vec::new());
         }
-        let at_ms = core_ms(self.samples_in);
+        let at_ms = core_ms(self.samples_in).saturating_add(self.skipped_ms);
         self.samples_in = self.samples_in.saturating_add(pcm16k.len() as u64);
         Ok(vec![Inbound::Audio { pcm16k, at_ms }])
     }

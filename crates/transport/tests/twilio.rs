@@ -456,3 +456,28 @@ fn audio_round_trips_through_caller_and_server() {
     let snr_db = 10.0 * (sig / err).log10();
     assert!(snr_db > 25.0, "SNR {snr_db} dB");
 }
+
+#[test]
+fn media_time_follows_twilio_timestamps_over_lost_audio() {
+    let mut s = started();
+    let media = |seq: u32, ts: &str| {
+        text(&format!(
+            r#"{{"event":"media","sequenceNumber":"{seq}","streamSid":"MZ1","media":{{"track":"inbound","chunk":"{seq}","timestamp":"{ts}","payload":"{}"}}}}"#,
+            silence_b64()
+        ))
+    };
+    let at = |r: sb_transport::Result<Vec<Inbound>>| match r.unwrap().as_slice() {
+        [Inbound::Audio { at_ms, pcm16k }] if pcm16k.len() == 320 => *at_ms,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(at(s.decode(media(2, "0"))), 0);
+    assert_eq!(at(s.decode(media(3, "20"))), 20);
+    // Jitter in the stamps (under a frame) moves nothing.
+    assert_eq!(at(s.decode(media(4, "55"))), 40);
+    // Twilio lost 100 ms: the media time jumps with its timestamp.
+    assert_eq!(at(s.decode(media(5, "160"))), 160);
+    assert_eq!(at(s.decode(media(6, "180"))), 180);
+    // Stamps that go back, or cannot be read, tell nothing: the samples' count goes on.
+    assert_eq!(at(s.decode(media(7, "20"))), 200);
+    assert_eq!(at(s.decode(media(8, "soon"))), 220);
+}

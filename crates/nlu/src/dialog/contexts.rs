@@ -97,6 +97,21 @@ pub fn forget(state: &mut SessionState, names: &[String], keys: &[String]) {
         .retain(|c| !(names.contains(&c.name) && c.parameters.is_empty()));
 }
 
+/// The active context names once [`forget`] has run with `names` and `keys`, without running it.
+pub fn active_after_forget(
+    state: &SessionState,
+    names: &[String],
+    keys: &[String],
+) -> HashSet<String> {
+    state
+        .contexts
+        .iter()
+        .filter(|c| c.lifespan > 0)
+        .filter(|c| !(names.contains(&c.name) && c.parameters.keys().all(|k| keys.contains(k))))
+        .map(|c| c.name.clone())
+        .collect()
+}
+
 /// One conversational turn passes: every context loses one unit of lifespan.
 pub fn age(state: &mut SessionState) {
     for c in &mut state.contexts {

@@ -8,10 +8,12 @@
 //! event turn inside `resume` (bounded hops).
 
 mod contexts;
+mod decide;
 mod render;
 mod slots;
 mod turn;
 mod types;
 
+pub use decide::Preview;
 pub use turn::{PendingTurn, TurnStep};
 pub use types::*;

@@ -1,35 +1,17 @@
 //! The turn itself: decide the intent (event, slot filling, NLU, fallback), fill parameters,
 //! update contexts, render, and hand over to the webhook when the intent uses it.
 
+use super::decide::{self, Decision};
 use super::types::*;
 use super::{contexts, render, slots};
 use crate::agent::{Intent, WebhookConfig};
 use crate::engine::{Engine, Extracted};
-use crate::sysent::SysContext;
 use crate::template::TemplateEnv;
 use crate::webhook::{WebhookOutcome, WebhookRequest};
 use serde_json::{json, Map, Value};
 
 /// Follow-up events a webhook may chain in one request.
 const MAX_EVENT_HOPS: u8 = 3;
-/// Utterances that abandon slot filling (Dialogflow's cancel phrases, whole utterances).
-const CANCEL: &[&str] = &[
-    "cancel",
-    "cancel that",
-    "cancel it",
-    "stop",
-    "stop it",
-    "stop that",
-    "never mind",
-    "nevermind",
-    "never mind that",
-    "forget it",
-    "forget about it",
-    "forget that",
-    "exit",
-    "quit",
-    "abort",
-];
 
 /// The outcome of starting or resuming a turn. `Done` is the common case and is moved out at
 /// once, so it stays unboxed (`Webhook` is the one boxed).
@@ -62,16 +44,6 @@ struct Draft {
     webhook_payload: Option<Map<String, Value>>,
     /// A text query that matched no intent (and the agent has no fallback for it).
     unknown: bool,
-}
-
-enum Decision {
-    None,
-    Intent {
-        idx: usize,
-        confidence: f32,
-        ex: Extracted,
-        continuing: bool,
-    },
 }
 
 impl Engine {
@@ -141,23 +113,8 @@ impl Engine {
 
     fn run(&self, state: &mut SessionState, req: TurnRequest, hops: u8) -> TurnStep {
         state.turns = state.turns.saturating_add(1);
-        let tz = req
-            .params
-            .time_zone
-            .as_deref()
-            .and_then(|t| t.parse().ok())
-            .unwrap_or(self.tz);
-        let ctx = SysContext { now: req.now, tz };
-        if req.params.reset_contexts {
-            state.contexts.clear();
-            state.slot_filling = None;
-        }
-        for c in &req.params.contexts {
-            contexts::set(state, &c.name, c.lifespan, c.parameters.clone());
-        }
-        for (k, v) in &req.params.session_params {
-            state.session_params.insert(k.clone(), v.clone());
-        }
+        let ctx = self.sys_context(&req);
+        decide::apply_query_params(state, &req.params);
         let (query_text, language, event) = match &req.input {
             QueryInput::Text {
                 text,
@@ -173,22 +130,8 @@ impl Engine {
                 Some((name.as_str(), parameters)),
             ),
         };
-        let decision = match event {
-            Some((name, _)) => {
-                state.slot_filling = None;
-                let active = contexts::active_names(state);
-                match self.intent_for_event(name, &active) {
-                    Some(idx) => Decision::Intent {
-                        idx,
-                        confidence: 1.0,
-                        ex: Extracted::default(),
-                        continuing: false,
-                    },
-                    None => Decision::None,
-                }
-            }
-            None => self.decide_text(state, &query_text, &ctx),
-        };
+        let (decision, exit) = self.decide(state, event, &query_text, &ctx);
+        decide::apply_exit(self, state, exit);
         let mut draft = Draft {
             response_id: uuid::Uuid::new_v4().to_string(),
             query_text,
@@ -306,98 +249,6 @@ impl Engine {
                 }))
             }
             _ => TurnStep::Done(self.finish(state, draft, &req, None)),
-        }
-    }
-
-    fn decide_text(&self, state: &mut SessionState, text: &str, ctx: &SysContext) -> Decision {
-        let active = contexts::active_names(state);
-        if let Some(sf) = state.slot_filling.clone() {
-            let sf_idx = self.agent.intents.iter().position(|i| i.id == sf.intent_id);
-            let lower = text.to_lowercase();
-            let cancel = CANCEL
-                .iter()
-                .any(|c| lower.trim_matches(|ch: char| !ch.is_alphanumeric()) == *c);
-            if let (Some(idx), true) = (sf_idx, cancel) {
-                // What the cancelled intent collected goes with it.
-                let intent = self.intent(idx);
-                let names: Vec<String> = intent
-                    .output_contexts
-                    .iter()
-                    .map(|c| c.name.clone())
-                    .collect();
-                let keys: Vec<String> = intent
-                    .parameters
-                    .iter()
-                    .flat_map(|p| [p.name.clone(), format!("{}.original", p.name)])
-                    .collect();
-                contexts::forget(state, &names, &keys);
-            }
-            if let (Some(idx), false) = (sf_idx, cancel) {
-                let mut ex = self.extract(idx, text, ctx);
-                let intent = self.intent(idx);
-                if !ex.values.contains_key(&sf.asking) {
-                    if let Some(p) = intent.parameters.iter().find(|p| p.name == sf.asking) {
-                        if let Some(m) = self.resolve_answer(text, &p.data_type, ctx) {
-                            let v = if p.is_list {
-                                Value::Array(vec![m.value])
-                            } else {
-                                m.value
-                            };
-                            ex.values.insert(p.name.clone(), v);
-                            ex.originals
-                                .insert(p.name.clone(), Value::String(m.original));
-                        }
-                    }
-                }
-                let escape = ex.values.is_empty()
-                    && self.rank(text, &active, ctx).first().is_some_and(|s| {
-                        s.intent != idx && s.confidence >= 0.8 && !self.intent(s.intent).is_fallback
-                    });
-                if !escape {
-                    let mut values = sf.parameters.clone();
-                    let mut originals = sf.originals.clone();
-                    for (k, v) in ex.values {
-                        if k == sf.asking || slots::is_empty(values.get(&k)) {
-                            values.insert(k.clone(), v);
-                            if let Some(o) = ex.originals.get(&k) {
-                                originals.insert(k, o.clone());
-                            }
-                        }
-                    }
-                    return Decision::Intent {
-                        idx,
-                        confidence: 1.0,
-                        ex: Extracted { values, originals },
-                        continuing: true,
-                    };
-                }
-            }
-            state.slot_filling = None;
-        }
-        // A cancel may have dropped contexts.
-        let active = contexts::active_names(state);
-        let ranked = self.rank(text, &active, ctx);
-        match ranked.first() {
-            Some(s)
-                if s.confidence >= self.agent.ml_min_confidence
-                    && !self.intent(s.intent).is_fallback =>
-            {
-                Decision::Intent {
-                    idx: s.intent,
-                    confidence: s.confidence,
-                    ex: self.extract(s.intent, text, ctx),
-                    continuing: false,
-                }
-            }
-            _ => match self.fallback_intent(&active) {
-                Some(idx) => Decision::Intent {
-                    idx,
-                    confidence: 1.0,
-                    ex: Extracted::default(),
-                    continuing: false,
-                },
-                None => Decision::None,
-            },
         }
     }
 

@@ -48,6 +48,16 @@ const MONTHS: &[&str] = &[
 ];
 const HOLIDAYS: &[&str] = &["christmas", "easter", "thanksgiving", "halloween"];
 
+/// A month's name or abbreviation ("january", "jan", "sept").
+pub(crate) fn is_month(w: &str) -> bool {
+    MONTHS.contains(&w)
+}
+
+/// A weekday or a relative day ("friday", "fri", "tomorrow", "tonight").
+pub(crate) fn is_weekday_or_relative(w: &str) -> bool {
+    WEEKDAYS.contains(&w) || RELATIVE_DAYS.contains(&w)
+}
+
 /// Names a day: relative days, weekdays, months, holidays (full names and abbreviations).
 pub(crate) fn is_day_name(w: &str) -> bool {
     [RELATIVE_DAYS, WEEKDAYS, MONTHS, HOLIDAYS]
@@ -84,4 +94,13 @@ const DAY_ORDINALS: &[&str] = &[
 /// Whether `w` (lower-case) is a day-of-month ordinal word ("ninth", "twentieth").
 pub(crate) fn is_day_ordinal(w: &str) -> bool {
     DAY_ORDINALS.contains(&w)
+}
+
+/// The number of a day ordinal word: "ninth" → 9, "twentieth" → 20, "thirtieth" → 30.
+pub(crate) fn day_ordinal_value(w: &str) -> Option<u32> {
+    let i = DAY_ORDINALS.iter().position(|o| *o == w)?;
+    Some(match i {
+        20 => 30,
+        i => i as u32 + 1,
+    })
 }

@@ -5,8 +5,9 @@
 //! - dates are ISO date-times at 12:00 in the agent's time zone, offset of that date (`+00:00`, never `Z`);
 //! - times carry a real date: the date said in the same phrase ("10 am on 01/09/2022" → that
 //!   date), else today in the agent's time zone — as Dialogflow does — even when that hour has passed;
-//! - an hour said without am/pm ("at 4", "half past seven") is read as business hours:
-//!   1–7 → afternoon/evening (16:00, 19:30), 8–11 → morning, 12 → noon; 24-hour forms are kept;
+//! - an hour said without am/pm ("at 4", "half past seven", "7 o'clock") is read as business
+//!   hours: 1–7 → afternoon/evening (16:00, 19:30), 8–11 → morning, 12 → noon; with "tonight" or
+//!   "evening" beside it ("tonight at 8") → evening; 24-hour forms are kept;
 //! - periods are `{"startDate","endDate"}` (00:00:00 … 23:59:59) or `{"startDateTime","endDateTime"}`
 //!   / `{"startTime","endTime"}`; a date-time that is only a date is that date at 12:00.
 
@@ -89,6 +90,8 @@ pub(crate) struct HourHints {
     pub meridiem: bool,
     /// "13:00", "08:30": a 24-hour clock.
     pub clock24: bool,
+    /// "tonight", "evening" said with the time: an hour without am/pm is after noon.
+    pub evening: bool,
 }
 
 impl HourHints {
@@ -107,7 +110,6 @@ impl HourHints {
             "evening",
             "night",
             "tonight",
-            "o'clock",
         ]
         .iter()
         .any(|m| {
@@ -127,7 +129,11 @@ impl HourHints {
                     _ => false,
                 }
             });
-        HourHints { meridiem, clock24 }
+        HourHints {
+            meridiem,
+            clock24,
+            evening: false,
+        }
     }
 }
 
@@ -139,6 +145,7 @@ pub(crate) fn fix_hour(t: NaiveTime, hints: HourHints) -> NaiveTime {
     let h12 = t.hour() % 12;
     let h = match h12 {
         0 => 12,
+        1..=11 if hints.evening => h12 + 12,
         1..=7 => h12 + 12,
         _ => h12,
     };

@@ -69,7 +69,8 @@ fn cue_before(toks: &[Token], i: usize) -> Cue {
         || (p1 == "me" && p2 == "call")
         || (p1 == "am" && p2 == "i")
         || (p1 == "." && matches!(p2, "mr" | "mrs" | "ms" | "dr"))
-        || (p1 == "name" && p2 == "the" && p3 == "under");
+        || (p1 == "name" && p2 == "the" && p3 == "under")
+        || (p1 == "of" && p2 == "name");
     if strong {
         return Cue::Strong;
     }

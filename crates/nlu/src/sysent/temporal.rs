@@ -6,7 +6,7 @@ use super::{SysContext, SysExtractor};
 use crate::text::tokenize;
 use chrono::NaiveDate;
 use duckling::{DimensionKind, DimensionValue, Grain, TimePoint, TimeValue};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 #[derive(Debug, Clone)]
 pub(crate) struct TimeHit {
@@ -43,7 +43,18 @@ fn names_a_day(body: &str) -> bool {
 /// Time matches in `text`: each candidate window parsed on its own.
 pub(crate) fn hits(sys: &SysExtractor, text: &str, ctx: &SysContext) -> Vec<TimeHit> {
     let mut out = Vec::new();
-    for w in windows(text) {
+    let wins = windows(text);
+    // "tonight at 8", "tomorrow evening at 7.30": the day part said beside a time sets its half.
+    let evening_groups: Vec<usize> = wins
+        .iter()
+        .filter(|w| {
+            tokenize(text.get(w.start..w.end).unwrap_or_default())
+                .iter()
+                .any(|t| matches!(t.norm.as_str(), "tonight" | "evening" | "night"))
+        })
+        .map(|w| w.group)
+        .collect();
+    for w in wins {
         let Some(body) = text.get(w.start..w.end) else {
             continue;
         };
@@ -53,6 +64,10 @@ pub(crate) fn hits(sys: &SysExtractor, text: &str, ctx: &SysContext) -> Vec<Time
             };
             let (start, end) = (w.start + e.start, w.start + e.end);
             let sub = text.get(start..end).unwrap_or_default();
+            // "1.30" left as written by the rewrite had no time cue: a number ("it costs 1.30").
+            if is_decimal(sub) {
+                continue;
+            }
             let instant = matches!(
                 tv,
                 TimeValue::Single {
@@ -65,13 +80,25 @@ pub(crate) fn hits(sys: &SysExtractor, text: &str, ctx: &SysContext) -> Vec<Time
                 end,
                 group: w.group,
                 shape: datetime::shape(tv, ctx.tz),
-                hints: HourHints::of(sub),
+                hints: HourHints {
+                    evening: evening_groups.contains(&w.group),
+                    ..HourHints::of(sub)
+                },
                 explicit_date: instant || names_a_day(sub),
                 instant,
             });
         }
     }
     out
+}
+
+/// "1.30", "12.45": digits, one dot, two digits.
+fn is_decimal(s: &str) -> bool {
+    s.split_once('.').is_some_and(|(a, b)| {
+        (1..=2).contains(&a.len())
+            && b.len() == 2
+            && a.bytes().chain(b.bytes()).all(|c| c.is_ascii_digit())
+    })
 }
 
 fn today(ctx: &SysContext) -> NaiveDate {
@@ -86,6 +113,22 @@ fn clock(h: &TimeHit) -> Option<chrono::NaiveDateTime> {
         } else {
             at.date().and_time(fix_hour(at.time(), h.hints))
         }),
+        _ => None,
+    }
+}
+
+/// A part of a named day ("tonight", "tomorrow night", "Friday evening"): that day.
+fn day_part(h: &TimeHit) -> Option<NaiveDate> {
+    match h.shape {
+        Shape::Interval {
+            from: Some((f, fg)),
+            to: Some((t, _)),
+        } if h.explicit_date
+            && datetime::is_time_grain(fg)
+            && (t.date() == f.date() || t.date() == f.date().succ_opt()?) =>
+        {
+            Some(f.date())
+        }
         _ => None,
     }
 }
@@ -119,7 +162,7 @@ fn date_for_time(h: &TimeHit, all: &[TimeHit], ctx: &SysContext) -> NaiveDate {
                 at,
                 grain: Grain::Day,
             } => Some(at.date()),
-            _ => None,
+            _ => day_part(o),
         })
         .unwrap_or_else(|| today(ctx))
 }
@@ -131,7 +174,7 @@ pub(crate) fn values(hits: &[TimeHit], tag: &str, ctx: &SysContext) -> Vec<(usiz
     match tag {
         "@sys.date" => {
             for h in hits {
-                if let Some(d) = day(h) {
+                if let Some(d) = day(h).or_else(|| day_part(h)) {
                     out.push((h.start, h.end, datetime::date_value(d, tz)));
                 }
             }
@@ -167,16 +210,16 @@ pub(crate) fn values(hits: &[TimeHit], tag: &str, ctx: &SysContext) -> Vec<(usiz
                     !used[*j]
                         && *j != i
                         && o.group == h.group
-                        && matches!(
+                        && (matches!(
                             o.shape,
                             Shape::Point {
                                 grain: Grain::Day,
                                 ..
                             }
-                        )
+                        ) || day_part(o).is_some())
                 });
                 if let Some((j, o)) = partner {
-                    if let Some(d) = day(o) {
+                    if let Some(d) = day(o).or_else(|| day_part(o)) {
                         used[i] = true;
                         used[j] = true;
                         out.push((
@@ -221,63 +264,4 @@ pub(crate) fn bare_hour(h: u32, ctx: &SysContext) -> Option<Value> {
         fix_hour(t, HourHints::default()),
         ctx.tz,
     ))
-}
-
-/// Spoken digit sequences ("four one five three three three …", 7–15 digits) as phone numbers.
-pub(crate) fn spoken_phone(text: &str) -> Vec<(usize, usize, Value)> {
-    let digit = |w: &str| -> Option<&'static str> {
-        Some(match w {
-            "zero" | "oh" | "o" => "0",
-            "one" => "1",
-            "two" => "2",
-            "three" => "3",
-            "four" => "4",
-            "five" => "5",
-            "six" => "6",
-            "seven" => "7",
-            "eight" => "8",
-            "nine" => "9",
-            _ => return None,
-        })
-    };
-    let toks = tokenize(text);
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < toks.len() {
-        let (mut j, mut digits) = (i, String::new());
-        while let Some(t) = toks.get(j) {
-            if let Some(d) = digit(&t.norm) {
-                digits.push_str(d);
-            } else if t.norm == "-" || t.norm == "," {
-                // separators inside the sequence
-            } else if t.norm == "double" || t.norm == "triple" {
-                let times = if t.norm == "double" { 2 } else { 3 };
-                match toks.get(j + 1).and_then(|n| digit(&n.norm)) {
-                    Some(d) => {
-                        digits.push_str(&d.repeat(times));
-                        j += 1;
-                    }
-                    None => break,
-                }
-            } else {
-                break;
-            }
-            j += 1;
-        }
-        // Trailing separators are not part of the number.
-        while j > i
-            && toks.get(j - 1).is_some_and(|t| {
-                digit(&t.norm).is_none() && t.norm != "double" && t.norm != "triple"
-            })
-        {
-            j -= 1;
-        }
-        if (7..=15).contains(&digits.len()) && j > i {
-            if let (Some(a), Some(b)) = (toks.get(i), toks.get(j - 1)) {
-                out.push((a.start, b.end, json!(digits)));
-            }
-        }
-        i = j.max(i + 1);
-    }
-    out
 }

@@ -133,13 +133,13 @@ fn classify(t: &Token) -> Class {
     if w.chars().any(|c| c.is_ascii_digit()) {
         return Class::Strong;
     }
+    if AMBIGUOUS.contains(&w) {
+        return Class::Weak;
+    }
     // Calendar names that are also ordinary words (sun, may, mar, sep) are not strong on their own.
     let calendar = super::calendar::is_day_name(w) && !matches!(w, "sun" | "may" | "mar" | "sep");
     if calendar || STRONG.contains(&w) || super::calendar::is_day_ordinal(w) {
         return Class::Strong;
-    }
-    if AMBIGUOUS.contains(&w) {
-        return Class::Weak;
     }
     if WEAK.contains(&w) {
         return Class::Weak;
@@ -202,8 +202,17 @@ pub(crate) fn windows(text: &str) -> Vec<Window> {
                     "at" | "past" | "to" | "half" | "quarter" | "until" | "till" | "from"
                 )
             });
+        // "on the second", "the second of March": the ordinal that is also a word is a day
+        // after "on the"/"by the" or before "of".
+        let day_second = (a + 1..b).any(|k| {
+            toks[k].norm == "second"
+                && toks[k - 1].norm == "the"
+                && (toks.get(k + 1).is_some_and(|t| t.norm == "of")
+                    || k >= 2
+                        && matches!(toks[k - 2].norm.as_str(), "on" | "by" | "until" | "till"))
+        });
         let ambiguous_alone = b == a + 1 && AMBIGUOUS.contains(&toks[a].norm.as_str());
-        if a < b && (has_strong || weak_with_cue) && !ambiguous_alone {
+        if a < b && (has_strong || weak_with_cue || day_second) && !ambiguous_alone {
             // Split before inner "at"/"on"/"by".
             let mut s = a;
             for k in a + 1..b {

@@ -82,7 +82,13 @@ struct SentimentConfigJson {
     analyze_query_text_sentiment: Option<bool>,
 }
 
-/// Checks one path segment (project, environment, user, session id).
+/// Characters of an id besides ASCII letters and digits. Dialogflow's ids are URL path
+/// segments of a resource name: no `/`, no `:` (it starts the method, `:detectIntent`), no
+/// `%`, spaces or other characters that need escaping, and not `.` or `..`.
+const ID_PUNCTUATION: &str = "-_.~@+=,";
+
+/// Checks one path segment (project, environment, user, session id). Longer ids than
+/// Dialogflow's documented 36 characters are accepted: real clients send them.
 pub fn check_segment(what: &str, value: &str, max: usize) -> Result<(), ApiError> {
     if value.is_empty() {
         return Err(ApiError::invalid(format!(
@@ -94,7 +100,11 @@ pub fn check_segment(what: &str, value: &str, max: usize) -> Result<(), ApiError
             "The {what} id exceeds the maximum length of {max} characters."
         )));
     }
-    if value.chars().any(|c| c.is_control() || c == '/') {
+    if !value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || ID_PUNCTUATION.contains(c))
+        || value.chars().all(|c| c == '.')
+    {
         return Err(ApiError::invalid(format!(
             "The {what} id contains invalid characters."
         )));
@@ -322,9 +332,30 @@ mod tests {
             Some("abc")
         );
         assert_eq!(
-            parse_session_tail("a:b:detectIntent").ok().as_deref(),
-            Some("a:b")
+            parse_session_tail("a:b:detectIntent")
+                .err()
+                .map(|e| e.status),
+            Some("INVALID_ARGUMENT")
         );
+        for bad in ["..", ".", "a b", "a%2Fb", "é", "a\\b", "a?b"] {
+            assert!(
+                parse_session_tail(&format!("{bad}:detectIntent")).is_err(),
+                "{bad}"
+            );
+        }
+        for ok in [
+            "a.b",
+            "...x",
+            "user@example.com",
+            "+15551234",
+            "-",
+            "a~b_c=d,e",
+        ] {
+            assert!(
+                parse_session_tail(&format!("{ok}:detectIntent")).is_ok(),
+                "{ok}"
+            );
+        }
         assert_eq!(
             parse_session_tail("abc").err().map(|e| e.status),
             Some("NOT_FOUND")

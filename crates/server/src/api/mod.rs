@@ -21,7 +21,7 @@ use std::sync::Arc;
 const MAX_ID_CHARS: usize = 256;
 
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route(
             "/v2/projects/{project}/agent/sessions/{*rest}",
@@ -33,11 +33,44 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/v1/query", post(v1_query))
         .merge(crate::phone::routes::routes())
+        .merge(crate::web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            state.guard.clone(),
+            crate::guard::check,
+        ))
+        .layer(tower_http::trace::TraceLayer::new_for_http());
+    // Outermost, so a browser's preflight is answered before keys are asked for.
+    let router = match cors(&state.config.server.cors_origins) {
+        Some(c) => router.layer(c),
+        None => router,
+    };
+    router.with_state(state)
+}
+
+/// CORS for the configured origins only (none: no CORS headers at all).
+fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{HeaderName, HeaderValue, Method};
+    let list: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    if list.is_empty() {
+        return None;
+    }
+    Some(
+        tower_http::cors::CorsLayer::new()
+            .allow_origin(tower_http::cors::AllowOrigin::list(list))
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static("x-goog-api-key"),
+            ])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
 }
 
 async fn not_found(uri: Uri) -> ApiError {

@@ -1,10 +1,11 @@
-//! Accepting a platform WebSocket: the call slot, waiting for the start message, building the
-//! call (connector, overrides) and handing it to the [`Driver`] loop.
+//! Accepting a platform WebSocket: waiting for the start message (under the pending-socket
+//! limit), then the call slot and the call id ([`super::admission`]), building the call
+//! (connector, overrides) and handing it to the [`Driver`] loop.
 
 use super::driver::Driver;
 use super::setup::Phone;
 use super::start::{self, transport_name};
-use axum::extract::ws::{Message, WebSocket};
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use sb_call::CallSession;
 use sb_speech::vad::EarshotVad;
 use sb_transport::{server_codec, Codec, Inbound, Platform, StartInfo, WsMessage};
@@ -20,15 +21,38 @@ impl Drop for Live {
     }
 }
 
-/// Runs one platform WebSocket to the end. Never panics on platform input.
+/// WebSocket close codes (RFC 6455 §7.4.1).
+pub(crate) mod close {
+    pub const POLICY: u16 = 1008;
+    pub const TOO_BIG: u16 = 1009;
+    pub const TRY_AGAIN_LATER: u16 = 1013;
+}
+
+pub(crate) fn close_frame(code: u16, reason: &str) -> Option<CloseFrame> {
+    Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    })
+}
+
+/// `Some(description)` when a socket error is a message over the socket's size cap (the
+/// stream cannot be read past it; the call ends with close code 1009).
+pub(crate) fn oversized(e: &axum::Error) -> Option<String> {
+    let inner = std::error::Error::source(e)?;
+    match inner.downcast_ref::<tungstenite::Error>()? {
+        tungstenite::Error::Capacity(c) => Some(format!("message too big: {c}")),
+        _ => None,
+    }
+}
+
+/// Runs one platform WebSocket to the end. Never panics on platform input. `pending` is the
+/// socket's place among those waiting for their start message.
 pub async fn run_call(
     mut ws: WebSocket,
     platform: Platform,
     phone: Arc<Phone>,
-    _permit: OwnedSemaphorePermit,
+    pending: OwnedSemaphorePermit,
 ) {
-    phone.call_began();
-    let _live = Live(phone.clone());
     let t0 = Instant::now();
     let mut codec = match server_codec(platform) {
         Ok(c) => c,
@@ -37,10 +61,45 @@ pub async fn run_call(
             return;
         }
     };
-    let Some(info) = wait_start(&mut ws, &mut *codec, &phone, platform).await else {
-        let _ = ws.send(Message::Close(None)).await;
+    let waited = wait_start(&mut ws, &mut *codec, &phone, platform).await;
+    drop(pending);
+    let info = match waited {
+        Ok(info) => info,
+        Err(close) => {
+            let _ = ws.send(Message::Close(close)).await;
+            return;
+        }
+    };
+    // A call from here on: it needs a call slot and its own call id.
+    let Ok(_slot) = phone.slots.clone().try_acquire_owned() else {
+        phone
+            .metrics
+            .refused
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::warn!(call = %info.call_id, "call refused: too many calls");
+        let _ = ws
+            .send(Message::Close(close_frame(
+                close::TRY_AGAIN_LATER,
+                "too many calls",
+            )))
+            .await;
         return;
     };
+    let _claim = match super::admission::claim(&phone, &info).await {
+        Ok(c) => c,
+        Err(why) => {
+            tracing::warn!(call = %info.call_id, "start refused: {why}");
+            let _ = ws
+                .send(Message::Close(close_frame(
+                    close::POLICY,
+                    "duplicate call id",
+                )))
+                .await;
+            return;
+        }
+    };
+    phone.call_began();
+    let _live = Live(phone.clone());
     let setup = match start::setup(&phone, platform, &info).await {
         Ok(s) => s,
         Err(e) => {
@@ -69,32 +128,51 @@ pub async fn run_call(
     tracing::info!(call = %setup.info.call_id, transport = transport_name(platform), connector = %setup.connector.name, "call started");
     let mut driver = Driver::new(phone.clone(), platform, setup, session, codec, t0);
     driver.run(&mut ws).await;
+    let close = driver.close_frame.take();
     // Handoff (a REST redirect of the live call) happens before our side closes the stream.
     driver.finish().await;
-    let _ = ws.send(Message::Close(None)).await;
+    let _ = ws.send(Message::Close(close)).await;
 }
 
-/// Reads until the start message. `None`: socket closed, too many bad messages, or timeout.
+/// Reads until the start message. `Err(close frame)`: socket closed, too many bad messages, a
+/// message over the socket's cap, or no start in time.
 async fn wait_start(
     ws: &mut WebSocket,
     codec: &mut (dyn Codec + std::marker::Send),
     phone: &Phone,
     platform: Platform,
-) -> Option<StartInfo> {
+) -> Result<StartInfo, Option<CloseFrame>> {
     let limits = &phone.file.phone;
     let deadline = Instant::now() + Duration::from_millis(limits.start_timeout_ms);
     let mut bad = 0u32;
+    let count_bad = || {
+        phone
+            .metrics
+            .bad_messages
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    };
     loop {
         let msg = tokio::select! {
             m = ws.recv() => m,
             _ = sleep_until(deadline) => {
+                phone.admission.start_timeouts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tracing::warn!(transport = transport_name(platform), "no start message in time");
-                return None;
+                return Err(close_frame(close::POLICY, "no start message in time"));
             }
         };
         let msg = match msg {
             Some(Ok(m)) => m,
-            _ => return None,
+            Some(Err(e)) => {
+                return Err(oversized(&e).map(|why| {
+                    count_bad();
+                    tracing::warn!(transport = transport_name(platform), "{why} before start");
+                    CloseFrame {
+                        code: close::TOO_BIG,
+                        reason: "message too big".into(),
+                    }
+                }))
+            }
+            None => return Err(None),
         };
         let Some(wire) = to_wire(msg, limits.max_message_bytes) else {
             continue;
@@ -103,22 +181,19 @@ async fn wait_start(
             Ok(events) => {
                 for ev in events {
                     match ev {
-                        Inbound::Start(info) => return Some(info),
-                        Inbound::Stop => return None,
+                        Inbound::Start(info) => return Ok(info),
+                        Inbound::Stop => return Err(None),
                         _ => {}
                     }
                 }
             }
             Err(e) => {
                 bad += 1;
-                phone
-                    .metrics
-                    .bad_messages
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                count_bad();
                 tracing::debug!(error = %e, "bad message before start");
                 if bad > limits.max_bad_messages {
                     tracing::warn!("too many bad messages before start");
-                    return None;
+                    return Err(close_frame(close::POLICY, "too many bad messages"));
                 }
             }
         }

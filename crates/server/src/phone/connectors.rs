@@ -31,13 +31,19 @@ use std::path::{Path, PathBuf};
 /// The connector used when a call names none.
 pub const DEFAULT_CONNECTOR: &str = "default";
 
-/// The whole file.
+/// The whole file (docs/CONFIG.md lists every key).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PhoneFile {
+    /// HTTP limits and CORS (applied by `serve`, not by the phone path).
+    pub server: crate::settings::ServerSection,
+    /// API keys (applied by `serve`).
+    pub auth: crate::settings::AuthSection,
     pub phone: PhoneLimits,
     pub connectors: BTreeMap<String, Connector>,
-    /// Read before the server starts (see [`PhoneFile::store_section`]); here so the file parses.
+    /// `[console]`: read by the console's dialer (`web::dial`), not by the phone path.
+    pub console: Option<toml::Table>,
+    /// `[store]`: where the store lives (applied by `serve`).
     pub store: crate::config::StoreSection,
 }
 
@@ -55,6 +61,9 @@ pub struct PhoneLimits {
     pub max_bad_messages: u32,
     /// Time allowed between the WebSocket upgrade and the start message.
     pub start_timeout_ms: u64,
+    /// Media sockets that may wait for their start message at once (they take no call slot
+    /// until they start); beyond, new sockets are refused (503).
+    pub max_pending_streams: usize,
     /// Bot audio sent ahead of real time (the platform buffers it).
     pub playout_lead_ms: u64,
     /// ASR worker threads (0: one per core).
@@ -80,7 +89,8 @@ impl Default for PhoneLimits {
             max_message_bytes: 64 * 1024,
             max_messages_per_sec: 400,
             max_bad_messages: 20,
-            start_timeout_ms: 10_000,
+            start_timeout_ms: 5_000,
+            max_pending_streams: 16,
             playout_lead_ms: 1_000,
             asr_workers: 0,
             asr_threads: 1,
@@ -178,10 +188,13 @@ impl std::fmt::Debug for TwilioSettings {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct VonageSettings {
     pub application_id: Option<String>,
+    /// Verifies the signed webhooks (JWT) on the answer and event URLs when set
+    /// (`VONAGE_SIGNATURE_SECRET` overrides).
+    pub signature_secret: Option<String>,
     /// Path of the application's private key (PEM); the key itself is never logged.
     pub private_key: Option<PathBuf>,
     pub api_base: Option<String>,
@@ -191,6 +204,23 @@ pub struct VonageSettings {
     pub transfer_from: Option<String>,
     /// Said before connecting.
     pub transfer_text: Option<String>,
+}
+
+impl std::fmt::Debug for VonageSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VonageSettings")
+            .field("application_id", &self.application_id)
+            .field(
+                "signature_secret",
+                &self.signature_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("private_key", &self.private_key)
+            .field("api_base", &self.api_base)
+            .field("transfer_number", &self.transfer_number)
+            .field("transfer_from", &self.transfer_from)
+            .field("transfer_text", &self.transfer_text)
+            .finish()
+    }
 }
 
 impl Connector {
@@ -327,6 +357,8 @@ pub enum PhoneFileError {
     },
     #[error("{0}")]
     Call(#[from] sb_call::CallError),
+    #[error("{0}")]
+    Settings(#[from] crate::settings::SettingsError),
 }
 
 impl PhoneFile {
@@ -342,27 +374,9 @@ impl PhoneFile {
         };
         let mut f = Self::parse(&text).map_err(in_file)?;
         f.apply_env(std::env::var("TWILIO_AUTH_TOKEN").ok());
+        f.apply_vonage_env(std::env::var("VONAGE_SIGNATURE_SECRET").ok());
         f.validate().map_err(in_file)?;
         Ok(f)
-    }
-
-    /// Only the `[store]` table of `path` (the rest is read, and checked, when the phone path
-    /// starts).
-    pub fn store_section(path: &Path) -> Result<crate::config::StoreSection, PhoneFileError> {
-        #[derive(Deserialize)]
-        struct Only {
-            #[serde(default)]
-            store: crate::config::StoreSection,
-        }
-        let text = std::fs::read_to_string(path).map_err(|source| PhoneFileError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let only: Only = toml::from_str(&text).map_err(|e| PhoneFileError::InFile {
-            path: path.to_path_buf(),
-            source: Box::new(e.into()),
-        })?;
-        Ok(only.store)
     }
 
     /// Parses TOML text (no environment, no validation).
@@ -381,7 +395,17 @@ impl PhoneFile {
         f.connectors
             .insert(DEFAULT_CONNECTOR.into(), Connector::default());
         f.apply_env(std::env::var("TWILIO_AUTH_TOKEN").ok());
+        f.apply_vonage_env(std::env::var("VONAGE_SIGNATURE_SECRET").ok());
         f
+    }
+
+    /// `VONAGE_SIGNATURE_SECRET` overrides every connector's Vonage signature secret.
+    pub fn apply_vonage_env(&mut self, secret: Option<String>) {
+        if let Some(s) = secret.filter(|s| !s.is_empty()) {
+            for c in self.connectors.values_mut() {
+                c.vonage.signature_secret = Some(s.clone());
+            }
+        }
     }
 
     pub fn apply_env(&mut self, twilio_token: Option<String>) {
@@ -394,9 +418,16 @@ impl PhoneFile {
 
     pub fn validate(&self) -> Result<(), PhoneFileError> {
         let range = |setting, rule| Err(PhoneFileError::Range { setting, rule });
+        self.server.validate()?;
         let l = &self.phone;
         if l.max_calls == 0 {
             return range("phone.max_calls", "must be at least 1");
+        }
+        if l.max_pending_streams == 0 {
+            return range("phone.max_pending_streams", "must be at least 1");
+        }
+        if !(100..=60_000).contains(&l.start_timeout_ms) {
+            return range("phone.start_timeout_ms", "must be between 100 and 60000");
         }
         if l.max_message_bytes < 1024 {
             return range("phone.max_message_bytes", "must be at least 1024");
@@ -468,14 +499,19 @@ mod tests {
         assert!(f.validate().is_ok());
         assert_eq!(f.connector("").unwrap().0, "default");
         let f = PhoneFile::parse(
-            "[connectors.sales]\nlanguage = \"en-US\"\nsentiment = true\n[connectors.sales.endpoint]\nend_silence_ms = 500\n[connectors.sales.twilio]\nauth_token = \"secret\"\n",
+            "[connectors.sales]\nlanguage = \"en-US\"\nsentiment = true\n[connectors.sales.endpoint]\nend_silence_ms = 500\n[connectors.sales.twilio]\nauth_token = \"tw-token-value\"\n[connectors.sales.vonage]\nsignature_secret = \"vg-secret-value\"\n",
         )
         .unwrap();
         assert!(f.validate().is_ok());
         let (name, c) = f.connector("").unwrap();
         assert_eq!(name, "sales");
         assert_eq!(c.endpoint.end_silence_ms, 500);
-        assert!(!format!("{c:?}").contains("secret"));
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("tw-token-value") && !shown.contains("vg-secret-value"),
+            "{shown}"
+        );
+        assert!(shown.contains("<redacted>"), "{shown}");
         assert!(f.connector("nope").is_none());
     }
 

@@ -2,8 +2,10 @@
 //! results, the session's next deadline, the playout clock and shutdown; decodes platform
 //! messages into [`Input`]s, drains [`Output`]s and writes them back paced.
 //!
-//! Clock: milliseconds since the socket was accepted. Caller audio is stamped with the time it
-//! arrived minus its length, kept monotonic, so "end of caller speech" is real time.
+//! Clock: milliseconds since the socket was accepted (tokio's clock: virtual under paused time),
+//! the one source of every [`Input`]'s time. Caller audio is placed on that timeline by its
+//! media time (the codec's) through a [`MediaClock`]; the call's "now" never falls behind the
+//! audio placed so far. `Instant::now` beyond that only paces the output.
 
 use super::accept::{to_wire, to_ws};
 use super::events::Bookkeeping;
@@ -12,7 +14,7 @@ use super::setup::Phone;
 use super::speech::{Step, Work};
 use super::start::CallSetup;
 use axum::extract::ws::{Message, WebSocket};
-use sb_call::{CallSession, HangupReason, Input, Output};
+use sb_call::{CallSession, HangupReason, Input, MediaClock, Output};
 use sb_speech::asr::AsrFailure;
 use sb_speech::ssml::{self, Piece};
 use sb_transport::{Codec, Inbound, Outbound, Platform};
@@ -38,13 +40,15 @@ pub(crate) struct Driver {
     tasks: JoinSet<()>,
     key: u64,
     t0: Instant,
-    last_audio_end: u64,
+    media: MediaClock,
     bad: u32,
     window_start: Instant,
     window_count: u32,
     closed: bool,
     pub(crate) hangup: Option<HangupReason>,
     pub(crate) book: Bookkeeping,
+    /// The close frame to end the socket with, when the driver chose one.
+    pub(crate) close_frame: Option<axum::extract::ws::CloseFrame>,
 }
 
 impl Driver {
@@ -70,19 +74,21 @@ impl Driver {
             tasks: JoinSet::new(),
             key,
             t0,
-            last_audio_end: 0,
+            media: MediaClock::new(),
             bad: 0,
             window_start: Instant::now(),
             window_count: 0,
             closed: false,
             hangup: None,
             book: Bookkeeping::default(),
+            close_frame: None,
             phone,
         }
     }
 
     pub(crate) fn now_ms(&self) -> u64 {
-        (self.t0.elapsed().as_millis() as u64).max(self.last_audio_end)
+        let clock = self.t0.elapsed().as_millis() as u64;
+        clock.max(self.media.end_ms().unwrap_or(0))
     }
 
     pub(crate) async fn run(&mut self, ws: &mut WebSocket) {
@@ -143,6 +149,22 @@ impl Driver {
 
     fn on_socket(&mut self, msg: Option<Result<Message, axum::Error>>) {
         let at = self.now_ms();
+        // A message over the socket's cap: the stream cannot be read past it, so the server
+        // ends the call (close code 1009) and the record says so.
+        if let Some(why) = msg
+            .as_ref()
+            .and_then(|m| m.as_ref().err())
+            .and_then(super::accept::oversized)
+        {
+            self.on_bad(why.clone());
+            self.close_frame =
+                super::accept::close_frame(super::accept::close::TOO_BIG, "message too big");
+            self.feed(Input::Abort {
+                at_ms: at,
+                error: why,
+            });
+            return;
+        }
         let msg = match msg {
             Some(Ok(Message::Close(_))) | Some(Err(_)) | None => {
                 self.closed = true;
@@ -199,11 +221,10 @@ impl Driver {
     fn on_inbound(&mut self, ev: Inbound) {
         let now = self.now_ms();
         match ev {
-            Inbound::Audio { pcm16k, .. } => {
-                let dur = pcm16k.len() as u64 / 16;
-                let wall = self.t0.elapsed().as_millis() as u64;
-                let at = wall.saturating_sub(dur).max(self.last_audio_end);
-                self.last_audio_end = at + dur;
+            Inbound::Audio { pcm16k, at_ms } => {
+                let len = pcm16k.len() as u64 / 16;
+                let arrival = self.t0.elapsed().as_millis() as u64;
+                let at = self.media.place(arrival, at_ms, len);
                 self.feed(Input::Audio { at_ms: at, pcm16k });
             }
             Inbound::Dtmf { digit, .. } => self.feed(Input::Dtmf { at_ms: now, digit }),

@@ -42,6 +42,9 @@ impl Bookkeeping {
         if !ok {
             d.phone.metrics.dropped("transcripts");
         }
+        d.phone
+            .console
+            .started(&info.call_id, &d.setup.session_params);
     }
 
     pub fn asr_sent(&mut self, turn: u64, at: u64) {
@@ -144,6 +147,7 @@ pub(crate) fn on_event(d: &mut Driver, ev: CallEvent) {
                 phone.metrics.dropped("transcripts");
             }
             d.setup.connector.callbacks.analytics(info, &rec);
+            phone.console.turn(&info.call_id, &rec);
         }
         CallEvent::BargeIn { turn, .. } => {
             tracing::debug!(call = %info.call_id, turn, "barge-in");
@@ -266,6 +270,9 @@ pub(crate) async fn finish(d: &mut Driver, handoff_timeout: Duration) {
         } else {
             tracing::info!(call = %info.call_id, "handed off to a live agent");
         }
+    }
+    if d.book.started {
+        phone.console.ended(&info.call_id, &status);
     }
     if !phone.calls.end(&info.call_id, outcome, error, hangup) {
         phone.metrics.dropped("transcripts");

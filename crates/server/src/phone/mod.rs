@@ -7,11 +7,13 @@ pub mod paused;
 
 // The media path (connectors, speech workers, the driver loop, routes, transcripts, metrics).
 pub mod accept;
+pub mod admission;
 pub mod calls;
 pub mod clips;
 pub mod connectors;
 pub mod driver;
 pub mod events;
+pub mod guard;
 pub mod metrics;
 pub mod playout;
 pub mod routes;

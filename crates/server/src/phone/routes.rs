@@ -145,15 +145,35 @@ async fn twilio_twiml(
     xml(twiml_connect_stream(&ws_url, &params))
 }
 
-async fn media(app: Arc<AppState>, ws: WebSocketUpgrade, platform: Platform) -> Response {
+async fn media(
+    app: Arc<AppState>,
+    ws: WebSocketUpgrade,
+    platform: Platform,
+    headers: HeaderMap,
+) -> Response {
     let Some(p) = app.phone.get().cloned() else {
         return not_enabled();
     };
-    let Ok(permit) = p.slots.clone().try_acquire_owned() else {
+    if platform == Platform::Twilio {
+        let (scheme, host) = public_origin(&p, &headers);
+        let url = format!("{}://{host}/twilio/media", ws_scheme(&scheme));
+        if let Some(r) = super::guard::twilio_upgrade(&p, &url, &headers) {
+            return r;
+        }
+    }
+    // The slot itself is taken at the start message (see `admission`).
+    if p.slots.available_permits() == 0 {
         p.metrics
             .refused
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         return (StatusCode::SERVICE_UNAVAILABLE, "too many calls\n").into_response();
+    }
+    let Some(permit) = p.admission.try_pending() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many streams waiting to start\n",
+        )
+            .into_response();
     };
     // The socket takes up to 4× the limit, so that a message over `max_message_bytes` reaches
     // the driver, which skips and counts it as bad (`accept::to_wire`); beyond 4× the socket
@@ -164,12 +184,20 @@ async fn media(app: Arc<AppState>, ws: WebSocketUpgrade, platform: Platform) -> 
         .on_upgrade(move |socket| run_call(socket, platform, p, permit))
 }
 
-async fn twilio_media(State(app): State<Arc<AppState>>, ws: WebSocketUpgrade) -> Response {
-    media(app, ws, Platform::Twilio).await
+async fn twilio_media(
+    State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    media(app, ws, Platform::Twilio, headers).await
 }
 
-async fn vonage_media(State(app): State<Arc<AppState>>, ws: WebSocketUpgrade) -> Response {
-    media(app, ws, Platform::Vonage).await
+async fn vonage_media(
+    State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    media(app, ws, Platform::Vonage, headers).await
 }
 
 async fn vonage_answer(
@@ -198,6 +226,17 @@ async fn vonage_answer(
         )
             .into_response();
     };
+    let secrets: Vec<&str> = conn
+        .cfg
+        .vonage
+        .signature_secret
+        .as_deref()
+        .into_iter()
+        .collect();
+    let payload = super::guard::vonage_payload(q.as_deref(), &body);
+    if let Some(r) = super::guard::vonage_webhook(&p, &secrets, &headers, &payload) {
+        return r;
+    }
     let (scheme, host) = public_origin(&p, &headers);
     let ws_url = format!("{}://{host}/vonage/media", ws_scheme(&scheme));
     let event_url = format!("{scheme}://{host}/vonage/event");
@@ -224,7 +263,20 @@ async fn vonage_answer(
 
 /// Call progress from Vonage: logged; a `disconnected` websocket leg of a handed-off call gets
 /// the transfer NCCO so the call continues.
-async fn vonage_event(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
+async fn vonage_event(
+    State(app): State<Arc<AppState>>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(p) = app.phone.get() {
+        let payload = super::guard::vonage_payload(q.as_deref(), &body);
+        if let Some(r) =
+            super::guard::vonage_webhook(p, &super::guard::vonage_secrets(p), &headers, &payload)
+        {
+            return r;
+        }
+    }
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
         tracing::debug!("vonage event without a JSON body");
         return StatusCode::OK.into_response();

@@ -43,12 +43,16 @@ pub struct Phone {
     pub paused: PausedSessions,
     pub sentiment: Option<SentimentFn>,
     pub webhook: WebhookClient,
-    /// One permit per concurrent call.
+    /// One permit per concurrent call (taken at the start message).
     pub slots: Arc<Semaphore>,
+    /// Sockets waiting for their start message; call ids held by live streams.
+    pub admission: super::admission::Admission,
     /// Audio clips of replies (`telephonyPlayAudio`, SSML `<audio>`), by URI.
     pub clips: super::clips::Clips,
     /// The server's one clock: call start times, pause expiry, transcripts, callbacks.
     pub clock: Arc<dyn crate::clock::Clock>,
+    /// Calls as live conversations in the agents' console.
+    pub console: crate::web::phone_feed::PhoneFeed,
     shutdown: watch::Sender<bool>,
     next_key: AtomicU64,
     live: AtomicUsize,
@@ -282,6 +286,7 @@ impl Phone {
         );
         let phone = Arc::new(Phone {
             slots: Arc::new(Semaphore::new(l.max_calls)),
+            admission: super::admission::Admission::new(l.max_pending_streams),
             connectors,
             speech,
             calls,
@@ -296,6 +301,7 @@ impl Phone {
             handed_off: std::sync::Mutex::new(std::collections::VecDeque::new()),
             clips: super::clips::Clips::default(),
             clock: app.clock.clone(),
+            console: crate::web::phone_feed::PhoneFeed::start(app.web.hub.clone()),
             file,
         });
         if app.phone.set(phone.clone()).is_err() {
@@ -380,6 +386,11 @@ pub async fn enable(
         Some(p) => PhoneFile::load(p)?,
         None => PhoneFile::with_default_connector(),
     };
+    enable_with(app, file).await
+}
+
+/// [`enable`] with the settings file already read.
+pub async fn enable_with(app: &Arc<AppState>, file: PhoneFile) -> anyhow::Result<Arc<Phone>> {
     file.validate()?;
     let app = app.clone();
     tokio::task::spawn_blocking(move || {

@@ -287,9 +287,8 @@ impl Phone {
             openings: &openings,
         };
         let speech = speech(texts, metrics.clone()).map_err(anyhow::Error::msg)?;
-        let data = app.config.data_dir.as_deref();
-        let calls = CallStore::open(data, 8_192, app.clock.clone()).map_err(anyhow::Error::msg)?;
-        let paused = PausedSessions::open(data, PAUSED_TTL).context("paused sessions")?;
+        let calls = CallStore::new(app.store.clone(), app.clock.clone());
+        let paused = PausedSessions::new(app.store.clone(), PAUSED_TTL);
         tracing::info!(
             connectors = connectors.len(),
             prompts = speech.prompt_count(),

@@ -93,6 +93,7 @@ impl PhoneServer {
         let engine = switchboard::cli::load_engine(&restaurant(), None).expect("agent");
         let state = Arc::new(
             AppState::new(engine, config, Arc::new(switchboard::clock::SystemClock))
+                .await
                 .expect("state"),
         );
         let file = PhoneFile::parse(toml).expect("phone toml");

@@ -18,6 +18,7 @@ PACKAGES=(
   flite             # CMU Flite: the simulated callers' voices (kal16, rms, awb, slt); tests only
   nodejs            # the Node fulfillment webhooks of the server's tests (scripts/install-test-deps.sh)
   python3-venv      # Google's Python Dialogflow client for the API tests, in a virtualenv
+  postgresql        # the store's tests run on a throwaway PostgreSQL (scripts/start-postgres.sh); tests only
 )
 
 missing=()

@@ -3,6 +3,7 @@
 use crate::cli::{load_engine, BenchHttpArgs, BenchNluArgs};
 use crate::config::ServerConfig;
 use crate::state::AppState;
+use crate::store::{Location, Store, StoreUrl};
 use anyhow::Context;
 use sb_nlu::dialog::{QueryInput, QueryParams, SessionState, TurnRequest, TurnStep};
 use std::sync::Arc;
@@ -238,14 +239,14 @@ pub async fn http(a: BenchHttpArgs) -> anyhow::Result<()> {
     let bearer = a.api_key.as_ref().map(|k| format!("Bearer {k}"));
     let config = ServerConfig {
         data_dir: Some(dir.clone()),
+        store_url: a.store_url.as_deref().map(StoreUrl::parse).transpose()?,
         api_keys,
         ..ServerConfig::default()
     };
-    let state = Arc::new(AppState::new(
-        engine,
-        config,
-        Arc::new(crate::clock::SystemClock),
-    )?);
+    let location = config.store_location();
+    let state = Arc::new(AppState::new(engine, config, Arc::new(crate::clock::SystemClock)).await?);
+    // A shared database may hold turns of earlier runs: count this run's only.
+    let turns_before = state.store.turn_count().await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .context("bind")?;
@@ -308,7 +309,7 @@ pub async fn http(a: BenchHttpArgs) -> anyhow::Result<()> {
         .map(|(end, start)| end - start);
     let _ = stop_tx.send(());
     server.await.context("server task")??;
-    let persisted = count_turns(&dir).unwrap_or(0);
+    let persisted = count_turns(&location).await.unwrap_or(0) - turns_before;
     if temporary {
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -349,7 +350,9 @@ fn process_cpu_seconds() -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
-fn count_turns(dir: &std::path::Path) -> anyhow::Result<i64> {
-    let conn = rusqlite::Connection::open(dir.join("switchboard.db"))?;
-    Ok(conn.query_row("SELECT count(*) FROM turns", [], |r| r.get(0))?)
+async fn count_turns(location: &Location) -> anyhow::Result<i64> {
+    let store = Store::open(location, 1).await?;
+    let n = store.turn_count().await?;
+    store.close().await;
+    Ok(n)
 }

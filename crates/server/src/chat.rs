@@ -38,11 +38,7 @@ pub async fn run(a: ChatArgs) -> anyhow::Result<()> {
         webhook_timeout: a.agent.webhook_timeout,
         ..ServerConfig::default()
     };
-    let app = Arc::new(AppState::new(
-        engine,
-        config,
-        Arc::new(crate::clock::SystemClock),
-    )?);
+    let app = Arc::new(AppState::new(engine, config, Arc::new(crate::clock::SystemClock)).await?);
     let interactive = std::io::stdin().is_terminal();
 
     let params = || QueryParams {

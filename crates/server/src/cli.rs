@@ -2,6 +2,7 @@
 //! [`execute`].
 
 use crate::config::{parse_duration, ServerConfig};
+use crate::store::StoreUrl;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use sb_nlu::engine::Engine;
@@ -77,6 +78,10 @@ pub struct ServeArgs {
     /// Directory of switchboard.db.
     #[arg(long, default_value = "./data", env = "SWITCHBOARD_DATA_DIR")]
     pub data_dir: PathBuf,
+    /// The store shared by several nodes: `postgres://user:password@host:5432/db` (instead of
+    /// SQLite in --data-dir). Overrides `store.url` in --config.
+    #[arg(long, env = "SWITCHBOARD_STORE_URL", hide_env_values = true)]
+    pub store_url: Option<String>,
     /// Idle time after which a session is forgotten.
     #[arg(long, default_value = "30m", value_parser = parse_duration)]
     pub session_ttl: Duration,
@@ -149,6 +154,9 @@ pub struct BenchHttpArgs {
     /// Persist to this directory (default: a temporary directory, removed afterwards).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Persist to this store instead (`postgres://…`: use a scratch database; rows are kept).
+    #[arg(long, env = "SWITCHBOARD_STORE_URL", hide_env_values = true)]
+    pub store_url: Option<String>,
     /// Configure this API key on the server and send it with every request.
     #[arg(long, env = "SWITCHBOARD_BENCH_API_KEY")]
     pub api_key: Option<String>,
@@ -243,8 +251,13 @@ async fn serve(
         .resolve(&|v| std::env::var(v).ok())
         .with_context(|| format!("{}: invalid [auth]", where_()))?;
     let engine = load_engine(&a.agent.agent, a.agent.webhook_url.as_deref())?;
+    let store_url = match &a.store_url {
+        Some(u) => Some(StoreUrl::parse(u)?),
+        None => file.store.url.clone(),
+    };
     let config = ServerConfig {
         data_dir: Some(a.data_dir.clone()),
+        store_url,
         session_ttl: a.session_ttl,
         webhook_timeout: a.agent.webhook_timeout,
         max_sessions: a.max_sessions,
@@ -254,11 +267,10 @@ async fn serve(
         insecure_open: file.auth.insecure_open,
         ..ServerConfig::default()
     };
-    let state = Arc::new(crate::AppState::new(
-        engine.clone(),
-        config,
-        Arc::new(crate::clock::SystemClock),
-    )?);
+    let store = config.store_location().describe();
+    let state = Arc::new(
+        crate::AppState::new(engine.clone(), config, Arc::new(crate::clock::SystemClock)).await?,
+    );
     state
         .web
         .configure(a.config.as_deref(), a.console_insecure_cookies)?;
@@ -280,7 +292,7 @@ async fn serve(
     tracing::info!(
         agent = %engine.agent.name,
         intents = engine.agent.intents.len(),
-        data_dir = %a.data_dir.display(),
+        store = %store,
         "listening on http://{addr}"
     );
     let phone = match a.no_phone {

@@ -1,5 +1,7 @@
 //! Server configuration: defaults, validation, and the duration syntax of the CLI (`30m`, `5s`, `200ms`).
 
+use crate::store::{Location, StoreUrl};
+use serde::Deserialize;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -14,6 +16,8 @@ pub const MAX_SESSION_ID_CHARS: usize = 512;
 pub struct ServerConfig {
     /// Where `switchboard.db` lives; `None` keeps everything in memory (chat, bench).
     pub data_dir: Option<PathBuf>,
+    /// The store's URL (`postgres://…` for several nodes); overrides `data_dir`.
+    pub store_url: Option<StoreUrl>,
     /// Idle time after which a session is forgotten.
     pub session_ttl: Duration,
     pub webhook_timeout: Duration,
@@ -37,6 +41,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             data_dir: None,
+            store_url: None,
             session_ttl: Duration::from_secs(30 * 60),
             webhook_timeout: Duration::from_secs(5),
             max_sessions: 50_000,
@@ -72,6 +77,11 @@ pub enum ConfigError {
 }
 
 impl ServerConfig {
+    /// Where the store lives: the URL, else `data_dir`, else memory.
+    pub fn store_location(&self) -> Location {
+        Location::from_config(self.data_dir.as_deref(), self.store_url.as_ref())
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.session_ttl.is_zero() {
             return Err(ConfigError::SessionTtlZero);
@@ -98,6 +108,23 @@ impl ServerConfig {
         }
         self.server.validate()?;
         Ok(())
+    }
+}
+
+/// `[store]` in `switchboard.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreSection {
+    /// `postgres://user:password@host:5432/db` to share the store between nodes (or
+    /// `sqlite://PATH`); default: SQLite in the data directory.
+    pub url: Option<StoreUrl>,
+}
+
+impl<'de> Deserialize<'de> for StoreUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        // The error names the URL with its password hidden.
+        StoreUrl::parse(&s).map_err(serde::de::Error::custom)
     }
 }
 

@@ -66,18 +66,16 @@ pub fn check_exposure(state: &AppState, addr: SocketAddr) -> Result<(), Settings
     Err(SettingsError::OpenOnNetwork(addr))
 }
 
-/// Deletes expired sessions from the store and the cache, and expired paused calls. Returns how
-/// many session rows were deleted.
+/// Deletes expired sessions from the store and the cache, and expired paused calls from the
+/// store. Returns how many session rows were deleted.
 pub async fn sweep(state: &AppState) -> usize {
     let now = state.clock.now();
     let evicted = state.sessions.evict_expired(now);
     state.web.sweep(now, state.config.session_ttl).await;
-    if let Some(p) = state.phone.get() {
-        match p.paused.sweep(now.timestamp_millis()).await {
-            Ok(n) if n > 0 => tracing::info!(deleted = n, "expired paused calls swept"),
-            Ok(_) => {}
-            Err(e) => tracing::error!(error = %e, "paused call sweep failed"),
-        }
+    match state.store.sweep_paused(now.timestamp_millis()).await {
+        Ok(n) if n > 0 => tracing::info!(deleted = n, "expired paused calls swept"),
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "paused call sweep failed"),
     }
     match state.store.sweep(now).await {
         Ok(n) => {

@@ -5,6 +5,10 @@
 //! entries (nobody holds or waits for them) are evicted — expired ones first; their state is already
 //! queued for the store, which serves later reads in order with writes. If every entry is busy, new
 //! sessions are refused.
+//!
+//! On a shared store (PostgreSQL, several nodes) a cached copy may be stale — another node may have
+//! served the session since — so every turn reads the session through and the slot is only this
+//! node's per-session lock; the store's version check catches two nodes writing at once.
 
 use crate::store::StoredSession;
 use chrono::{DateTime, Utc};
@@ -117,6 +121,7 @@ mod tests {
             created_at: exp,
             updated_at: exp,
             expires_at: exp,
+            version: 1,
         }
     }
 

@@ -33,19 +33,20 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Validates the configuration, opens the store and builds the webhook client.
+    /// Validates the configuration, opens the store (migrating it) and builds the webhook client.
     /// The sentiment analyser is the default one; the field is public to swap it.
-    pub fn new(
+    pub async fn new(
         engine: Arc<Engine>,
         config: ServerConfig,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<AppState> {
         config.validate().context("invalid configuration")?;
-        if let Some(dir) = config.data_dir.as_deref() {
+        let location = config.store_location();
+        if let crate::store::Location::Dir(dir) = &location {
             crate::fs_private::prepare_data_dir(dir)?;
         }
         let clock_for_web = clock.clone();
-        let store = Store::open(config.data_dir.as_deref(), config.store_queue)?;
+        let store = Store::open(&location, config.store_queue).await?;
         let webhook = WebhookClient::new(config.webhook_timeout, clock.clone())
             .context("cannot build the webhook HTTP client")?;
         Ok(AppState {

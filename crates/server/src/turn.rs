@@ -3,7 +3,7 @@
 
 use crate::api::error::ApiError;
 use crate::state::AppState;
-use crate::store::{StoredSession, TurnRecord};
+use crate::store::{StoreError, StoredSession, TurnRecord};
 use sb_nlu::dialog::{QueryInput, QueryParams, TurnRequest, TurnResult, TurnStep};
 
 /// A validated query for one session.
@@ -36,7 +36,8 @@ pub async fn detect_intent(app: &AppState, input: TurnInput) -> Result<TurnOutpu
         .slot(&input.session, now)
         .map_err(|e| ApiError::unavailable(e.to_string()))?;
     let mut guard = slot.lock().await;
-    if !guard.loaded {
+    // On a shared store another node may have served this session since: read it through.
+    if !guard.loaded || app.store.shared() {
         guard.cached = app.store.load(&input.session).await.map_err(|e| {
             tracing::error!(error = %e, "loading session failed");
             ApiError::internal()
@@ -44,6 +45,7 @@ pub async fn detect_intent(app: &AppState, input: TurnInput) -> Result<TurnOutpu
         guard.loaded = true;
     }
     let now = app.clock.now();
+    let version = guard.cached.as_ref().map_or(0, |c| c.version) + 1;
     let (mut state, created_at) = match &guard.cached {
         Some(c) if c.expires_at > now => (c.state.clone(), c.created_at),
         _ => (Default::default(), now),
@@ -99,6 +101,7 @@ pub async fn detect_intent(app: &AppState, input: TurnInput) -> Result<TurnOutpu
         created_at,
         updated_at,
         expires_at: updated_at + ttl,
+        version,
     };
     let record = TurnRecord {
         session_id: input.session.clone(),
@@ -115,9 +118,15 @@ pub async fn detect_intent(app: &AppState, input: TurnInput) -> Result<TurnOutpu
     app.store
         .save_turn(&stored, &input.session, record)
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "persisting turn failed");
-            ApiError::unavailable("The service is shutting down.")
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => ApiError::aborted(
+                "The session was changed by a concurrent request; retry the request.",
+            ),
+            StoreError::Closed => ApiError::unavailable("The service is shutting down."),
+            e => {
+                tracing::error!(error = %e, "persisting turn failed");
+                ApiError::unavailable("The session could not be saved; retry the request.")
+            }
         })?;
     guard.cached = Some(stored);
     Ok(TurnOutput {

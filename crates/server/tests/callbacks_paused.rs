@@ -6,6 +6,7 @@ use std::time::Duration;
 use sb_nlu::dialog::SessionState;
 use serde_json::json;
 use switchboard::phone::paused::{PausedSessions, DEFAULT_TTL};
+use switchboard::store::Location;
 
 const MIN: i64 = 60_000;
 
@@ -36,7 +37,7 @@ impl Drop for TempDir {
 
 #[tokio::test]
 async fn take_once_within_ttl() {
-    let p = PausedSessions::open(None, DEFAULT_TTL).unwrap();
+    let p = PausedSessions::open(None, DEFAULT_TTL).await.unwrap();
     let transcript = json!([{"caller": "hi", "bot": "hello"}]);
     p.save("user-1", &state(), &transcript, 1_000)
         .await
@@ -50,7 +51,9 @@ async fn take_once_within_ttl() {
 
 #[tokio::test]
 async fn expired_sessions_are_gone_and_swept() {
-    let p = PausedSessions::open(None, Duration::from_secs(30 * 60)).unwrap();
+    let p = PausedSessions::open(None, Duration::from_secs(30 * 60))
+        .await
+        .unwrap();
     p.save("a", &state(), &json!([]), 0).await.unwrap();
     assert_eq!(p.take("a", 30 * MIN).await.unwrap(), None);
     p.save("b", &state(), &json!([]), 0).await.unwrap();
@@ -70,13 +73,17 @@ async fn expired_sessions_are_gone_and_swept() {
 async fn survives_a_restart_in_the_data_dir() {
     let dir = TempDir::new();
     {
-        let p = PausedSessions::open(Some(&dir.0), DEFAULT_TTL).unwrap();
+        let p = PausedSessions::open(Some(&dir.0), DEFAULT_TTL)
+            .await
+            .unwrap();
         p.save("user-9", &state(), &json!({"turns": 3}), 5_000)
             .await
             .unwrap();
     }
     assert!(dir.0.join("switchboard.db").is_file());
-    let p = PausedSessions::open(Some(&dir.0), DEFAULT_TTL).unwrap();
+    let p = PausedSessions::open(Some(&dir.0), DEFAULT_TTL)
+        .await
+        .unwrap();
     let (s, t) = p.take("user-9", 6_000).await.unwrap().unwrap();
     assert_eq!(s, state());
     assert_eq!(t, json!({"turns": 3}));
@@ -85,9 +92,13 @@ async fn survives_a_restart_in_the_data_dir() {
 #[tokio::test]
 async fn shares_the_server_database_file() {
     let dir = TempDir::new();
-    let store = switchboard::store::Store::open(Some(&dir.0), 16).unwrap();
+    let store = switchboard::store::Store::open(&Location::Dir(dir.0.clone()), 16)
+        .await
+        .unwrap();
     let file = dir.0.join("switchboard.db");
-    let p = PausedSessions::open(Some(&file), DEFAULT_TTL).unwrap();
+    let p = PausedSessions::open(Some(&file), DEFAULT_TTL)
+        .await
+        .unwrap();
     p.save("u", &state(), &json!([]), 0).await.unwrap();
     assert!(p.take("u", 1).await.unwrap().is_some());
     store.close().await;

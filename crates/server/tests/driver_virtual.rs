@@ -9,7 +9,6 @@ use sb_call::AsrPriority;
 use sb_testkit::virtual_call::voice::ScriptedTts;
 use sb_testkit::virtual_call::{Seen, Timeline};
 use sb_testkit::Platform;
-use tokio::time::Instant;
 use virtual_driver::{phone, Line};
 
 const WELCOME: &str =
@@ -52,8 +51,8 @@ on_both_platforms!(
 );
 
 async fn call(p: Platform, connector: &str) -> (Line, std::sync::Arc<switchboard::phone::Phone>) {
-    let t0 = Instant::now();
-    let (phone, seen, book) = phone(connector, t0);
+    let t0 = tokio::time::Instant::now();
+    let (phone, seen, book) = phone(connector, t0).await;
     (Line::start(p, phone.clone(), seen, book, t0).await, phone)
 }
 

@@ -307,15 +307,19 @@ impl Drop for TempDir {
     }
 }
 
-fn paused_ids(dir: &TempDir) -> Vec<String> {
-    let conn = rusqlite::Connection::open(dir.0.join("switchboard.db")).expect("open db");
-    let mut st = conn
-        .prepare("SELECT end_user_id FROM paused_sessions ORDER BY end_user_id")
-        .expect("prepare");
-    st.query_map([], |r| r.get::<_, String>(0))
-        .expect("query")
-        .collect::<Result<_, _>>()
-        .expect("rows")
+async fn paused_ids(dir: &TempDir) -> Vec<String> {
+    use sqlx::{ConnectOptions, Connection};
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.0.join("switchboard.db"))
+        .connect()
+        .await
+        .expect("open db");
+    let ids = sqlx::query_scalar("SELECT end_user_id FROM paused_sessions ORDER BY end_user_id")
+        .fetch_all(&mut conn)
+        .await
+        .expect("paused ids");
+    let _ = conn.close().await;
+    ids
 }
 
 /// Call 1 (Vonage) starts a booking for Tanya, then has to check the calendar: the agent's
@@ -369,7 +373,7 @@ expect_hangup = true
     );
     s.stop().await;
     assert_eq!(
-        paused_ids(dir),
+        paused_ids(dir).await,
         std::slice::from_ref(&id),
         "stored under the end-user id"
     );
@@ -421,7 +425,7 @@ async fn resume_the_booking(
     for form in &status {
         assert_eq!(provider_data(form)["EndUserId"], paused_id, "{form:?}");
     }
-    assert!(paused_ids(dir).is_empty());
+    assert!(paused_ids(dir).await.is_empty());
     (report, call, status)
 }
 

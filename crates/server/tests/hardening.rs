@@ -458,6 +458,7 @@ async fn no_keys_no_network() {
                 config,
                 Arc::new(switchboard::clock::SystemClock),
             )
+            .await
             .expect("state"),
         );
         let listener = tokio::net::TcpListener::bind("0.0.0.0:0")

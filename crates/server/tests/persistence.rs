@@ -8,20 +8,11 @@ use serde_json::Value;
 use std::sync::Arc;
 use switchboard::clock::{ManualClock, SystemClock};
 use switchboard::config::ServerConfig;
+use switchboard::store::{Location, Store};
 
 const ASK_DATE: &str = "What day do you want to come in?";
 const ASK_TIME: &str = "What time works for you?";
 const BOOKED: &str = "Ok, let me see if we can fit you in. Tomorrow at 3pm is fine! Do you need a repair or just a tune-up?";
-/// query, event, intent, reply, response, parameters
-type TurnCols = (
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    String,
-);
-
 const SESSION: &str = "projects/test-project/agent/sessions/persist-1";
 
 fn config(dir: &TempDir) -> ServerConfig {
@@ -69,56 +60,42 @@ async fn slot_filling_survives_a_restart_and_turns_are_recorded() {
     s.stop().await;
 
     // Every turn is in the turns table, with its response as returned.
-    let conn = rusqlite::Connection::open(dir.0.join("switchboard.db")).expect("open db");
-    let mut stmt = conn
-        .prepare("SELECT query, event, intent, reply, response, parameters FROM turns WHERE session_id = ?1 ORDER BY id")
-        .expect("prepare");
-    let rows: Vec<TurnCols> = stmt
-        .query_map([SESSION], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })
-        .expect("query")
-        .collect::<Result<_, _>>()
-        .expect("rows");
+    let store = Store::open(&Location::Dir(dir.0.clone()), 4)
+        .await
+        .expect("open store");
+    let rows = store.turns(SESSION).await.expect("turns");
     assert_eq!(rows.len(), 3);
     assert_eq!(
-        rows[0].0.as_deref(),
+        rows[0].query.as_deref(),
         Some("I'd like to make an appointment")
     );
-    assert_eq!(rows[0].1, None);
-    assert_eq!(rows[0].2.as_deref(), Some("Make Appointment"));
-    assert_eq!(rows[0].3, ASK_DATE);
-    assert_eq!(
-        serde_json::from_str::<Value>(&rows[0].4).expect("response json"),
-        v1
-    );
-    assert_eq!(rows[2].3, BOOKED);
-    assert_eq!(
-        serde_json::from_str::<Value>(&rows[2].4).expect("response json"),
-        v3
-    );
-    let params: Value = serde_json::from_str(&rows[2].5).expect("params json");
+    assert_eq!(rows[0].event, None);
+    assert_eq!(rows[0].intent.as_deref(), Some("Make Appointment"));
+    assert_eq!(rows[0].reply.as_deref(), Some(ASK_DATE));
+    let json = |s: &Option<String>| -> Value {
+        serde_json::from_str(s.as_deref().unwrap_or("")).expect("json column")
+    };
+    assert_eq!(json(&rows[0].response), v1);
+    assert_eq!(rows[2].reply.as_deref(), Some(BOOKED));
+    assert_eq!(json(&rows[2].response), v3);
+    let params = json(&rows[2].parameters);
     assert!(
         params.get("date").is_some() && params.get("time").is_some(),
         "{params}"
     );
-    let (state, expires, updated): (String, i64, i64) = conn
-        .query_row(
-            "SELECT state, expires_at, updated_at FROM sessions WHERE id = ?1",
-            [SESSION],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
+    let session = store
+        .load(SESSION)
+        .await
+        .expect("load")
         .expect("session row");
-    assert_eq!(expires - updated, 30 * 60 * 1000, "default TTL 30 min");
-    let state: Value = serde_json::from_str(&state).expect("state json");
-    assert_eq!(state["turns"], 3);
+    assert_eq!(
+        session.expires_at - session.updated_at,
+        Duration::minutes(30),
+        "default TTL 30 min"
+    );
+    assert_eq!(session.state.turns, 3);
+    assert_eq!(session.version, 3, "one write per turn");
+    store.close().await;
 }
 
 #[tokio::test]

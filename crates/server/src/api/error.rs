@@ -55,6 +55,14 @@ impl ApiError {
             message: message.into(),
         }
     }
+    /// A concurrency conflict the client resolves by retrying (gRPC `ABORTED`).
+    pub fn aborted(message: impl Into<String>) -> Self {
+        ApiError {
+            http: StatusCode::CONFLICT,
+            status: "ABORTED",
+            message: message.into(),
+        }
+    }
     pub fn internal() -> Self {
         ApiError {
             http: StatusCode::INTERNAL_SERVER_ERROR,

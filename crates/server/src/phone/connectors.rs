@@ -14,6 +14,9 @@
 //! [connectors.default.twilio]
 //! account_sid = "AC…"
 //! auth_token = "…"                  # or TWILIO_AUTH_TOKEN
+//!
+//! [store]                            # optional: default SQLite in --data-dir
+//! url = "postgres://sb:…@db:5432/switchboard"   # or --store-url / SWITCHBOARD_STORE_URL
 //! ```
 //!
 //! Everything has a default, so `serve --agent PATH` alone runs with one `default` connector.
@@ -41,6 +44,8 @@ pub struct PhoneFile {
     pub connectors: BTreeMap<String, Connector>,
     /// `[console]`: read by the console's dialer (`web::dial`), not by the phone path.
     pub console: Option<toml::Table>,
+    /// `[store]`: where the store lives (applied by `serve`).
+    pub store: crate::config::StoreSection,
 }
 
 /// Limits shared by every call.

@@ -352,7 +352,7 @@ async fn list_calls(State(app): State<Arc<AppState>>, RawQuery(q): RawQuery) -> 
         .unwrap_or(100);
     match p.calls.list(limit).await {
         Ok(v) => axum::Json(v).into_response(),
-        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, &e),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
     }
 }
 
@@ -363,7 +363,7 @@ async fn get_call(State(app): State<Arc<AppState>>, Path(id): Path<String>) -> R
     match p.calls.get(&id).await {
         Ok(Some(v)) => axum::Json(v).into_response(),
         Ok(None) => error(StatusCode::NOT_FOUND, &format!("call `{id}` not found")),
-        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, &e),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
     }
 }
 

@@ -306,10 +306,11 @@ impl Phone {
             openings: &openings,
         };
         let speech = speech(texts, metrics.clone()).map_err(anyhow::Error::msg)?;
-        let data = app.config.data_dir.as_deref();
-        let calls = CallStore::open(data, 8_192, app.clock.clone()).map_err(anyhow::Error::msg)?;
-        let paused = PausedSessions::open(data, Duration::from_secs(file.phone.paused_ttl_s))
-            .context("paused sessions")?;
+        let calls = CallStore::new(app.store.clone(), app.clock.clone());
+        let paused = PausedSessions::new(
+            app.store.clone(),
+            Duration::from_secs(file.phone.paused_ttl_s),
+        );
         tracing::info!(
             connectors = connectors.len(),
             prompts = speech.prompt_count(),

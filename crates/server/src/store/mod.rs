@@ -1,46 +1,90 @@
-//! Persistence of sessions and turns in SQLite (`<data-dir>/switchboard.db`).
+//! The store: sessions and their turns, call transcripts and paused calls, in one database with
+//! versioned migrations — an embedded SQLite file (`<data-dir>/switchboard.db`, the default) or a
+//! PostgreSQL database shared by several nodes (`store.url = "postgres://…"`).
 //!
-//! All SQLite work happens on one dedicated thread that owns the connection; the async side talks to it
-//! over a bounded channel. The writer drains whatever is queued (up to [`db::MAX_BATCH`] commands) and
-//! runs it in one transaction, so the request path never waits on an fsync.
+//! Sessions and turns, SQLite (one node): one writer task batches whatever is queued (up to
+//! [`MAX_BATCH`] commands) into one transaction, turns queued together in one statement per
+//! table, so the request path never waits on the disk.
+//! Durability trade-off: a turn is acknowledged once it is *queued*, not committed. WAL with
+//! `synchronous=NORMAL` means a committed batch survives a process crash; a power loss can lose the
+//! last committed batches, and a process crash loses turns still in the queue (at most the queue
+//! capacity). Graceful shutdown ([`Store::close`]) commits everything. When the queue is full,
+//! requests wait (back-pressure) rather than drop state. Reads go through the same writer, in order
+//! with the writes, so a read sees every write queued before it (the in-memory session cache may
+//! evict a session whose write is still queued).
 //!
-//! Durability trade-off: a turn is acknowledged to the client once it is *queued*, not committed. WAL
-//! with `synchronous=NORMAL` means a committed batch survives a process crash; a power loss can lose
-//! the last committed batches, and a process crash loses turns still in the queue (at most the queue
-//! capacity). Graceful shutdown flushes everything. When the queue is full, requests wait
-//! (back-pressure) rather than drop state.
+//! Sessions and turns, PostgreSQL (several nodes): every node may serve every session, so a turn
+//! is acknowledged only once committed, and the caller reads the session through on every turn
+//! ([`Store::shared`]). Each session row carries a version raised by every write; a write applies
+//! only over the version it was computed from (compare-and-swap), so two nodes serving the same
+//! session at once cannot silently lose a turn: the later one gets [`StoreError::Conflict`].
 //!
-//! Reads go through the same thread, in order with the writes, so a read always sees every write queued
-//! before it (needed because the in-memory session cache may evict a session whose write is queued).
+//! Call transcripts (both backends) are written by their own batching writer that never blocks the
+//! call: a full queue drops the write (the caller counts it). Paused calls are read and written
+//! directly: `take` is one `DELETE … RETURNING`, so of two nodes resuming the same paused call at
+//! once exactly one gets it.
+//!
+//! No wall clock here: every time is the caller's (the server's injected [`crate::clock::Clock`]).
 
-mod db;
+mod backend;
+mod calls;
+mod paused;
+mod sessions;
+mod sqlite_writer;
+#[doc(hidden)]
+pub mod testing;
+
+pub use backend::{redact, Kind, Location, StoreUrl, DB_FILE};
+pub use calls::{CallEndRow, CallRow, CallStartRow, CallTurnRow, CALLS_QUEUE, MAX_LIST};
+pub use paused::PausedRow;
+pub use sessions::{TurnRow, MAX_BATCH};
 
 use chrono::{DateTime, TimeZone, Utc};
 use sb_nlu::dialog::SessionState;
-use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
-
-pub use db::TurnRow;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open database {path}: {source}")]
-    Open {
-        path: String,
-        source: rusqlite::Error,
-    },
     #[error("cannot create data directory {path}: {source}")]
     DataDir {
         path: String,
         source: std::io::Error,
     },
+    #[error("invalid store URL `{url}`: {reason}")]
+    Url { url: String, reason: &'static str },
+    #[error("cannot open the store at {target}: {source}")]
+    Open { target: String, source: sqlx::Error },
+    #[error("cannot migrate the store at {target}: {source}")]
+    Migrate {
+        target: String,
+        source: sqlx::migrate::MigrateError,
+    },
     #[error("database error: {0}")]
-    Sql(#[from] rusqlite::Error),
-    #[error("stored session state is not valid JSON: {0}")]
-    Corrupt(String),
-    #[error("store is closed")]
+    Sql(sqlx::Error),
+    /// A batch failed as a whole (no connection, no transaction): every command in it gets this.
+    #[error("database error: {0}")]
+    Batch(Arc<sqlx::Error>),
+    #[error("stored {what} is not valid JSON: {source}")]
+    Corrupt {
+        what: &'static str,
+        source: serde_json::Error,
+    },
+    #[error("session {0} was changed by a concurrent request")]
+    Conflict(String),
+    #[error("the store is busy")]
+    Busy,
+    #[error("the store is closed")]
     Closed,
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::PoolClosed => StoreError::Closed,
+            e => StoreError::Sql(e),
+        }
+    }
 }
 
 /// A session as persisted.
@@ -50,9 +94,12 @@ pub struct StoredSession {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// The row's version: raised by every write (0: never stored). [`Store::save_turn`] writes
+    /// this version, on a shared store only over `version - 1`.
+    pub version: i64,
 }
 
-/// One turn for the `turns` table; JSON columns are serialised by the caller (off the DB thread).
+/// One turn for the `turns` table; JSON columns are serialised by the caller.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TurnRecord {
     pub session_id: String,
@@ -67,44 +114,6 @@ pub struct TurnRecord {
     pub response: String,
 }
 
-/// Session row to upsert, state already serialised.
-#[derive(Debug, Clone)]
-pub(crate) struct SessionRow {
-    pub id: String,
-    pub state: String,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub expires_at: i64,
-}
-
-pub(crate) enum Cmd {
-    Load {
-        id: String,
-        reply: oneshot::Sender<Result<Option<StoredSession>, StoreError>>,
-    },
-    SaveTurn(Box<(SessionRow, TurnRecord)>),
-    Sweep {
-        now: i64,
-        reply: oneshot::Sender<Result<usize, StoreError>>,
-    },
-    Turns {
-        id: String,
-        reply: oneshot::Sender<Result<Vec<TurnRow>, StoreError>>,
-    },
-    Flush {
-        reply: oneshot::Sender<()>,
-    },
-    Close {
-        reply: oneshot::Sender<()>,
-    },
-}
-
-/// Handle to the storage thread. Cheap to share by reference (`AppState` owns one).
-pub struct Store {
-    tx: mpsc::Sender<Cmd>,
-    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
-}
-
 pub(crate) fn to_ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
@@ -115,188 +124,157 @@ pub(crate) fn from_ms(ms: i64) -> DateTime<Utc> {
         .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
+/// Handle to the store. Cheap to clone; every clone is the same store.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: backend::Db,
+    /// The SQLite sessions writer; `None` on PostgreSQL, where turns are written directly.
+    sessions: Option<mpsc::Sender<sessions::Cmd>>,
+    calls: mpsc::Sender<calls::Cmd>,
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
 impl Store {
-    /// Opens `<dir>/switchboard.db` (creating the directory), or an in-memory database when `dir` is
-    /// `None`. `queue` bounds the number of commands waiting for the writer.
-    pub fn open(dir: Option<&Path>, queue: usize) -> Result<Store, StoreError> {
-        let conn = match dir {
-            Some(d) => {
-                std::fs::create_dir_all(d).map_err(|source| StoreError::DataDir {
-                    path: d.display().to_string(),
-                    source,
-                })?;
-                let path = d.join("switchboard.db");
-                rusqlite::Connection::open(&path).map_err(|source| StoreError::Open {
-                    path: path.display().to_string(),
-                    source,
-                })?
+    /// Opens (creating if needed) the store at `location` and brings its schema up to date.
+    /// `queue` bounds the session writes waiting for the SQLite writer. Call from a tokio runtime.
+    pub async fn open(location: &Location, queue: usize) -> Result<Store, StoreError> {
+        let db = backend::open(location).await?;
+        let mut tasks = Vec::new();
+        let sessions = match db.kind {
+            Kind::Sqlite => {
+                let (tx, rx) = mpsc::channel(queue.max(1));
+                tasks.push(tokio::spawn(sqlite_writer::run(db.pool.clone(), rx)));
+                Some(tx)
             }
-            None => rusqlite::Connection::open_in_memory().map_err(|source| StoreError::Open {
-                path: ":memory:".into(),
-                source,
-            })?,
+            Kind::Postgres => None,
         };
-        db::init(&conn)?;
-        let (tx, rx) = mpsc::channel(queue.max(1));
-        let thread = std::thread::Builder::new()
-            .name("sb-store".into())
-            .spawn(move || db::run(conn, rx))
-            .map_err(|e| StoreError::Corrupt(format!("cannot start storage thread: {e}")))?;
+        let (calls_tx, calls_rx) = mpsc::channel(CALLS_QUEUE);
+        tasks.push(tokio::spawn(calls::run(db.pool.clone(), db.kind, calls_rx)));
+        tracing::debug!(store = %location.describe(), "store open");
         Ok(Store {
-            tx,
-            thread: Mutex::new(Some(thread)),
+            inner: Arc::new(Inner {
+                db,
+                sessions,
+                calls: calls_tx,
+                tasks: Mutex::new(tasks),
+            }),
         })
     }
 
-    async fn request<T>(
-        &self,
-        make: impl FnOnce(oneshot::Sender<T>) -> Cmd,
+    /// Which database this is.
+    pub fn kind(&self) -> Kind {
+        self.inner.db.kind
+    }
+
+    /// True when other nodes may write the same sessions (PostgreSQL): read a session through on
+    /// every turn instead of trusting a cached copy.
+    pub fn shared(&self) -> bool {
+        self.inner.db.kind == Kind::Postgres
+    }
+
+    fn pool(&self) -> &sqlx::AnyPool {
+        &self.inner.db.pool
+    }
+
+    async fn request<C, T>(
+        tx: &mpsc::Sender<C>,
+        make: impl FnOnce(oneshot::Sender<T>) -> C,
     ) -> Result<T, StoreError> {
         let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(make(reply))
-            .await
-            .map_err(|_| StoreError::Closed)?;
+        tx.send(make(reply)).await.map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)
     }
 
     /// The stored session, if any (expired or not: the caller decides).
     pub async fn load(&self, id: &str) -> Result<Option<StoredSession>, StoreError> {
-        self.request(|reply| Cmd::Load {
-            id: id.to_string(),
-            reply,
-        })
-        .await?
+        match &self.inner.sessions {
+            Some(tx) => {
+                Self::request(tx, |reply| sessions::Cmd::Load {
+                    id: id.to_string(),
+                    reply,
+                })
+                .await?
+            }
+            None => sessions::load(&mut *self.pool().acquire().await?, id).await,
+        }
     }
 
-    /// Queues the session's new state and the turn record. Returns once queued (see module docs).
+    /// Persists the session's new state and the turn. SQLite: returns once queued (see the module
+    /// docs). PostgreSQL: returns once committed, or [`StoreError::Conflict`] (nothing written)
+    /// when the row is no longer at `session.version - 1`.
     pub async fn save_turn(
         &self,
         session: &StoredSession,
         id: &str,
         turn: TurnRecord,
     ) -> Result<(), StoreError> {
-        let state = serde_json::to_string(&session.state)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let row = SessionRow {
-            id: id.to_string(),
-            state,
-            created_at: to_ms(session.created_at),
-            updated_at: to_ms(session.updated_at),
-            expires_at: to_ms(session.expires_at),
-        };
-        self.tx
-            .send(Cmd::SaveTurn(Box::new((row, turn))))
-            .await
-            .map_err(|_| StoreError::Closed)
+        let row = sessions::SessionRow::new(id, session)?;
+        match &self.inner.sessions {
+            Some(tx) => tx
+                .send(sessions::Cmd::SaveTurn(Box::new((row, turn))))
+                .await
+                .map_err(|_| StoreError::Closed),
+            None => sessions::save_checked(self.pool(), &row, &turn).await,
+        }
     }
 
     /// Deletes sessions whose `expires_at` is at or before `now`; returns how many.
     pub async fn sweep(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
-        self.request(|reply| Cmd::Sweep {
-            now: to_ms(now),
-            reply,
-        })
-        .await?
+        let now = to_ms(now);
+        match &self.inner.sessions {
+            Some(tx) => Self::request(tx, |reply| sessions::Cmd::Sweep { now, reply }).await?,
+            None => sessions::sweep(&mut *self.pool().acquire().await?, now).await,
+        }
     }
 
     /// The turns recorded for a session, oldest first.
     pub async fn turns(&self, id: &str) -> Result<Vec<TurnRow>, StoreError> {
-        self.request(|reply| Cmd::Turns {
-            id: id.to_string(),
-            reply,
-        })
-        .await?
-    }
-
-    /// Waits until everything queued before this call is committed.
-    pub async fn flush(&self) -> Result<(), StoreError> {
-        self.request(|reply| Cmd::Flush { reply }).await
-    }
-
-    /// Commits everything queued, stops the storage thread and waits for it. Idempotent.
-    pub async fn close(&self) {
-        let _ = self.request(|reply| Cmd::Close { reply }).await;
-        let handle = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(h) = handle {
-            let _ = tokio::task::spawn_blocking(move || h.join()).await;
+        match &self.inner.sessions {
+            Some(tx) => {
+                Self::request(tx, |reply| sessions::Cmd::Turns {
+                    id: id.to_string(),
+                    reply,
+                })
+                .await?
+            }
+            None => sessions::turns(&mut *self.pool().acquire().await?, id).await,
         }
+    }
+
+    /// How many turns are recorded, all sessions together (after a [`Store::flush`]).
+    pub async fn turn_count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM turns")
+            .fetch_one(self.pool())
+            .await?)
+    }
+
+    /// Waits until every write queued before this call is committed.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        if let Some(tx) = &self.inner.sessions {
+            Self::request(tx, |reply| sessions::Cmd::Flush { reply }).await?;
+        }
+        Self::request(&self.inner.calls, |reply| calls::Cmd::Flush { reply }).await
+    }
+
+    /// Commits everything queued, stops the writers and closes the database. Idempotent; every
+    /// clone of this store is closed.
+    pub async fn close(&self) {
+        if let Some(tx) = &self.inner.sessions {
+            let _ = Self::request(tx, |reply| sessions::Cmd::Close { reply }).await;
+        }
+        let _ = Self::request(&self.inner.calls, |reply| calls::Cmd::Close { reply }).await;
+        let tasks =
+            std::mem::take(&mut *self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner()));
+        for t in tasks {
+            let _ = t.await;
+        }
+        self.pool().close().await;
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::Duration;
-
-    fn turn(id: &str, at: DateTime<Utc>, q: &str) -> TurnRecord {
-        TurnRecord {
-            session_id: id.into(),
-            at,
-            query: Some(q.into()),
-            event: None,
-            intent: Some("I".into()),
-            confidence: 0.5,
-            parameters: "{}".into(),
-            reply: "r".into(),
-            webhook_status: None,
-            response: "{}".into(),
-        }
-    }
-
-    #[tokio::test]
-    async fn save_load_sweep_close() {
-        let store = Store::open(None, 4).expect("open");
-        let t0 = from_ms(1_700_000_000_000);
-        let state = SessionState {
-            turns: 7,
-            ..Default::default()
-        };
-        let s = StoredSession {
-            state,
-            created_at: t0,
-            updated_at: t0,
-            expires_at: t0 + Duration::minutes(30),
-        };
-        // More writes than the queue holds: back-pressure, nothing lost.
-        for i in 0..20 {
-            store
-                .save_turn(&s, "a", turn("a", t0, &format!("q{i}")))
-                .await
-                .expect("save");
-        }
-        assert_eq!(store.load("a").await.expect("load"), Some(s.clone()));
-        assert_eq!(store.load("b").await.expect("load"), None);
-        let turns = store.turns("a").await.expect("turns");
-        assert_eq!(turns.len(), 20);
-        assert_eq!(turns[19].query.as_deref(), Some("q19"));
-        assert_eq!(turns[0].at, 1_700_000_000_000);
-        assert_eq!(
-            store
-                .sweep(t0 + Duration::minutes(29))
-                .await
-                .expect("sweep"),
-            0
-        );
-        assert_eq!(
-            store
-                .sweep(t0 + Duration::minutes(30))
-                .await
-                .expect("sweep"),
-            1
-        );
-        assert_eq!(store.load("a").await.expect("load"), None);
-        store.close().await;
-        assert!(matches!(store.load("a").await, Err(StoreError::Closed)));
-        store.close().await; // idempotent
-    }
-
-    #[test]
-    fn unwritable_data_dir_is_an_error() {
-        let r = Store::open(Some(Path::new("/proc/switchboard-cannot-create")), 4);
-        assert!(matches!(
-            r,
-            Err(StoreError::DataDir { .. }) | Err(StoreError::Open { .. })
-        ));
-    }
-}
+mod tests;

@@ -91,7 +91,7 @@ impl TestServer {
         config: ServerConfig,
         clock: Arc<dyn Clock>,
     ) -> TestServer {
-        let state = Arc::new(AppState::new(engine, config, clock).expect("state"));
+        let state = Arc::new(AppState::new(engine, config, clock).await.expect("state"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

@@ -107,7 +107,7 @@ impl PhoneServer {
         clock: Arc<dyn switchboard::clock::Clock>,
     ) -> PhoneServer {
         let engine = switchboard::cli::load_engine(&restaurant(), None).expect("agent");
-        let state = Arc::new(AppState::new(engine, config, clock).expect("state"));
+        let state = Arc::new(AppState::new(engine, config, clock).await.expect("state"));
         let file = PhoneFile::parse(toml).expect("phone toml");
         let st = state.clone();
         let phone = tokio::task::spawn_blocking(move || Phone::start(&st, file, asr, tts))

@@ -142,7 +142,14 @@ impl Store {
     /// Opens (creating if needed) the store at `location` and brings its schema up to date.
     /// `queue` bounds the session writes waiting for the SQLite writer. Call from a tokio runtime.
     pub async fn open(location: &Location, queue: usize) -> Result<Store, StoreError> {
-        let db = backend::open(location).await?;
+        // Opening waits on the database's own threads (SQLite) or the network, under the pool's
+        // timeout: a blocking task is where such waiting belongs, and while one runs a paused
+        // tokio clock (the virtual-time tests) cannot jump ahead to that timeout.
+        let rt = tokio::runtime::Handle::current();
+        let loc = location.clone();
+        let db = tokio::task::spawn_blocking(move || rt.block_on(backend::open(&loc)))
+            .await
+            .map_err(|_| StoreError::Closed)??;
         let mut tasks = Vec::new();
         let sessions = match db.kind {
             Kind::Sqlite => {

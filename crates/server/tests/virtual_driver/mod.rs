@@ -165,22 +165,13 @@ pub fn restaurant() -> Arc<Engine> {
 
 /// A phone path over the restaurant agent with `connector` settings (TOML lines of the
 /// `default` connector) and scripted speech; returns it with the shared timeline and phrasebook.
-///
-/// The store opens from a blocking task: its pool waits for its connection with a timeout,
-/// which the paused clock would otherwise fire at once (with nothing else to wake for, it
-/// jumps to the next timer); while a blocking task runs, tokio does not move a paused clock.
 pub async fn phone(connector: &str, t0: Instant) -> (Arc<Phone>, Shared, Arc<Mutex<Phrasebook>>) {
-    let rt = tokio::runtime::Handle::current();
-    let engine = restaurant();
-    let state = tokio::task::spawn_blocking(move || {
-        rt.block_on(AppState::new(
-            engine,
-            ServerConfig::default(),
-            Arc::new(switchboard::clock::SystemClock),
-        ))
-    })
+    let state = AppState::new(
+        restaurant(),
+        ServerConfig::default(),
+        Arc::new(switchboard::clock::SystemClock),
+    )
     .await
-    .expect("state task")
     .expect("state");
     let file = PhoneFile::parse(&format!("[connectors.default]\n{connector}")).expect("toml");
     let seen: Shared = Arc::default();

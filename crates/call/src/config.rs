@@ -63,6 +63,9 @@ pub struct CallConfig {
     pub session: Option<String>,
     /// `originalDetectIntentRequest.source` for webhooks.
     pub source: String,
+    /// `originalDetectIntentRequest.payload` of every turn's webhook request (Dialogflow's phone
+    /// gateway: `{"telephony": {"caller_id": "+1…"}}`).
+    pub payload: Option<Value>,
     /// A playback mark that the platform never echoes counts as echoed this long after the audio
     /// before it should have finished playing.
     pub mark_grace_ms: u32,
@@ -94,6 +97,7 @@ impl Default for CallConfig {
             resume: None,
             session: None,
             source: "switchboard".into(),
+            payload: None,
             mark_grace_ms: 3_000,
             work_timeout_ms: 20_000,
             dangling_words: crate::early::DEFAULT_DANGLING_WORDS

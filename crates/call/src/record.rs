@@ -23,6 +23,7 @@ impl CallSession {
             } else {
                 Map::new()
             },
+            payload: self.cfg.payload.clone(),
             ..QueryParams::default()
         };
         TurnRequest {

@@ -164,7 +164,16 @@ pub struct BenchHttpArgs {
 
 /// Loads and trains an agent, optionally replacing its webhook URL.
 pub fn load_engine(path: &Path, webhook_url: Option<&str>) -> anyhow::Result<Arc<Engine>> {
-    let mut agent = sb_nlu::import::load(path)
+    load_engine_in(path, webhook_url, None)
+}
+
+/// [`load_engine`] in one of the export's languages (`None`: its default language).
+pub fn load_engine_in(
+    path: &Path,
+    webhook_url: Option<&str>,
+    language: Option<&str>,
+) -> anyhow::Result<Arc<Engine>> {
+    let mut agent = sb_nlu::import::load_language(path, language)
         .with_context(|| format!("cannot load agent {}", path.display()))?;
     if let Some(url) = webhook_url {
         let parsed = reqwest::Url::parse(url).with_context(|| "invalid --webhook-url")?;

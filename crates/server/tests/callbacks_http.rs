@@ -25,6 +25,7 @@ fn call() -> CallInfo {
         end_user_id: "user-1".into(),
         conversation_id: "conv-1".into(),
         language: "en-US".into(),
+        overrides: Default::default(),
     }
 }
 

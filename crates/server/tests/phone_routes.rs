@@ -19,7 +19,7 @@ async fn twiml_connects_a_stream_with_parameters() {
     assert_eq!(r.status().as_u16(), 200);
     assert_eq!(r.headers()["content-type"], "text/xml");
     let expected = format!(
-        "<Response><Connect><Stream url=\"wss://{}/twilio/media\"><Parameter name=\"connector\" value=\"default\"/><Parameter name=\"foo\" value=\"bar\"/></Stream></Connect></Response>",
+        "<Response><Connect action=\"https://{0}/twilio/action?connector=default\" method=\"POST\"><Stream url=\"wss://{0}/twilio/media\"><Parameter name=\"connector\" value=\"default\"/><Parameter name=\"actionHop\" value=\"1\"/><Parameter name=\"foo\" value=\"bar\"/></Stream></Connect></Response>",
         s.host
     );
     assert_eq!(r.text().await.unwrap(), expected);
@@ -36,7 +36,7 @@ async fn twiml_connects_a_stream_with_parameters() {
         .unwrap();
     assert_eq!(
         r.text().await.unwrap(),
-        "<Response><Connect><Stream url=\"ws://bot.example.com/twilio/media\"><Parameter name=\"connector\" value=\"default\"/></Stream></Connect></Response>"
+        "<Response><Connect action=\"http://bot.example.com/twilio/action?connector=default\" method=\"POST\"><Stream url=\"ws://bot.example.com/twilio/media\"><Parameter name=\"connector\" value=\"default\"/><Parameter name=\"actionHop\" value=\"1\"/></Stream></Connect></Response>"
     );
 
     let r = s
@@ -120,7 +120,8 @@ async fn vonage_answer_returns_the_ncco() {
             {"action": "connect", "eventUrl": [format!("https://{h}/vonage/event")],
              "endpoint": [{"type": "websocket", "uri": format!("wss://{h}/vonage/media"),
                            "content-type": "audio/l16;rate=16000",
-                           "headers": {"uuid": "63f61863-4a51", "connector": "default"}}]}
+                           "headers": {"uuid": "63f61863-4a51", "connector": "default",
+                                       "from": "447700900000", "to": "447700900001"}}]}
         ])
     );
     let r = s

@@ -34,7 +34,9 @@ pub use media::{CORE_RATE, MAX_OUTBOUND_SAMPLES};
 pub use ncco::{ncco_connect, ncco_transfer};
 pub use twilio::{TwilioServer, TwilioStats};
 pub use twilio_sig::{twilio_signature, verify_twilio_signature, TwilioCredentials};
-pub use twiml::{twiml_connect_stream, twiml_dial, twiml_redirect};
+pub use twiml::{
+    twiml_connect_stream, twiml_connect_stream_action, twiml_dial, twiml_hangup, twiml_redirect,
+};
 pub use vonage::{VonageServer, VONAGE_CALL_ID_HEADER};
 pub use vonage_jwt::{vonage_jwt, VonageJwtSigner};
 pub use vonage_sig::{sign_vonage_webhook, verify_vonage_webhook, VonageSigError};

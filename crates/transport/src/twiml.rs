@@ -37,6 +37,30 @@ pub fn twiml_connect_stream(ws_url: &str, params: &[(&str, &str)]) -> String {
     out
 }
 
+/// `<Response><Connect action="…" method="…"><Stream url="…">…</Stream></Connect></Response>`:
+/// like [`twiml_connect_stream`], and when the stream ends Twilio requests `action` with
+/// `method` (`GET` or `POST`) and runs the TwiML it answers with, as after a
+/// `<Connect><VirtualAgent>` session.
+pub fn twiml_connect_stream_action(
+    ws_url: &str,
+    action: &str,
+    method: &str,
+    params: &[(&str, &str)],
+) -> String {
+    let plain = twiml_connect_stream(ws_url, params);
+    let open = format!(
+        "<Response><Connect action=\"{}\" method=\"{}\">",
+        xml_escape(action),
+        xml_escape(method)
+    );
+    plain.replacen("<Response><Connect>", &open, 1)
+}
+
+/// `<Response><Hangup/></Response>`.
+pub fn twiml_hangup() -> String {
+    "<Response><Hangup/></Response>".into()
+}
+
 /// `<Response><Redirect>url</Redirect></Response>` (Twilio fetches `url` with POST), e.g. as
 /// the `Twiml` of a live-call update that hands the call over.
 pub fn twiml_redirect(url: &str) -> String {
@@ -53,4 +77,22 @@ pub fn twiml_dial(number: &str) -> String {
         "<Response><Dial>{}</Dial></Response>",
         xml_escape(number.trim())
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_with_an_action() {
+        assert_eq!(
+            twiml_connect_stream_action(
+                "wss://h/twilio/media",
+                "https://h/twilio/action?connector=a&b=1",
+                "POST",
+                &[("connector", "a")]
+            ),
+            "<Response><Connect action=\"https://h/twilio/action?connector=a&amp;b=1\" method=\"POST\"><Stream url=\"wss://h/twilio/media\"><Parameter name=\"connector\" value=\"a\"/></Stream></Connect></Response>"
+        );
+    }
 }

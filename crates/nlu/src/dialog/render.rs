@@ -36,7 +36,7 @@ fn with_platform(mut v: Value, p: &Option<String>) -> Value {
 /// The export's platform name of a request's `source`: phone calls hear the telephony messages.
 pub fn platform_of(source: &str) -> Option<&'static str> {
     match source.to_ascii_lowercase().as_str() {
-        "twilio" | "vonage" | "telephony" => Some("telephony"),
+        "twilio" | "vonage" | "telephony" | "google_telephony" => Some("telephony"),
         _ => None,
     }
 }

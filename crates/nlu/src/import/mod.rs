@@ -26,6 +26,31 @@ pub fn load(path: &Path) -> Result<Agent, NluError> {
     from_files(&files, &fallback_name)
 }
 
+/// Loads an agent from a folder or a `.zip` export in `language` (one of [`languages`]): its
+/// training phrases, entity entries, responses and prompts in that language. `None`: the
+/// export's default language, as [`load`].
+pub fn load_language(path: &Path, language: Option<&str>) -> Result<Agent, NluError> {
+    let files = Files::open(path)?;
+    let fallback_name = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("agent")
+        .to_string();
+    from_files_in(&files, &fallback_name, language)
+}
+
+/// The languages of an export: its default one first, then its `supportedLanguages`.
+pub fn languages(path: &Path) -> Result<Vec<String>, NluError> {
+    let raw: RawAgent = Files::open(path)?.json("agent.json")?;
+    let mut out = vec![raw.language.clone().unwrap_or_else(|| "en".into())];
+    for l in raw.supported_languages {
+        if !out.iter().any(|o| o.eq_ignore_ascii_case(&l)) {
+            out.push(l);
+        }
+    }
+    Ok(out)
+}
+
 /// Loads an agent from a ZIP export held in memory (an upload); `name` is the agent's name when
 /// `agent.json` has none.
 pub fn load_zip_bytes(bytes: &[u8], name: &str) -> Result<Agent, NluError> {
@@ -39,8 +64,34 @@ pub fn load_files(files: BTreeMap<String, Vec<u8>>, name: &str) -> Result<Agent,
 }
 
 fn from_files(files: &Files, fallback_name: &str) -> Result<Agent, NluError> {
+    from_files_in(files, fallback_name, None)
+}
+
+fn from_files_in(
+    files: &Files,
+    fallback_name: &str,
+    language: Option<&str>,
+) -> Result<Agent, NluError> {
     let raw_agent: RawAgent = files.json("agent.json")?;
-    let language = raw_agent.language.clone().unwrap_or_else(|| "en".into());
+    let default = raw_agent.language.clone().unwrap_or_else(|| "en".into());
+    let language = match language {
+        None => default,
+        Some(l) if l.eq_ignore_ascii_case(&default) => default,
+        Some(l) => match raw_agent
+            .supported_languages
+            .iter()
+            .find(|s| s.eq_ignore_ascii_case(l))
+        {
+            Some(s) => s.clone(),
+            None => {
+                return Err(NluError::field(
+                    "agent.json",
+                    "supportedLanguages",
+                    format!("the agent has no language `{l}`"),
+                ))
+            }
+        },
+    };
     let time_zone = raw_agent
         .default_timezone
         .clone()

@@ -12,6 +12,9 @@ use std::collections::BTreeMap;
 pub struct RawAgent {
     pub display_name: Option<String>,
     pub language: Option<String>,
+    /// The export's other languages (its default one is `language`).
+    #[serde(default)]
+    pub supported_languages: Vec<String>,
     pub default_timezone: Option<String>,
     pub ml_min_confidence: Option<f64>,
     pub analyze_query_text_sentiment: Option<bool>,

@@ -187,3 +187,60 @@ fn errors_name_file_and_field() {
     std::fs::write(&not_zip, b"garbage").unwrap();
     assert!(load(&not_zip).unwrap_err().to_string().contains("ZIP"));
 }
+
+#[test]
+fn loads_each_language_of_a_multilingual_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "agent.json",
+        r#"{"language": "en", "supportedLanguages": ["es", "EN"]}"#,
+    );
+    write(
+        d,
+        "intents/Hi.json",
+        r#"{"name": "Hi", "responses": [{"messages": [
+            {"type": 0, "lang": "en", "speech": "Hello"},
+            {"type": 0, "lang": "es", "speech": "Hola"}],
+            "parameters": [{"name": "n", "dataType": "@sys.number", "value": "$n",
+              "required": true, "prompts": [{"lang": "en", "value": "How many?"},
+                                            {"lang": "es", "value": "¿Cuántos?"}]}]}]}"#,
+    );
+    write(
+        d,
+        "intents/Hi_usersays_en.json",
+        r#"[{"data": [{"text": "hi"}]}]"#,
+    );
+    write(
+        d,
+        "intents/Hi_usersays_es.json",
+        r#"[{"data": [{"text": "hola"}]}]"#,
+    );
+    assert_eq!(languages(d).unwrap(), ["en", "es"]);
+    let speech = |a: &Agent| -> Vec<String> {
+        a.intents[0]
+            .messages
+            .iter()
+            .filter_map(|m| match m {
+                Message::Text { variants, .. } => Some(variants.join("|")),
+                _ => None,
+            })
+            .collect()
+    };
+    let en = load_language(d, None).unwrap();
+    assert_eq!(
+        (en.language.as_str(), speech(&en)),
+        ("en", vec!["Hello".to_string()])
+    );
+    assert_eq!(en.intents[0].training_phrases[0].text(), "hi");
+    let es = load_language(d, Some("ES")).unwrap();
+    assert_eq!(
+        (es.language.as_str(), speech(&es)),
+        ("es", vec!["Hola".to_string()])
+    );
+    assert_eq!(es.intents[0].training_phrases[0].text(), "hola");
+    assert_eq!(es.intents[0].parameters[0].prompts, ["¿Cuántos?"]);
+    let err = load_language(d, Some("fr")).unwrap_err().to_string();
+    assert!(err.contains("the agent has no language `fr`"), "{err}");
+}

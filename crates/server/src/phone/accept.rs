@@ -129,7 +129,7 @@ pub async fn run_call(
         }
     };
     let session = CallSession::new(
-        setup.connector.engine.clone(),
+        setup.engine.clone(),
         Box::new(EarshotVad::new()),
         setup.cfg.clone(),
         &setup.info.call_id,

@@ -120,8 +120,9 @@ pub async fn claim(phone: &Arc<Phone>, start: &StartInfo) -> Result<IdClaim, Str
             || rec["turns"]
                 .as_array()
                 .is_some_and(|t| t.iter().any(|t| t["streamId"] == stream)));
-    let resuming = start
-        .custom_parameters
+    // As the call's setup reads it: `config.resumeEndUserId` (our TwiML) or bare.
+    let resuming = super::params::read(&start.custom_parameters)
+        .config
         .get("resumeEndUserId")
         .is_some_and(|v| !v.trim().is_empty());
     if same_stream || !resuming {

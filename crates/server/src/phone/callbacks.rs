@@ -27,8 +27,11 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
 pub use payload::{
-    analytics_json, ended_form, intent_form, status_name, FAILED_ERROR_CODE, NO_SENTIMENT,
+    analytics_json, ended_form, intent_form, status_name, virtual_agent_fields,
+    FAILED_ERROR_CODE, NO_SENTIMENT,
 };
+
+pub use super::params::{HttpMethod, Overrides};
 pub use send::{RetryPolicy, SendError};
 
 /// Which platform carries the call.
@@ -52,15 +55,39 @@ pub struct CallInfo {
     pub conversation_id: String,
     /// Language of the session (used when the query result has no `languageCode`).
     pub language: String,
+    /// This call's `statusCallback` / `action` (and methods), over the connector's.
+    pub overrides: Overrides,
+}
+
+impl CallInfo {
+    /// Where this call's `statusCallback` goes, and how.
+    fn status_target(&self, cfg: &CallbackConfig) -> Option<(String, HttpMethod)> {
+        let o = &self.overrides;
+        let url = o.status_callback.as_ref().or(cfg.status_callback.as_ref())?;
+        let method = o.status_callback_method.unwrap_or(cfg.status_callback_method);
+        Some((url.clone(), method))
+    }
+
+    /// Where this call's `action` request goes, and how.
+    pub fn action_target(&self, cfg: &CallbackConfig) -> Option<(String, HttpMethod)> {
+        let o = &self.overrides;
+        let url = o.action.as_ref().or(cfg.action.as_ref())?;
+        let method = o.action_method.unwrap_or(cfg.action_method);
+        Some((url.clone(), method))
+    }
 }
 
 /// Where callbacks go and how they are sent. `Debug` never shows the auth token.
 #[derive(Clone)]
 pub struct CallbackConfig {
-    /// `statusCallback` URL (form POST on each intent match).
+    /// `statusCallback` URL (form request on each intent match).
     pub status_callback: Option<String>,
-    /// `action` URL (form POST at session end).
+    /// `statusCallbackMethod` (Twilio's default: POST).
+    pub status_callback_method: HttpMethod,
+    /// `action` URL (form request at session end).
     pub action: Option<String>,
+    /// `<Connect method>` of the action URL (Twilio's default: POST).
+    pub action_method: HttpMethod,
     /// Analytics URL (JSON POST per turn, Vonage reference connector shape).
     pub analytics: Option<String>,
     /// Twilio auth token: sign requests with `X-Twilio-Signature` when set.
@@ -83,7 +110,9 @@ impl Default for CallbackConfig {
         let retry = RetryPolicy::default();
         Self {
             status_callback: None,
+            status_callback_method: HttpMethod::Post,
             action: None,
+            action_method: HttpMethod::Post,
             analytics: None,
             auth_token: None,
             provider: "DialogflowES".into(),
@@ -148,6 +177,7 @@ struct Job {
     kind: Kind,
     call_id: String,
     url: String,
+    method: HttpMethod,
     body: Body,
 }
 
@@ -191,11 +221,11 @@ impl Callbacks {
         sentiment: Option<(f32, f32)>,
         now: DateTime<Utc>,
     ) {
-        let Some(url) = &self.cfg.status_callback else {
+        let Some((url, method)) = call.status_target(&self.cfg) else {
             return;
         };
         let form = intent_form(call, &self.cfg.provider, result, sentiment, now);
-        self.enqueue(Kind::Intent, call, url, Body::Form(form));
+        self.enqueue(Kind::Intent, call, &url, method, Body::Form(form));
     }
 
     /// Per-turn analytics JSON. Never blocks.
@@ -204,23 +234,29 @@ impl Callbacks {
             return;
         };
         let body = analytics_json(call, record);
-        self.enqueue(Kind::Analytics, call, url, Body::Json(body));
+        self.enqueue(Kind::Analytics, call, url, HttpMethod::Post, Body::Json(body));
     }
 
     /// `action` URL request at session end. Never blocks.
     pub fn ended(&self, call: &CallInfo, status: &EndStatus) {
-        let Some(url) = &self.cfg.action else {
+        let Some((url, method)) = call.action_target(&self.cfg) else {
             return;
         };
         let form = ended_form(call, &self.cfg.provider, status);
-        self.enqueue(Kind::Ended, call, url, Body::Form(form));
+        self.enqueue(Kind::Ended, call, &url, method, Body::Form(form));
     }
 
-    fn enqueue(&self, kind: Kind, call: &CallInfo, url: &str, body: Body) {
+    /// The settings these callbacks were made with.
+    pub fn config(&self) -> &CallbackConfig {
+        &self.cfg
+    }
+
+    fn enqueue(&self, kind: Kind, call: &CallInfo, url: &str, method: HttpMethod, body: Body) {
         let job = Job {
             kind,
             call_id: call.call_id.clone(),
             url: url.to_owned(),
+            method,
             body,
         };
         let queued = self
@@ -296,16 +332,7 @@ fn sha256_hex(body: &[u8]) -> String {
 /// The signed request for `job` (signed again per try: the signature does not depend on time).
 fn build(client: &reqwest::Client, token: Option<&str>, job: &Job) -> reqwest::RequestBuilder {
     match &job.body {
-        Body::Form(form) => {
-            let mut req = client.post(&job.url).form(form);
-            if let Some(token) = token {
-                let pairs: Vec<(&str, &str)> =
-                    form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-                let sig = sb_transport::twilio_signature(token, &job.url, &pairs);
-                req = req.header("X-Twilio-Signature", sig);
-            }
-            req
-        }
+        Body::Form(form) => form_request(client, token, &job.url, job.method, form),
         Body::Json(value) => {
             let bytes = value.to_string().into_bytes();
             let url = match token {
@@ -326,4 +353,49 @@ fn build(client: &reqwest::Client, token: Option<&str>, job: &Job) -> reqwest::R
             req
         }
     }
+}
+
+/// A form request as Twilio makes it: POST with a form body, or GET with the fields appended
+/// to the query; signed (`X-Twilio-Signature`) when `token` is set: over the URL and the sorted
+/// fields for POST, over the whole URL for GET.
+pub fn form_request(
+    client: &reqwest::Client,
+    token: Option<&str>,
+    url: &str,
+    method: HttpMethod,
+    form: &[(String, String)],
+) -> reqwest::RequestBuilder {
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    match method {
+        HttpMethod::Post => {
+            let mut req = client.post(url).form(form);
+            if let Some(token) = token {
+                let sig = sb_transport::twilio_signature(token, url, &pairs);
+                req = req.header("X-Twilio-Signature", sig);
+            }
+            req
+        }
+        HttpMethod::Get => {
+            let full = with_query(url, &pairs);
+            let mut req = client.get(&full);
+            if let Some(token) = token {
+                let sig = sb_transport::twilio_signature(token, &full, &[]);
+                req = req.header("X-Twilio-Signature", sig);
+            }
+            req
+        }
+    }
+}
+
+/// `url` with `pairs` form-encoded onto its query (after any query it has).
+pub fn with_query(url: &str, pairs: &[(&str, &str)]) -> String {
+    if pairs.is_empty() {
+        return url.to_string();
+    }
+    let encoded: String = reqwest::Url::parse_with_params("http://x/", pairs)
+        .ok()
+        .and_then(|u| u.query().map(str::to_string))
+        .unwrap_or_default();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}{encoded}")
 }

@@ -22,6 +22,7 @@
 //! Everything has a default, so `serve --agent PATH` alone runs with one `default` connector.
 //! Secrets never appear in `Debug` output or logs.
 
+use super::params::HttpMethod;
 use sb_call::CallConfig;
 use sb_speech::vad::EndpointConfig;
 use serde::Deserialize;
@@ -80,6 +81,9 @@ pub struct PhoneLimits {
     /// Public base URL (`https://host`) used for TwiML/NCCO and signature checks; default: from
     /// `X-Forwarded-Proto` / `Host`.
     pub public_url: Option<String>,
+    /// How long a paused session (`TWILIO_ACTION: PAUSE`) can be resumed, in seconds (Twilio
+    /// keeps them 30 minutes); expired ones are swept.
+    pub paused_ttl_s: u64,
 }
 
 impl Default for PhoneLimits {
@@ -98,6 +102,7 @@ impl Default for PhoneLimits {
             tts_cache_mb: super::setup::TTS_CACHE_MB,
             jobs_per_call: 8,
             public_url: None,
+            paused_ttl_s: 30 * 60,
         }
     }
 }
@@ -130,7 +135,17 @@ pub struct Connector {
     /// English default list.
     pub dangling_words: Option<Vec<String>>,
     pub status_callback: Option<String>,
+    /// `GET` or `POST` (default).
+    pub status_callback_method: Option<String>,
+    /// The `<Connect action>` URL: requested when the bot's part of the call ends; on Twilio
+    /// the TwiML it answers runs next (see `/twilio/action`).
     pub action: Option<String>,
+    /// `GET` or `POST` (default): the `<Connect method>`.
+    pub action_method: Option<String>,
+    /// Twilio's Dialogflow sample's `END_OF_INTERACTION_URL`: at every end of interaction
+    /// (end of conversation, handoff, transfer) the call is redirected there with
+    /// `dialogflowJSON` (the final query result) in the query. `action` wins when both are set.
+    pub end_of_interaction_url: Option<String>,
     pub analytics: Option<String>,
     pub twilio: TwilioSettings,
     pub vonage: VonageSettings,
@@ -157,7 +172,10 @@ impl Default for Connector {
             speech_hints: Vec::new(),
             dangling_words: None,
             status_callback: None,
+            status_callback_method: None,
             action: None,
+            action_method: None,
+            end_of_interaction_url: None,
             analytics: None,
             twilio: TwilioSettings::default(),
             vonage: VonageSettings::default(),
@@ -247,6 +265,12 @@ impl Connector {
         }
     }
 
+    /// `status_callback_method`, `action_method` (validated at load; POST by default).
+    pub fn methods(&self) -> (HttpMethod, HttpMethod) {
+        let m = |s: &Option<String>| s.as_deref().and_then(HttpMethod::parse).unwrap_or_default();
+        (m(&self.status_callback_method), m(&self.action_method))
+    }
+
     /// The ASR prompt made of the speech hints (`None` without hints).
     pub fn asr_prompt(&self) -> Option<String> {
         let hints: Vec<&str> = self
@@ -277,6 +301,7 @@ impl Connector {
         for (setting, url) in [
             ("status_callback", &self.status_callback),
             ("action", &self.action),
+            ("end_of_interaction_url", &self.end_of_interaction_url),
             ("analytics", &self.analytics),
             ("twilio.api_base", &self.twilio.api_base),
             ("vonage.api_base", &self.vonage.api_base),
@@ -288,6 +313,17 @@ impl Connector {
                         url: u.clone(),
                     });
                 }
+            }
+        }
+        for (setting, m) in [
+            ("status_callback_method", &self.status_callback_method),
+            ("action_method", &self.action_method),
+        ] {
+            if m.as_deref().is_some_and(|m| HttpMethod::parse(m).is_none()) {
+                return err(PhoneFileError::Range {
+                    setting,
+                    rule: "must be GET or POST",
+                });
             }
         }
         if let Some(tz) = &self.time_zone {
@@ -442,6 +478,12 @@ impl PhoneFile {
             return range(
                 "phone.asr_threads, tts_workers and jobs_per_call",
                 "must be at least 1",
+            );
+        }
+        if !(1..=7 * 24 * 3600).contains(&l.paused_ttl_s) {
+            return range(
+                "phone.paused_ttl_s",
+                "must be between 1 and 604800 (7 days)",
             );
         }
         if l.tts_cache_mb > 4096 {

@@ -98,6 +98,11 @@ impl Driver {
         let mut shutdown = self.phone.shutdown_signal();
         let mut shutting = *shutdown.borrow();
         let at = self.now_ms();
+        if let Some(error) = self.setup.refused.take() {
+            // Refused settings fail the session before it starts, as the platform would.
+            tracing::warn!(call = %self.setup.info.call_id, %error, "call settings refused");
+            self.feed(Input::Abort { at_ms: at, error });
+        }
         self.feed(Input::Start {
             at_ms: at,
             utc: self.phone.clock.now(),

@@ -20,8 +20,8 @@ pub struct Bookkeeping {
     speech_end: HashMap<u64, u64>,
     /// A `Clear` must be written before the next audio.
     pub pending_clear: bool,
-    /// The last engine answer as a DF `DetectIntentResponse` (for handoff).
-    last_df: Value,
+    /// The last engine answer's DF query result (for the end of interaction).
+    last_query_result: Value,
     ended: Option<(EndStatus, Box<SessionState>)>,
     started: bool,
 }
@@ -126,7 +126,7 @@ pub(crate) fn on_event(d: &mut Driver, ev: CallEvent) {
     let info = &d.setup.info;
     match ev {
         CallEvent::IntentMatched { result, .. } => {
-            d.book.last_df = result.to_detect_intent_response();
+            d.book.last_query_result = result.query_result.clone();
             let sentiment = sentiment_of(&result.query_result);
             let now = phone.clock.now();
             d.setup
@@ -171,7 +171,7 @@ async fn hand_off(
     info: &super::callbacks::CallInfo,
     platform: sb_transport::Platform,
     status: &EndStatus,
-    last_df: &Value,
+    query_result: &Value,
     timeout: Duration,
 ) -> Result<(), MoveError> {
     let mut remembered = false;
@@ -184,7 +184,7 @@ async fn hand_off(
             Err(e) => tracing::warn!(call = %info.call_id, error = %e, "no handoff NCCO"),
         }
     }
-    match tokio::time::timeout(timeout, handoff.handoff(info, status, last_df)).await {
+    match tokio::time::timeout(timeout, handoff.handoff(info, status, query_result)).await {
         // Without Vonage credentials the stream leg's `disconnected` event moves the call.
         Ok(Err(HandoffError::NotConfigured(_))) if remembered => Ok(()),
         Ok(r) => r.map_err(MoveError::Handoff),
@@ -204,6 +204,10 @@ pub(crate) enum MoveError {
 /// End of call: pause, handoff or transfer, transcript status, `action` callback, metrics.
 /// The call record's `hangup` is `transferred` after a `telephonyTransferCall`, and
 /// `handoff-failed` (with the reason in `error`) when the platform did not move the call.
+///
+/// A Twilio call started by our TwiML is moved by the answer to its `<Connect action>` request
+/// instead (`super::action`): its ending is left there, and neither the REST call update nor
+/// the `action` callback happens here.
 pub(crate) async fn finish(d: &mut Driver, handoff_timeout: Duration) {
     let phone = d.phone.clone();
     let info = d.setup.info.clone();
@@ -232,27 +236,52 @@ pub(crate) async fn finish(d: &mut Driver, handoff_timeout: Duration) {
             .unwrap_or(Value::Null);
         if let Err(e) = phone
             .paused
-            .save(&info.end_user_id, &state, &transcript, now)
+            .save(
+                &super::start::paused_key(&info.call_id, &info.end_user_id),
+                &state,
+                &transcript,
+                now,
+            )
             .await
         {
             tracing::error!(call = %info.call_id, error = %e, "cannot save the paused session");
         }
     }
     let mut hangup = hangup_name(d.hangup.as_ref(), &status);
-    if d.hangup == Some(HangupReason::LiveAgentHandoff) {
-        let target = super::handoff::transfer_target(&status).map(str::to_string);
+    let connector = d.setup.connector.clone();
+    let query_result = std::mem::take(&mut d.book.last_query_result);
+    let moves = match d.hangup {
+        Some(HangupReason::LiveAgentHandoff) => true,
+        Some(HangupReason::EndOfConversation) => {
+            d.platform == sb_transport::Platform::Twilio
+                && connector.handoff.moves_twilio_call(&status)
+        }
+        _ => false,
+    };
+    let target = super::handoff::transfer_target(&status).map(str::to_string);
+    if d.setup.action_hop {
         if target.is_some() {
             hangup = "transferred";
         }
-        let connector = d.setup.connector.clone();
-        let last_df = std::mem::take(&mut d.book.last_df);
+        phone.endings.put(
+            &info.call_id,
+            super::action::Ending {
+                info: info.clone(),
+                status: status.clone(),
+                query_result,
+            },
+        );
+    } else if moves {
+        if target.is_some() {
+            hangup = "transferred";
+        }
         let moved = hand_off(
             &phone,
             &connector.handoff,
             &info,
             d.platform,
             &status,
-            &last_df,
+            &query_result,
             handoff_timeout,
         )
         .await;
@@ -282,6 +311,8 @@ pub(crate) async fn finish(d: &mut Driver, handoff_timeout: Duration) {
             .metrics
             .call_ended(transport_name(d.platform), outcome);
     }
-    d.setup.connector.callbacks.ended(&info, &status);
+    if !d.setup.action_hop {
+        d.setup.connector.callbacks.ended(&info, &status);
+    }
     tracing::info!(call = %info.call_id, outcome, "call ended");
 }

@@ -1,15 +1,14 @@
 //! Moving a live call away from Switchboard (live-agent handoff) through the platform's REST API.
 //!
-//! * Twilio, for a Dialogflow `telephonyTransferCall` (`transfer_to` of the end status): the
-//!   call update's `Twiml` is `<Response><Dial>{number}</Dial></Response>`.
-//! * Twilio, for a live-agent handoff, as Twilio's Dialogflow Media Streams sample does at end
-//!   of interaction:
-//!   `POST {base}/2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json`, HTTP basic auth
-//!   (account SID, auth token), form body `Twiml=<Response><Redirect>{action_url}?dialogflowJSON=
-//!   {encodeURIComponent(DF JSON)}</Redirect></Response>` (`&` instead of `?` when the URL already
-//!   has a query; Twilio fetches a `<Redirect>` with POST), or `<Response><Hangup/></Response>`
-//!   when no action URL is configured. The sample sends `Twiml`, not `Url`, so the DF result
-//!   travels in the redirect URL.
+//! * Twilio: `POST {base}/2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json`, HTTP basic
+//!   auth (account SID, auth token), form body `Twiml=…` ([`Handoff::twilio_end_twiml`]). As
+//!   Twilio's Dialogflow Media Streams sample does at the end of interaction, the redirect is
+//!   `<Response><Redirect>{url}?dialogflowJSON={encodeURIComponent(JSON)}</Redirect></Response>`
+//!   (`&` instead of `?` when the URL already has a query; Twilio fetches a `<Redirect>` with
+//!   POST), the JSON being [`dialogflow_json`]; a `telephonyTransferCall` without such a URL
+//!   dials its number; otherwise the call hangs up. The sample sends `Twiml`, not `Url`, so the
+//!   DF result travels in the redirect URL. Calls started by our TwiML need none of this: the
+//!   same TwiML is the answer to Twilio's `<Connect action>` request (`super::action`).
 //! * Vonage: `PUT {base}/v1/calls/{uuid}` with `Authorization: Bearer <application JWT>` and
 //!   `{"action":"transfer","destination":{"type":"ncco","ncco":[…]}}`: an optional `talk`
 //!   followed by `connect` to the agent's `transfer_to` number; without one, the configured
@@ -40,8 +39,12 @@ pub struct HandoffConfig {
     pub vonage_api_base: String,
     /// Vonage application id and its private key (PEM).
     pub vonage: Option<(String, String)>,
-    /// Twilio: where the call is redirected (`END_OF_INTERACTION_URL` of the sample).
+    /// Twilio: where a handed-off call is redirected when no `end_of_interaction_url` is set
+    /// (the connector's `action`).
     pub action_url: Option<String>,
+    /// Twilio: `END_OF_INTERACTION_URL` of Twilio's Dialogflow sample: every end of interaction
+    /// (end of conversation, handoff, transfer) is redirected there.
+    pub end_of_interaction_url: Option<String>,
     /// Vonage: the NCCO to transfer to (over the configured number; an agent's transfer number wins).
     pub transfer_ncco: Option<Value>,
     /// Vonage: number to connect when the agent gave no `transfer_to`.
@@ -62,6 +65,7 @@ impl Default for HandoffConfig {
             vonage_api_base: "https://api.nexmo.com".into(),
             vonage: None,
             action_url: None,
+            end_of_interaction_url: None,
             transfer_ncco: None,
             transfer_number: None,
             transfer_from: None,
@@ -83,6 +87,10 @@ impl std::fmt::Debug for HandoffConfig {
                 &self.vonage.as_ref().map(|(id, _)| (id, "<redacted>")),
             )
             .field("action_url", &self.action_url.is_some())
+            .field(
+                "end_of_interaction_url",
+                &self.end_of_interaction_url.is_some(),
+            )
             .field("transfer_ncco", &self.transfer_ncco.is_some())
             .field("transfer_number", &self.transfer_number.is_some())
             .finish()
@@ -140,15 +148,16 @@ impl Handoff {
         }
     }
 
-    /// Moves the live call: Twilio redirect to the action URL, or Vonage NCCO transfer.
+    /// Moves the live call: Twilio call update with [`Handoff::twilio_end_twiml`], or Vonage
+    /// NCCO transfer. `query_result` is the final DF query result.
     pub async fn handoff(
         &self,
         call: &CallInfo,
         status: &EndStatus,
-        df_json: &Value,
+        query_result: &Value,
     ) -> Result<(), HandoffError> {
         match call.transport {
-            Transport::Twilio => self.twilio(call, status, df_json).await,
+            Transport::Twilio => self.twilio(call, status, query_result).await,
             Transport::Vonage => self.vonage(call, status).await,
         }
     }
@@ -157,7 +166,7 @@ impl Handoff {
         &self,
         call: &CallInfo,
         status: &EndStatus,
-        df_json: &Value,
+        query_result: &Value,
     ) -> Result<(), HandoffError> {
         let creds = self
             .cfg
@@ -175,11 +184,7 @@ impl Handoff {
             encode_uri_component(account),
             encode_uri_component(&call.call_id)
         );
-        let twiml = match transfer_target(status) {
-            Some(number) => twiml_dial(number),
-            None => twilio_twiml(self.cfg.action_url.as_deref(), df_json),
-        };
-        let form = [("Twiml", twiml)];
+        let form = [("Twiml", self.twilio_end_twiml(status, query_result))];
         send::send_with_retry(&self.cfg.retry, || {
             Ok(self
                 .client
@@ -221,6 +226,40 @@ impl Handoff {
         Ok(())
     }
 
+    /// Whether a Twilio call that ended with `status` is moved by a call update (rather than
+    /// just hung up): always after a handoff, and after any end of interaction when an
+    /// `end_of_interaction_url` is set.
+    pub fn moves_twilio_call(&self, status: &EndStatus) -> bool {
+        match status {
+            EndStatus::LiveAgentHandoff { .. } => true,
+            EndStatus::Completed => self.cfg.end_of_interaction_url.is_some(),
+            _ => false,
+        }
+    }
+
+    /// The TwiML that continues a Twilio call after the bot: with an `end_of_interaction_url`,
+    /// every end of interaction redirects there with `dialogflowJSON` (as Twilio's Dialogflow
+    /// sample does); else a transfer dials its number, a handoff redirects to `action_url`, and
+    /// anything else hangs up.
+    pub fn twilio_end_twiml(&self, status: &EndStatus, query_result: &Value) -> String {
+        let interaction_ended = matches!(
+            status,
+            EndStatus::Completed | EndStatus::LiveAgentHandoff { .. }
+        );
+        if let (Some(url), true) = (&self.cfg.end_of_interaction_url, interaction_ended) {
+            return twilio_twiml(Some(url), query_result);
+        }
+        if let Some(number) = transfer_target(status) {
+            return twiml_dial(number);
+        }
+        match status {
+            EndStatus::LiveAgentHandoff { .. } => {
+                twilio_twiml(self.cfg.action_url.as_deref(), query_result)
+            }
+            _ => sb_transport::twiml_hangup(),
+        }
+    }
+
     /// The NCCO a Vonage call is transferred to.
     pub fn vonage_ncco(&self, status: &EndStatus) -> Result<Value, HandoffError> {
         let agent_target = transfer_target(status);
@@ -254,14 +293,33 @@ pub fn transfer_target(status: &EndStatus) -> Option<&str> {
     }
 }
 
-/// The `Twiml` of the Twilio call update.
-pub fn twilio_twiml(action_url: Option<&str>, df_json: &Value) -> String {
+/// `dialogflowJSON` as Twilio's Dialogflow sample sends it: of the final query result, the
+/// intent's `name` and `displayName`, and the `parameters`, in the sample's key order (so the
+/// text is the sample's byte for byte).
+pub fn dialogflow_json(query_result: &Value) -> String {
+    let s = |p: &str| Value::from(query_result.pointer(p).and_then(Value::as_str).unwrap_or(""));
+    let params = query_result
+        .get("parameters")
+        .filter(|p| p.is_object())
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    format!(
+        "{{\"intent\":{{\"name\":{},\"displayName\":{}}},\"parameters\":{}}}",
+        s("/intent/name"),
+        s("/intent/displayName"),
+        params
+    )
+}
+
+/// The `Twiml` of the Twilio call update: a redirect to `action_url` with the
+/// [`dialogflow_json`] of `query_result`, else a hang-up.
+pub fn twilio_twiml(action_url: Option<&str>, query_result: &Value) -> String {
     match action_url {
         Some(url) => {
             let sep = if url.contains('?') { '&' } else { '?' };
             let target = format!(
                 "{url}{sep}dialogflowJSON={}",
-                encode_uri_component(&df_json.to_string())
+                encode_uri_component(&dialogflow_json(query_result))
             );
             twiml_redirect(&target)
         }
@@ -294,10 +352,14 @@ mod tests {
 
     #[test]
     fn twiml_forms() {
-        let v = json!({"a": 1});
+        let v = json!({"parameters": {"n": 1}, "intent": {"displayName": "A", "name": "p/i/1"}});
+        assert_eq!(
+            dialogflow_json(&v),
+            r#"{"intent":{"name":"p/i/1","displayName":"A"},"parameters":{"n":1}}"#
+        );
         assert_eq!(
             twilio_twiml(Some("https://x/y?k=1"), &v),
-            "<Response><Redirect>https://x/y?k=1&amp;dialogflowJSON=%7B%22a%22%3A1%7D</Redirect></Response>"
+            "<Response><Redirect>https://x/y?k=1&amp;dialogflowJSON=%7B%22intent%22%3A%7B%22name%22%3A%22p%2Fi%2F1%22%2C%22displayName%22%3A%22A%22%7D%2C%22parameters%22%3A%7B%22n%22%3A1%7D%7D</Redirect></Response>"
         );
         assert_eq!(twilio_twiml(None, &v), "<Response><Hangup/></Response>");
     }

@@ -1,8 +1,11 @@
 //! Phone calls (Twilio Media Streams / Vonage Voice WebSocket): connector callbacks, live-agent
 //! handoff and paused sessions.
 
+pub mod action;
 pub mod callbacks;
 pub mod handoff;
+pub mod honour;
+pub mod params;
 pub mod paused;
 
 // The media path (connectors, speech workers, the driver loop, routes, transcripts, metrics).

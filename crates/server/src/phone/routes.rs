@@ -11,7 +11,7 @@ use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use sb_transport::{ncco_connect, twiml_connect_stream, verify_twilio_signature, Platform};
+use sb_transport::{ncco_connect, twiml_connect_stream_action, verify_twilio_signature, Platform};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -20,6 +20,14 @@ use std::sync::Arc;
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/twilio/twiml", get(twilio_twiml).post(twilio_twiml))
+        .route(
+            "/twilio/twiml/{connector}",
+            get(twilio_twiml_for).post(twilio_twiml_for),
+        )
+        .route(
+            "/twilio/action",
+            get(super::action::twilio_action).post(super::action::twilio_action),
+        )
         .route("/twilio/media", get(twilio_media))
         .route("/vonage/answer", get(vonage_answer).post(vonage_answer))
         .route("/vonage/event", post(vonage_event).get(vonage_event))
@@ -29,7 +37,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/metrics", get(metrics))
 }
 
-fn not_enabled() -> Response {
+pub(crate) fn not_enabled() -> Response {
     (
         StatusCode::SERVICE_UNAVAILABLE,
         "the phone path is not enabled\n",
@@ -37,7 +45,7 @@ fn not_enabled() -> Response {
         .into_response()
 }
 
-fn pairs(query: &str) -> Vec<(String, String)> {
+pub(crate) fn pairs(query: &str) -> Vec<(String, String)> {
     match reqwest::Url::parse(&format!("http://x/?{query}")) {
         Ok(u) => u
             .query_pairs()
@@ -49,7 +57,7 @@ fn pairs(query: &str) -> Vec<(String, String)> {
 
 /// `(scheme, host)` of the public URL: configured, else `X-Forwarded-Proto` / `X-Forwarded-Host`
 /// / `Host` (scheme `https` unless forwarded as `http`).
-fn public_origin(p: &Phone, headers: &HeaderMap) -> (String, String) {
+pub(crate) fn public_origin(p: &Phone, headers: &HeaderMap) -> (String, String) {
     if let Some(u) = p
         .file
         .phone
@@ -99,11 +107,42 @@ async fn twilio_twiml(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    twiml_answer(app, None, method, uri, headers, body).await
+}
+
+/// `/twilio/twiml/{connector}`: the connector named by the path.
+async fn twilio_twiml_for(
+    State(app): State<Arc<AppState>>,
+    Path(connector): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    twiml_answer(app, Some(connector), method, uri, headers, body).await
+}
+
+/// Our `<Connect><VirtualAgent>`: `<Connect action="…/twilio/action?connector=NAME"
+/// method="POST"><Stream url="wss://…/twilio/media">` with the call's settings as
+/// `<Parameter>`s (see [`super::params::twiml_parameters`]).
+async fn twiml_answer(
+    app: Arc<AppState>,
+    path_connector: Option<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let Some(p) = app.phone.get().cloned() else {
         return not_enabled();
     };
-    let query: BTreeMap<String, String> = pairs(uri.query().unwrap_or("")).into_iter().collect();
-    let name = query.get("connector").map(String::as_str).unwrap_or("");
+    let query_pairs = pairs(uri.query().unwrap_or(""));
+    let query: BTreeMap<String, String> = query_pairs.iter().cloned().collect();
+    let name = path_connector
+        .as_deref()
+        .or(query.get("connector").map(String::as_str))
+        .or(query.get("connectorName").map(String::as_str))
+        .unwrap_or("");
     let Some(conn) = p.connector(name) else {
         return (
             StatusCode::NOT_FOUND,
@@ -112,12 +151,12 @@ async fn twilio_twiml(
             .into_response();
     };
     let (scheme, host) = public_origin(&p, &headers);
+    let form = if method == Method::POST {
+        pairs(std::str::from_utf8(&body).unwrap_or(""))
+    } else {
+        Vec::new()
+    };
     if let Some(token) = conn.cfg.twilio.auth_token.as_deref() {
-        let form = if method == Method::POST {
-            pairs(std::str::from_utf8(&body).unwrap_or(""))
-        } else {
-            Vec::new()
-        };
         let form_refs: Vec<(&str, &str)> =
             form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let path = uri
@@ -135,14 +174,21 @@ async fn twilio_twiml(
         }
     }
     let ws_url = format!("{}://{host}/twilio/media", ws_scheme(&scheme));
-    let mut params: Vec<(&str, &str)> = vec![("connector", conn.name.as_str())];
-    params.extend(
-        query
-            .iter()
-            .filter(|(k, _)| *k != "connector")
-            .map(|(k, v)| (k.as_str(), v.as_str())),
+    let action = format!(
+        "{scheme}://{host}/twilio/action?connector={}",
+        super::handoff::encode_uri_component(&conn.name)
     );
-    xml(twiml_connect_stream(&ws_url, &params))
+    let twilio_fields = if method == Method::POST {
+        &form
+    } else {
+        &query_pairs
+    };
+    let params = super::params::twiml_parameters(&conn.name, &query_pairs, twilio_fields);
+    let refs: Vec<(&str, &str)> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    xml(twiml_connect_stream_action(&ws_url, &action, "POST", &refs))
 }
 
 async fn media(
@@ -243,12 +289,15 @@ async fn vonage_answer(
     let uuid = fields.get("uuid").cloned().unwrap_or_default();
     let mut hdrs: Vec<(&str, &str)> =
         vec![("uuid", uuid.as_str()), ("connector", conn.name.as_str())];
-    for k in super::start::OVERRIDE_KEYS
-        .iter()
-        .filter(|k| **k != "connector")
-    {
-        if let Some(v) = fields.get(*k) {
+    // The caller's identity, for `$session.params` and the webhook's telephony payload.
+    for k in ["from", "to"] {
+        if let Some(v) = fields.get(k).filter(|v| !v.is_empty()) {
             hdrs.push((k, v.as_str()));
+        }
+    }
+    for (k, v) in &fields {
+        if super::params::is_call_setting(k) && k != "connector" {
+            hdrs.push((k.as_str(), v.as_str()));
         }
     }
     match ncco_connect(&ws_url, &event_url, 16_000, &hdrs) {

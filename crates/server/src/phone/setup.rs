@@ -21,14 +21,15 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Notify, Semaphore};
 
-/// Paused sessions are kept this long (Twilio: 30 minutes).
-pub const PAUSED_TTL: Duration = Duration::from_secs(30 * 60);
-
 /// Per-connector runtime pieces.
 pub struct ConnectorRt {
     pub name: String,
     pub cfg: Connector,
+    /// The agent in its default language.
     pub engine: Arc<Engine>,
+    /// The agent in each language of its export, the default one first (`<Config
+    /// name="language">` picks one).
+    pub languages: Vec<(String, Arc<Engine>)>,
     pub callbacks: Callbacks,
     pub handoff: Handoff,
 }
@@ -57,6 +58,8 @@ pub struct Phone {
     next_key: AtomicU64,
     live: AtomicUsize,
     idle: Notify,
+    /// How the sessions of Twilio calls started by our TwiML ended, for their action request.
+    pub endings: super::action::Endings,
     /// Vonage calls handed off whose `disconnected` event gets the transfer NCCO.
     handed_off: std::sync::Mutex<std::collections::VecDeque<(String, serde_json::Value)>>,
 }
@@ -230,11 +233,25 @@ impl Phone {
                 Some(p) => crate::cli::load_engine(p, None)?,
                 None => app.engine.clone(),
             };
-            prompts.extend(static_prompts(&engine));
-            openings.extend(dynamic_openings(&engine));
+            let mut languages = vec![(engine.agent.language.clone(), engine.clone())];
+            if let Some(p) = &c.agent {
+                let all = sb_nlu::import::languages(p)
+                    .with_context(|| format!("cannot read the languages of {}", p.display()))?;
+                for l in all.into_iter().skip(1) {
+                    let e = crate::cli::load_engine_in(p, None, Some(&l))?;
+                    languages.push((l, e));
+                }
+            }
+            for (_, e) in &languages {
+                prompts.extend(static_prompts(e));
+                openings.extend(dynamic_openings(e));
+            }
+            let (status_callback_method, action_method) = c.methods();
             let callbacks = Callbacks::new(CallbackConfig {
                 status_callback: c.status_callback.clone(),
+                status_callback_method,
                 action: c.action.clone(),
+                action_method,
                 analytics: c.analytics.clone(),
                 auth_token: c.twilio.auth_token.clone(),
                 ..CallbackConfig::default()
@@ -257,6 +274,7 @@ impl Phone {
                 },
                 vonage,
                 action_url: c.action.clone(),
+                end_of_interaction_url: c.end_of_interaction_url.clone(),
                 transfer_number: c.vonage.transfer_number.clone(),
                 transfer_from: c.vonage.transfer_from.clone(),
                 transfer_text: c.vonage.transfer_text.clone(),
@@ -274,6 +292,7 @@ impl Phone {
                     name: name.clone(),
                     cfg: c.clone(),
                     engine,
+                    languages,
                     callbacks,
                     handoff: Handoff::new(hc),
                 }),
@@ -288,7 +307,10 @@ impl Phone {
         };
         let speech = speech(texts, metrics.clone()).map_err(anyhow::Error::msg)?;
         let calls = CallStore::new(app.store.clone(), app.clock.clone());
-        let paused = PausedSessions::new(app.store.clone(), PAUSED_TTL);
+        let paused = PausedSessions::new(
+            app.store.clone(),
+            Duration::from_secs(file.phone.paused_ttl_s),
+        );
         tracing::info!(
             connectors = connectors.len(),
             prompts = speech.prompt_count(),
@@ -308,6 +330,7 @@ impl Phone {
             next_key: AtomicU64::new(1),
             live: AtomicUsize::new(0),
             idle: Notify::new(),
+            endings: super::action::Endings::default(),
             handed_off: std::sync::Mutex::new(std::collections::VecDeque::new()),
             clips: super::clips::Clips::default(),
             clock: app.clock.clone(),

@@ -2,7 +2,10 @@
 //! speech engines, and a raw platform-side WebSocket client.
 #![allow(dead_code)]
 
+pub mod agents;
 pub mod app;
+pub mod customer;
+pub mod twilio;
 
 use futures_util::{SinkExt, StreamExt};
 use sb_speech::asr::{Asr, AsrOptions, Transcript};
@@ -90,12 +93,21 @@ impl PhoneServer {
         tts: Arc<dyn Tts>,
         config: ServerConfig,
     ) -> PhoneServer {
+        let clock = Arc::new(switchboard::clock::SystemClock);
+        PhoneServer::start_clocked(toml, asr, tts, config, clock).await
+    }
+
+    /// Like [`PhoneServer::start_with`] on `clock` (e.g. a `ManualClock`: paused sessions'
+    /// expiry is on the server's clock).
+    pub async fn start_clocked(
+        toml: &str,
+        asr: Arc<dyn Asr>,
+        tts: Arc<dyn Tts>,
+        config: ServerConfig,
+        clock: Arc<dyn switchboard::clock::Clock>,
+    ) -> PhoneServer {
         let engine = switchboard::cli::load_engine(&restaurant(), None).expect("agent");
-        let state = Arc::new(
-            AppState::new(engine, config, Arc::new(switchboard::clock::SystemClock))
-                .await
-                .expect("state"),
-        );
+        let state = Arc::new(AppState::new(engine, config, clock).await.expect("state"));
         let file = PhoneFile::parse(toml).expect("phone toml");
         let st = state.clone();
         let phone = tokio::task::spawn_blocking(move || Phone::start(&st, file, asr, tts))
@@ -217,6 +229,13 @@ impl RawCaller {
 
     /// Connected + start with `params`.
     pub async fn start(&mut self, call_id: &str, params: &[(&str, &str)]) {
+        self.start_stream(call_id, &format!("MZ{call_id}"), params)
+            .await
+    }
+
+    /// [`RawCaller::start`] with stream id `stream_id` (a call's later stream, e.g. a resume,
+    /// has a new one).
+    pub async fn start_stream(&mut self, call_id: &str, stream_id: &str, params: &[(&str, &str)]) {
         let custom_parameters: BTreeMap<String, String> = params
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -224,7 +243,7 @@ impl RawCaller {
         self.send(&Inbound::Connected).await;
         self.send(&Inbound::Start(StartInfo {
             call_id: call_id.into(),
-            stream_id: format!("MZ{call_id}"),
+            stream_id: stream_id.into(),
             account_id: "ACtest".into(),
             custom_parameters,
             sample_rate: if self.platform == Platform::Twilio {

@@ -103,8 +103,24 @@ pub fn status_name(status: &EndStatus) -> &'static str {
     }
 }
 
-/// Form fields of the `action` URL request at session end.
+/// Form fields of the `action` URL request at session end: `AccountSid`, `CallSid` and the
+/// [`virtual_agent_fields`].
 pub fn ended_form(call: &CallInfo, provider: &str, status: &EndStatus) -> Vec<(String, String)> {
+    let mut form = vec![
+        ("AccountSid".into(), call.account_sid.clone()),
+        ("CallSid".into(), call.call_id.clone()),
+    ];
+    form.extend(virtual_agent_fields(call, provider, status));
+    form
+}
+
+/// The `VirtualAgent*` fields of the `action` request: provider, status, provider data and,
+/// for a failed session, the error fields.
+pub fn virtual_agent_fields(
+    call: &CallInfo,
+    provider: &str,
+    status: &EndStatus,
+) -> Vec<(String, String)> {
     let mut data = Map::new();
     data.insert("ConversationId".into(), call.conversation_id.clone().into());
     data.insert("EndUserId".into(), call.end_user_id.clone().into());
@@ -120,8 +136,6 @@ pub fn ended_form(call: &CallInfo, provider: &str, status: &EndStatus) -> Vec<(S
         EndStatus::Completed | EndStatus::Failed { .. } => {}
     }
     let mut form = vec![
-        ("AccountSid".into(), call.account_sid.clone()),
-        ("CallSid".into(), call.call_id.clone()),
         ("VirtualAgentProvider".into(), provider.into()),
         ("VirtualAgentStatus".into(), status_name(status).into()),
         (

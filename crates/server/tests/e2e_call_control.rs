@@ -380,7 +380,8 @@ expect_hangup = true
     id
 }
 
-/// Call 2 (Twilio) on a NEW server over the same data directory, resuming call 1's session:
+/// Call 2 on a NEW server over the same data directory: call 1 coming back to the bot (a new
+/// stream on the same call id, as Twilio and Vonage resume), resuming its paused session:
 /// the script after the resumed greeting. Returns the report, the call and the status callbacks.
 async fn resume_the_booking(
     m: &Models,
@@ -403,14 +404,33 @@ async fn resume_the_booking(
         ("resumeEndUserId", paused_id),
         ("resumeEventName", "RESUME_BOOKING"),
     ];
-    let (report, call) = call(&s, m, Platform::Twilio, &script, &params).await;
+    // Twilio resumes on the CallSid that paused (a new stream of the same call); the record
+    // then holds both streams' turns: this call's come after call 1's.
+    let earlier = turns(&old).len();
+    let mut opts = CallOptions::new(Platform::Vonage, s.ws_url(Platform::Vonage));
+    opts.reply_timeout = Duration::from_secs(15);
+    opts.call_id = Some(paused_id.to_string());
+    for (k, v) in params {
+        opts.custom_parameters.insert(k.to_string(), v.to_string());
+    }
+    let report = place_call(
+        opts,
+        Script::from_toml_str(&script).expect("script"),
+        &m.voices(Platform::Vonage),
+    )
+    .await;
+    eprintln!("{report}");
+    let (st, mut call) = s.get_json(&format!("/v1/calls/{paused_id}")).await;
+    assert_eq!(st, 200, "{call}");
+    let resumed: Vec<Value> = turns(&call).iter().skip(earlier).cloned().collect();
+    call["turns"] = Value::Array(resumed);
     let (status, _action) = callbacks_of(seen, &report.call_id).await;
     s.stop().await;
 
     assert!(report.problems.is_empty(), "{report}");
     let greeting = report.greeting.as_ref().expect("greeting");
     assert!(heard(greeting).contains("welcome back"), "{report}");
-    assert_eq!(call["transport"], "twilio");
+    assert_eq!(call["transport"], "vonage");
     let t = turns(&call);
     assert_eq!(t[0]["inputKind"], "event", "{call}");
     assert_eq!(t[0]["callerText"], "RESUME_BOOKING");

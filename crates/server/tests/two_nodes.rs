@@ -245,27 +245,12 @@ async fn a_call_paused_on_one_node_resumes_on_the_other() {
         "{call}"
     );
 
-    // The caller calls back and lands on B, which resumes A's session, context and all.
-    let mut c = RawCaller::connect(&b.ws_url(Platform::Vonage), Platform::Vonage).await;
-    c.start(
-        "CAresumed",
-        &[
-            ("resumeEndUserId", "CApaused"),
-            ("resumeEventName", "RESUME_BOOKING"),
-        ],
-    )
-    .await;
-    bot_turn(&mut c).await;
-    hang_up(&mut c).await;
-    let (st, call) = b.get_json("/v1/calls/CAresumed").await;
-    assert_eq!(st, 200, "{call}");
-    assert_eq!(call["turns"][0]["inputKind"], "event", "{call}");
-    assert_eq!(bot_texts(&call)[0], "Welcome back, Tanya", "{call}");
-
-    // The paused session is used up: calling back again starts anew.
+    // Twilio comes back to the bot on the same CallSid (a new stream), here landing on B, which
+    // resumes A's session, context and all. The record then holds both streams' turns.
     let mut c = RawCaller::connect(&b.ws_url(Platform::Twilio), Platform::Twilio).await;
-    c.start(
-        "CAagain",
+    c.start_stream(
+        "CApaused",
+        "MZresumed",
         &[
             ("resumeEndUserId", "CApaused"),
             ("resumeEventName", "RESUME_BOOKING"),
@@ -274,7 +259,25 @@ async fn a_call_paused_on_one_node_resumes_on_the_other() {
     .await;
     bot_turn(&mut c).await;
     hang_up(&mut c).await;
-    let (_, call) = b.get_json("/v1/calls/CAagain").await;
-    assert_eq!(bot_texts(&call)[0], "Hello", "{call}");
+    let (st, call) = b.get_json("/v1/calls/CApaused").await;
+    assert_eq!(st, 200, "{call}");
+    assert_eq!(call["turns"][3]["inputKind"], "event", "{call}");
+    assert_eq!(bot_texts(&call)[3], "Welcome back, Tanya", "{call}");
+
+    // The paused session is used up: resuming it again is refused, with the reason.
+    let mut c = RawCaller::connect(&b.ws_url(Platform::Twilio), Platform::Twilio).await;
+    c.start_stream(
+        "CApaused",
+        "MZagain",
+        &[
+            ("resumeEndUserId", "CApaused"),
+            ("resumeEventName", "RESUME_BOOKING"),
+        ],
+    )
+    .await;
+    c.until_closed().await;
+    let (_, call) = b.get_json("/v1/calls/CApaused").await;
+    let error = call["error"].as_str().unwrap_or_default();
+    assert!(error.starts_with("no paused session of end user `CApaused`"), "{call}");
     b.stop().await;
 }

@@ -41,6 +41,9 @@ pub struct CallOptions {
     /// Sign the Twilio media upgrade with this auth token, as Twilio does (`X-Twilio-Signature`
     /// over the `wss://` stream URL): a server with the token configured refuses an unsigned upgrade.
     pub twilio_auth_token: Option<String>,
+    /// Use this call id (CallSid / uuid) instead of a new one: a call that comes back to the bot,
+    /// as a Twilio call does after a pause (a new stream on the same CallSid).
+    pub call_id: Option<String>,
 }
 
 impl CallOptions {
@@ -59,6 +62,7 @@ impl CallOptions {
             connect_timeout: Duration::from_secs(10),
             vonage_rate: 16_000,
             twilio_auth_token: None,
+            call_id: None,
         }
     }
 }
@@ -72,7 +76,10 @@ const HANGUP_DRAIN: Duration = Duration::from_secs(2);
 /// Places one call, following `script`. Never panics on server behaviour: connection failures,
 /// protocol violations and missing replies become `problems` in the report.
 pub async fn place_call(opts: CallOptions, script: Script, voices: &Voices) -> CallReport {
-    let ids = CallIds::new(opts.transport, opts.vonage_rate);
+    let mut ids = CallIds::new(opts.transport, opts.vonage_rate);
+    if let Some(id) = &opts.call_id {
+        ids.call_id = id.clone();
+    }
     let mut report = CallReport {
         call_id: ids.call_id.clone(),
         transport: platform_name(opts.transport).into(),

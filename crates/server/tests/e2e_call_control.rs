@@ -374,8 +374,8 @@ expect_hangup = true
     s.stop().await;
     assert_eq!(
         paused_ids(dir).await,
-        std::slice::from_ref(&id),
-        "stored under the end-user id"
+        [format!("{id}/{id}")],
+        "stored under the call id and the end-user id"
     );
     id
 }

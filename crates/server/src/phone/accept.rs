@@ -83,13 +83,18 @@ pub async fn run_call(
     };
     let waited = wait_start(&mut ws, &mut *codec, &phone, platform).await;
     drop(pending);
-    let info = match waited {
+    let mut info = match waited {
         Ok(info) => info,
         Err(close) => {
             let _ = ws.send(Message::Close(close)).await;
             return;
         }
     };
+    // Vonage names no stream: give each its own id, so the turns of a call that comes back on
+    // a new stream (a resume) are recorded beside the earlier ones, not over them.
+    if info.stream_id.is_empty() {
+        info.stream_id = format!("WS{}", uuid::Uuid::new_v4().simple());
+    }
     // A call from here on: it needs a call slot and its own call id.
     let Ok(_slot) = phone.slots.clone().try_acquire_owned() else {
         phone

@@ -86,19 +86,35 @@ async fn caller_asks_for_a_person() {
     assert_eq!(call["status"], "live-agent-handoff");
     // The agents' console has the call in its queue, with the reason and the transcript.
     loop {
-        let ev: serde_json::Value = serde_json::from_str(&console.recv().await.expect("console event")).unwrap();
-        if ev["type"] == "conv" && ev["conv"]["id"] == sid.as_str() && ev["conv"]["status"]["state"] == "queued" {
+        let ev: serde_json::Value =
+            serde_json::from_str(&console.recv().await.expect("console event")).unwrap();
+        if ev["type"] == "conv"
+            && ev["conv"]["id"] == sid.as_str()
+            && ev["conv"]["status"]["state"] == "queued"
+        {
             assert_eq!(ev["conv"]["channel"], "phone");
             assert_eq!(ev["conv"]["status"]["reason"], "caller asked for a person");
             break;
         }
     }
-    let conv = s.state.web.hub.find(&sid).await.unwrap().expect("the call in the console");
+    let conv = s
+        .state
+        .web
+        .hub
+        .find(&sid)
+        .await
+        .unwrap()
+        .expect("the call in the console");
     let said: Vec<(String, Option<String>)> = conv
         .entries
         .iter()
         .filter(|e| e.who == switchboard::web::model::Who::Customer)
-        .map(|e| (e.text.to_lowercase(), e.nlu.as_ref().and_then(|n| n.intent.clone())))
+        .map(|e| {
+            (
+                e.text.to_lowercase(),
+                e.nlu.as_ref().and_then(|n| n.intent.clone()),
+            )
+        })
         .collect();
     assert_eq!(said.len(), 1, "{said:?}");
     assert!(said[0].0.contains("agent"), "{said:?}");

@@ -278,6 +278,9 @@ async fn a_call_paused_on_one_node_resumes_on_the_other() {
     c.until_closed().await;
     let (_, call) = b.get_json("/v1/calls/CApaused").await;
     let error = call["error"].as_str().unwrap_or_default();
-    assert!(error.starts_with("no paused session of end user `CApaused`"), "{call}");
+    assert!(
+        error.starts_with("no paused session of end user `CApaused`"),
+        "{call}"
+    );
     b.stop().await;
 }

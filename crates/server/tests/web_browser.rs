@@ -38,7 +38,9 @@ async fn host_site(server: &str) -> String {
             async move { axum::response::Html(h) }
         }),
     );
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let base = format!("http://localhost:{}", l.local_addr().expect("addr").port());
     tokio::spawn(async move {
         let _ = axum::serve(l, app).await;
@@ -51,7 +53,9 @@ async fn customer_chats_agent_takes_over_calls_and_resolves_in_a_real_browser() 
     if !browser_available() {
         return;
     }
-    let Some(agent_dir) = example_agent("restaurant") else { return };
+    let Some(agent_dir) = example_agent("restaurant") else {
+        return;
+    };
     let s = TestServer::simple(common::engine(&agent_dir, None)).await;
     add_user(&s.state, "ada", Some("+15005550001")).await;
     let (api, twilio) = twilio_double().await;
@@ -73,14 +77,19 @@ async fn customer_chats_agent_takes_over_calls_and_resolves_in_a_real_browser() 
         .await;
     let input = customer.find_in_widget("#sb-input").await;
     customer
-        .type_into(&input, &format!("I'd like a table for Nicole tomorrow at 7pm{ENTER}"))
+        .type_into(
+            &input,
+            &format!("I'd like a table for Nicole tomorrow at 7pm{ENTER}"),
+        )
         .await;
     customer
         .wait_text(true, ".msg.bot", "Table booked for Nicole")
         .await;
     // Markup typed by a customer stays text, in the widget and (below) in the console.
     let hostile = "<img src=x onerror=\"window.__pwned=1\"><b>bold</b>";
-    customer.type_into(&input, &format!("{hostile}{ENTER}")).await;
+    customer
+        .type_into(&input, &format!("{hostile}{ENTER}"))
+        .await;
     customer.wait_text(true, ".msg.customer", hostile).await;
     customer
         .type_into(&input, &format!("can I talk to a human{ENTER}"))
@@ -92,7 +101,9 @@ async fn customer_chats_agent_takes_over_calls_and_resolves_in_a_real_browser() 
         .type_into(&input, &format!("actually, can you call me instead{ENTER}"))
         .await;
     customer.wait_text(true, ".msg.bot", "Which number").await;
-    customer.type_into(&input, &format!("+1 415 555 0123{ENTER}")).await;
+    customer
+        .type_into(&input, &format!("+1 415 555 0123{ENTER}"))
+        .await;
     customer
         .wait_text(true, ".msg.bot", "call you on +14155550123")
         .await;
@@ -130,15 +141,27 @@ async fn customer_chats_agent_takes_over_calls_and_resolves_in_a_real_browser() 
     let item = agent
         .find(&format!("#queue-list li[data-id=\"{chat_id}\"] button"))
         .await;
-    agent.wait_text(false, "#queue-list", "customer asked to be called back").await;
+    agent
+        .wait_text(false, "#queue-list", "customer asked to be called back")
+        .await;
     agent.click(&item).await;
     // The whole chat, with what the bot understood of each turn.
-    agent.wait_text(false, "#transcript", "Table booked for Nicole").await;
-    agent.wait_text(false, "#transcript .intent", "intent: Table Booker").await;
-    agent.wait_text(false, "#transcript .param", "person:").await;
+    agent
+        .wait_text(false, "#transcript", "Table booked for Nicole")
+        .await;
+    agent
+        .wait_text(false, "#transcript .intent", "intent: Table Booker")
+        .await;
+    agent
+        .wait_text(false, "#transcript .param", "person:")
+        .await;
     agent.wait_text(false, "#transcript .tx", hostile).await;
-    agent.wait_text(false, "#conv-reason", "customer asked to be called back").await;
-    agent.wait_text(false, "#conv-meta", "phone +14155550123").await;
+    agent
+        .wait_text(false, "#conv-reason", "customer asked to be called back")
+        .await;
+    agent
+        .wait_text(false, "#conv-meta", "phone +14155550123")
+        .await;
     agent.screenshot(&docs("console-queue.png")).await;
     let injected = agent
         .script(
@@ -151,35 +174,56 @@ async fn customer_chats_agent_takes_over_calls_and_resolves_in_a_real_browser() 
     // Take over and reply: the customer sees a person, live.
     let take = agent.find("#btn-take").await;
     agent.click(&take).await;
-    customer.wait_text(true, ".msg.system", "ada joined the chat.").await;
+    customer
+        .wait_text(true, ".msg.system", "ada joined the chat.")
+        .await;
     let reply = agent.find("#reply-text").await;
     agent
-        .type_into(&reply, &format!("Hi, I'm Ada. I'll call you right now.{ENTER}"))
+        .type_into(
+            &reply,
+            &format!("Hi, I'm Ada. I'll call you right now.{ENTER}"),
+        )
         .await;
     customer
         .wait_text(true, ".msg.agent", "Hi, I'm Ada. I'll call you right now.")
         .await;
     // The live view follows the customer's words as they come.
-    customer.type_into(&input, &format!("Great, thank you!{ENTER}")).await;
-    agent.wait_text(false, "#transcript li.customer", "Great, thank you!").await;
+    customer
+        .type_into(&input, &format!("Great, thank you!{ENTER}"))
+        .await;
+    agent
+        .wait_text(false, "#transcript li.customer", "Great, thank you!")
+        .await;
     agent.screenshot(&docs("console.png")).await;
 
     // Call: customer first, then the agent's phone, into one conference.
     let call = agent.find("#btn-call").await;
     agent.click(&call).await;
     let mut count = twilio.count.subscribe();
-    tokio::time::timeout(std::time::Duration::from_secs(15), count.wait_for(|n| *n >= 2))
-        .await
-        .expect("two Twilio calls within 15 s")
-        .expect("double alive");
-    agent.wait_text(false, "#transcript", "is placing a phone call to +14155550123").await;
+    tokio::time::timeout(
+        std::time::Duration::from_secs(15),
+        count.wait_for(|n| *n >= 2),
+    )
+    .await
+    .expect("two Twilio calls within 15 s")
+    .expect("double alive");
+    agent
+        .wait_text(
+            false,
+            "#transcript",
+            "is placing a phone call to +14155550123",
+        )
+        .await;
     let reqs = twilio.requests.lock().expect("lock").clone();
     assert_eq!(reqs.len(), 2);
     let conf = format!("switchboard-{chat_id}");
     assert_eq!(reqs[0].get("To"), ["+14155550123"]);
     assert_eq!(reqs[1].get("To"), ["+15005550001"]);
     for (r, starts) in [(&reqs[0], "false"), (&reqs[1], "true")] {
-        assert_eq!(r.path, format!("/2010-04-01/Accounts/{TWILIO_ACCOUNT}/Calls.json"));
+        assert_eq!(
+            r.path,
+            format!("/2010-04-01/Accounts/{TWILIO_ACCOUNT}/Calls.json")
+        );
         assert_eq!(r.get("From"), ["+15005550006"]);
         assert!(r.get("Twiml")[0].ends_with(&format!(
             "<Dial><Conference startConferenceOnEnter=\"{starts}\" endConferenceOnExit=\"{starts}\" beep=\"false\" waitUrl=\"\">{conf}</Conference></Dial></Response>"
@@ -196,7 +240,9 @@ async fn customer_chats_agent_takes_over_calls_and_resolves_in_a_real_browser() 
     customer
         .wait_text(true, ".msg.system", "ada closed the conversation.")
         .await;
-    agent.wait_text(false, "#conv-meta", "status: resolved").await;
+    agent
+        .wait_text(false, "#conv-meta", "status: resolved")
+        .await;
     assert!(s.state.web.hub.get(&chat_id).is_none());
 
     // The console at phone width.
@@ -213,12 +259,15 @@ async fn chat_page_works_with_the_keyboard_and_survives_a_reload() {
     if !browser_available() {
         return;
     }
-    let Some(agent_dir) = example_agent("restaurant") else { return };
+    let Some(agent_dir) = example_agent("restaurant") else {
+        return;
+    };
     let s = TestServer::simple(common::engine(&agent_dir, None)).await;
     let driver = Driver::start().await;
     let b = driver.session(360, 640).await;
     b.goto(&format!("{}/chat", s.base)).await;
-    b.wait_text(true, ".msg.bot", "Welcome to our Demonstration Restaurant").await;
+    b.wait_text(true, ".msg.bot", "Welcome to our Demonstration Restaurant")
+        .await;
     // Tab order: "Talk to a person", the log, the input, Send.
     let focus_path = b
         .script(
@@ -234,18 +283,31 @@ async fn chat_page_works_with_the_keyboard_and_survives_a_reload() {
         .await;
     assert_eq!(
         focus_path,
-        serde_json::json!([["person", "log", "sb-input", "BUTTON"], "Your message", "log"])
+        serde_json::json!([
+            ["person", "log", "sb-input", "BUTTON"],
+            "Your message",
+            "log"
+        ])
     );
     let input = b.find_in_widget("#sb-input").await;
-    b.type_into(&input, &format!("a table for Nicole tomorrow at 8pm{ENTER}")).await;
-    b.wait_text(true, ".msg.bot", "Table booked for Nicole").await;
+    b.type_into(
+        &input,
+        &format!("a table for Nicole tomorrow at 8pm{ENTER}"),
+    )
+    .await;
+    b.wait_text(true, ".msg.bot", "Table booked for Nicole")
+        .await;
     b.screenshot(&docs("chat-page-360.png")).await;
     b.goto(&format!("{}/chat", s.base)).await;
-    b.wait_text(true, ".msg.customer", "a table for Nicole tomorrow at 8pm").await;
-    b.wait_text(true, ".msg.bot", "Table booked for Nicole").await;
+    b.wait_text(true, ".msg.customer", "a table for Nicole tomorrow at 8pm")
+        .await;
+    b.wait_text(true, ".msg.bot", "Table booked for Nicole")
+        .await;
     let live = s.state.web.hub.overview().await.1.len();
-    assert_eq!(live, 1, "the reload resumed the chat instead of starting another");
+    assert_eq!(
+        live, 1,
+        "the reload resumed the chat instead of starting another"
+    );
     b.close().await;
     s.stop().await;
 }
-

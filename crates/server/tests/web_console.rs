@@ -23,7 +23,9 @@ async fn chat_turns_go_through_the_engine_and_show_live_in_the_console() {
     let mut ev = agent.events().await;
     let (chat, start) = Chat::start(&s.base).await;
     assert!(bot_texts(&start).iter().any(|t| !t.is_empty()), "{start}");
-    let r = chat.say("I'd like a table for Nicole tomorrow at 7pm").await;
+    let r = chat
+        .say("I'd like a table for Nicole tomorrow at 7pm")
+        .await;
     let reply = bot_texts(&r).join(" ");
     assert!(reply.contains("Table booked for Nicole"), "{r}");
     // The console saw the customer's words, then what the bot understood of them.
@@ -107,7 +109,10 @@ async fn handoff_queue_take_over_reply_hand_back_resolve_history_export() {
 
     // Changes need the CSRF token and a matching origin.
     let url = format!("{}/console/api/conversations/{}/take", s.base, first.id);
-    for (csrf, origin) in [("", s.base.as_str()), (agent.csrf.as_str(), "http://evil.test")] {
+    for (csrf, origin) in [
+        ("", s.base.as_str()),
+        (agent.csrf.as_str(), "http://evil.test"),
+    ] {
         let code = agent
             .client
             .post(&url)
@@ -121,7 +126,9 @@ async fn handoff_queue_take_over_reply_hand_back_resolve_history_export() {
         assert_eq!(code, 403);
     }
     let mut customer = first.events().await;
-    let (code, _) = agent.post(&format!("conversations/{}/take", first.id), json!({})).await;
+    let (code, _) = agent
+        .post(&format!("conversations/{}/take", first.id), json!({}))
+        .await;
     assert_eq!(code, 200);
     let joined = customer.until(|d| d["type"] == "entry").await;
     assert_eq!(joined.data["entry"]["text"], "ada joined the chat.");
@@ -129,7 +136,10 @@ async fn handoff_queue_take_over_reply_hand_back_resolve_history_export() {
     let r = first.say("Hello? Is anyone there?").await;
     assert_eq!(r, json!({"entries": [], "status": "agent"}));
     let (code, _) = agent
-        .post(&format!("conversations/{}/reply", first.id), json!({"text": "Hi, I'm Ada. How can I help?"}))
+        .post(
+            &format!("conversations/{}/reply", first.id),
+            json!({"text": "Hi, I'm Ada. How can I help?"}),
+        )
         .await;
     assert_eq!(code, 200);
     let said = customer.until(|d| d["type"] == "entry").await;
@@ -139,21 +149,37 @@ async fn handoff_queue_take_over_reply_hand_back_resolve_history_export() {
     // Someone else cannot reply; empty and oversized replies are refused.
     add_user(&s.state, "bob", None).await;
     let bob = Console::sign_in(&s.base, "bob").await;
-    let (code, _) = bob.post(&format!("conversations/{}/reply", first.id), json!({"text": "hi"})).await;
+    let (code, _) = bob
+        .post(
+            &format!("conversations/{}/reply", first.id),
+            json!({"text": "hi"}),
+        )
+        .await;
     assert_eq!(code, 409);
-    let (code, _) = bob.post(&format!("conversations/{}/take", first.id), json!({})).await;
+    let (code, _) = bob
+        .post(&format!("conversations/{}/take", first.id), json!({}))
+        .await;
     assert_eq!(code, 409);
     for text in ["   ".to_string(), "x".repeat(2_001)] {
-        let (code, _) = agent.post(&format!("conversations/{}/reply", first.id), json!({"text": text})).await;
+        let (code, _) = agent
+            .post(
+                &format!("conversations/{}/reply", first.id),
+                json!({"text": text}),
+            )
+            .await;
         assert_eq!(code, 400);
     }
     // Handed back, the bot answers again.
-    let (code, _) = agent.post(&format!("conversations/{}/handback", first.id), json!({})).await;
+    let (code, _) = agent
+        .post(&format!("conversations/{}/handback", first.id), json!({}))
+        .await;
     assert_eq!(code, 200);
     let r = first.say("book a table for Nicole tomorrow at 8pm").await;
     assert!(bot_texts(&r).join(" ").contains("Table booked"), "{r}");
     // Resolved: gone from the live set, closed for the customer, found in history.
-    let (code, _) = agent.post(&format!("conversations/{}/resolve", first.id), json!({})).await;
+    let (code, _) = agent
+        .post(&format!("conversations/{}/resolve", first.id), json!({}))
+        .await;
     assert_eq!(code, 200);
     customer
         .until(|d| d["type"] == "status" && d["status"] == "resolved")
@@ -181,7 +207,10 @@ async fn handoff_queue_take_over_reply_hand_back_resolve_history_export() {
     assert_eq!(code, 400);
     let r = agent
         .client
-        .get(format!("{}/console/api/conversations/{}/export", s.base, first.id))
+        .get(format!(
+            "{}/console/api/conversations/{}/export",
+            s.base, first.id
+        ))
         .header("cookie", &agent.cookie)
         .send()
         .await
@@ -219,12 +248,17 @@ async fn call_places_twilio_calls_into_one_conference_and_takes_status_callbacks
     let r = chat.say("actually, can you call me instead").await;
     assert!(bot_texts(&r).join(" ").contains("Which number"), "{r}");
     let r = chat.say("+1 415 555 0123").await;
-    assert!(bot_texts(&r).join(" ").contains("call you on +14155550123"), "{r}");
+    assert!(
+        bot_texts(&r).join(" ").contains("call you on +14155550123"),
+        "{r}"
+    );
     let (_, conv) = agent.get(&format!("conversations/{}", chat.id)).await;
     assert_eq!(conv["phone"], "+14155550123");
     assert_eq!(conv["status"]["reason"], "customer asked to be called back");
 
-    let (code, placed) = agent.post(&format!("conversations/{}/call", chat.id), json!({})).await;
+    let (code, placed) = agent
+        .post(&format!("conversations/{}/call", chat.id), json!({}))
+        .await;
     assert_eq!(code, 200, "{placed}");
     let reqs = twilio.requests.lock().expect("lock").clone();
     assert_eq!(reqs.len(), 2, "{reqs:?}");
@@ -236,8 +270,14 @@ async fn call_places_twilio_calls_into_one_conference_and_takes_status_callbacks
         )
     );
     let conf = format!("switchboard-{}", chat.id);
-    for (req, to, starts) in [(&reqs[0], "+14155550123", "false"), (&reqs[1], "+15005550001", "true")] {
-        assert_eq!(req.path, format!("/2010-04-01/Accounts/{TWILIO_ACCOUNT}/Calls.json"));
+    for (req, to, starts) in [
+        (&reqs[0], "+14155550123", "false"),
+        (&reqs[1], "+15005550001", "true"),
+    ] {
+        assert_eq!(
+            req.path,
+            format!("/2010-04-01/Accounts/{TWILIO_ACCOUNT}/Calls.json")
+        );
         assert_eq!(req.authorization, basic);
         assert_eq!(req.get("To"), [to]);
         assert_eq!(req.get("From"), ["+15005550006"]);
@@ -246,7 +286,10 @@ async fn call_places_twilio_calls_into_one_conference_and_takes_status_callbacks
             [format!("{}/console/twilio/status/{}", s.base, chat.id).as_str()]
         );
         assert_eq!(req.get("StatusCallbackMethod"), ["POST"]);
-        assert_eq!(req.get("StatusCallbackEvent"), ["initiated", "ringing", "answered", "completed"]);
+        assert_eq!(
+            req.get("StatusCallbackEvent"),
+            ["initiated", "ringing", "answered", "completed"]
+        );
         let twiml = req.get("Twiml");
         assert_eq!(twiml.len(), 1);
         assert!(twiml[0].starts_with("<Response><Say>"), "{}", twiml[0]);
@@ -255,11 +298,17 @@ async fn call_places_twilio_calls_into_one_conference_and_takes_status_callbacks
         )), "{}", twiml[0]);
     }
     assert!(reqs[0].get("Twiml")[0].contains("Hello from the Demonstration Restaurant."));
-    assert_eq!(placed["calls"][0]["id"], "CA00000000000000000000000000000001");
+    assert_eq!(
+        placed["calls"][0]["id"],
+        "CA00000000000000000000000000000001"
+    );
 
     // Twilio's signed status callback updates the call; a forged one is refused.
     let path = format!("/console/twilio/status/{}", chat.id);
-    let params = [("CallSid", "CA00000000000000000000000000000001"), ("CallStatus", "in-progress")];
+    let params = [
+        ("CallSid", "CA00000000000000000000000000000001"),
+        ("CallStatus", "in-progress"),
+    ];
     let sig = sb_transport::twilio_signature(TWILIO_TOKEN, &format!("{}{path}", s.base), &params);
     for (sig, want) in [("AAAA", 403), (sig.as_str(), 204)] {
         let code = s
@@ -280,7 +329,9 @@ async fn call_places_twilio_calls_into_one_conference_and_takes_status_callbacks
     let (_, h) = chat.call("history", json!({})).await;
     assert!(!h.to_string().contains("customer call: in-progress"));
     assert!(conv.to_string().contains("customer call: in-progress"));
-    let (code, _) = agent.post(&format!("conversations/{}/resolve", chat.id), json!({})).await;
+    let (code, _) = agent
+        .post(&format!("conversations/{}/resolve", chat.id), json!({}))
+        .await;
     assert_eq!(code, 200);
     s.stop().await;
 }
@@ -290,7 +341,9 @@ async fn call_needs_a_configured_dialer_and_a_number() {
     let Some(s) = server().await else { return };
     let agent = Console::sign_in(&s.base, "ada").await;
     let (chat, _) = Chat::start(&s.base).await;
-    let (code, v) = agent.post(&format!("conversations/{}/call", chat.id), json!({})).await;
+    let (code, v) = agent
+        .post(&format!("conversations/{}/call", chat.id), json!({}))
+        .await;
     assert_eq!(code, 409);
     assert!(v.to_string().contains("not configured"), "{v}");
     s.stop().await;
@@ -304,15 +357,31 @@ async fn sign_in_is_safe() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
-    let r = c.get(format!("{}/console", s.base)).send().await.expect("get");
+    let r = c
+        .get(format!("{}/console", s.base))
+        .send()
+        .await
+        .expect("get");
     assert_eq!(r.status().as_u16(), 303);
     assert_eq!(r.headers()["location"], "/console/login");
-    let r = c.get(format!("{}/console/api/state", s.base)).send().await.expect("get");
+    let r = c
+        .get(format!("{}/console/api/state", s.base))
+        .send()
+        .await
+        .expect("get");
     assert_eq!(r.status().as_u16(), 401);
-    let r = c.get(format!("{}/console/api/events", s.base)).send().await.expect("get");
+    let r = c
+        .get(format!("{}/console/api/events", s.base))
+        .send()
+        .await
+        .expect("get");
     assert_eq!(r.status().as_u16(), 401);
     // Wrong password, unknown user: same answer, no cookie.
-    for (name, pw) in [("ada", "wrong password!"), ("nobody", PASSWORD), ("<script>", PASSWORD)] {
+    for (name, pw) in [
+        ("ada", "wrong password!"),
+        ("nobody", PASSWORD),
+        ("<script>", PASSWORD),
+    ] {
         let (loc, cookie) = sign_in_raw(&s.base, name, pw).await;
         assert_eq!((loc.as_str(), cookie), ("/console/login?error=1", None));
     }
@@ -325,14 +394,24 @@ async fn sign_in_is_safe() {
         .expect("post");
     assert_eq!(r.headers()["location"], "/console/login?error=expired");
     // The session cookie is HttpOnly, SameSite=Strict, Secure.
-    let r = c.get(format!("{}/console/login", s.base)).send().await.expect("get");
+    let r = c
+        .get(format!("{}/console/login", s.base))
+        .send()
+        .await
+        .expect("get");
     let (login_cookie, _) = set_cookie(r.headers(), "sb_login").expect("cookie");
     let html = r.text().await.expect("html");
-    let csrf = between(&html, "name=\"csrf\" value=\"", "\"").expect("csrf").to_string();
+    let csrf = between(&html, "name=\"csrf\" value=\"", "\"")
+        .expect("csrf")
+        .to_string();
     let r = c
         .post(format!("{}/console/login", s.base))
         .header("cookie", login_cookie)
-        .form(&[("name", "ada"), ("password", PASSWORD), ("csrf", csrf.as_str())])
+        .form(&[
+            ("name", "ada"),
+            ("password", PASSWORD),
+            ("csrf", csrf.as_str()),
+        ])
         .send()
         .await
         .expect("post");
@@ -341,11 +420,24 @@ async fn sign_in_is_safe() {
         assert!(full.contains(attr), "{full}");
     }
     // Pages carry a strict content security policy.
-    let r = c.get(format!("{}/console", s.base)).header("cookie", &cookie).send().await.expect("get");
-    let csp = r.headers()["content-security-policy"].to_str().unwrap_or_default().to_string();
-    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    let r = c
+        .get(format!("{}/console", s.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("get");
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
     let page = r.text().await.expect("html");
-    let token = between(&page, "name=\"csrf-token\" content=\"", "\"").expect("csrf").to_string();
+    let token = between(&page, "name=\"csrf-token\" content=\"", "\"")
+        .expect("csrf")
+        .to_string();
     // Signing out ends the session.
     let r = c
         .post(format!("{}/console/logout", s.base))
@@ -355,14 +447,22 @@ async fn sign_in_is_safe() {
         .await
         .expect("logout");
     assert_eq!(r.status().as_u16(), 303);
-    let r = c.get(format!("{}/console/api/state", s.base)).header("cookie", &cookie).send().await.expect("get");
+    let r = c
+        .get(format!("{}/console/api/state", s.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("get");
     assert_eq!(r.status().as_u16(), 401);
     // Five failures lock the name for a while, even with the right password afterwards.
     for _ in 0..5 {
         sign_in_raw(&s.base, "ada", "wrong password!").await;
     }
     let (loc, cookie) = sign_in_raw(&s.base, "ada", PASSWORD).await;
-    assert_eq!((loc.as_str(), cookie), ("/console/login?error=throttled", None));
+    assert_eq!(
+        (loc.as_str(), cookie),
+        ("/console/login?error=throttled", None)
+    );
     s.stop().await;
 }
 
@@ -383,7 +483,9 @@ async fn chat_input_is_bounded_and_checked() {
     let r = chat.say(hostile).await;
     assert_eq!(r["status"], "bot");
     let (_, h) = chat.call("history", json!({})).await;
-    assert!(h["entries"].as_array().is_some_and(|a| a.iter().any(|e| e["text"] == hostile)));
+    assert!(h["entries"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|e| e["text"] == hostile)));
     let r = s
         .client
         .post(format!("{}/chat/api/start", s.base))
@@ -411,7 +513,14 @@ fn front_end_never_parses_server_strings_as_markup() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web/assets");
     for f in ["widget.js", "console.js"] {
         let js = std::fs::read_to_string(dir.join(f)).expect("asset");
-        for sink in ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"] {
+        for sink in [
+            "innerHTML",
+            "outerHTML",
+            "insertAdjacentHTML",
+            "document.write",
+            "eval(",
+            "new Function",
+        ] {
             assert!(!js.contains(sink), "{f} uses {sink}");
         }
     }

@@ -20,7 +20,9 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_sees_customer_messages_fast_and_loses_none_with_200_chats() {
-    let Some(agent_dir) = example_agent("restaurant") else { return };
+    let Some(agent_dir) = example_agent("restaurant") else {
+        return;
+    };
     let s = TestServer::simple(common::engine(&agent_dir, None)).await;
     add_user(&s.state, "ada", None).await;
     let console = Console::sign_in(&s.base, "ada").await;
@@ -82,7 +84,9 @@ async fn console_sees_customer_messages_fast_and_loses_none_with_200_chats() {
         tasks.push(tokio::spawn(async move {
             for i in 0..EACH {
                 let text = format!("chat {n} message {i}: book a table for four");
-                sent.lock().expect("lock").insert(text.clone(), Instant::now());
+                sent.lock()
+                    .expect("lock")
+                    .insert(text.clone(), Instant::now());
                 c.say(&text).await;
             }
         }));
@@ -109,6 +113,9 @@ async fn console_sees_customer_messages_fast_and_loses_none_with_200_chats() {
     );
     eprintln!("chat start to first bot message (API): p50 {f50:.1} ms, p95 {f95:.1} ms");
     assert_eq!(s.state.web.hub.lagged(), 0);
-    assert!(p95 < 1_000.0 && c95 < 2_000.0, "latency beyond the sanity bound");
+    assert!(
+        p95 < 1_000.0 && c95 < 2_000.0,
+        "latency beyond the sanity bound"
+    );
     s.stop().await;
 }

@@ -16,20 +16,37 @@ use web_support::*;
 type Seen = Arc<Mutex<Vec<(String, Value)>>>;
 
 fn pem(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../transport/tests/data").join(name)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../transport/tests/data")
+        .join(name)
 }
 
 async fn vonage_double() -> (String, Seen) {
     let seen: Seen = Arc::default();
-    async fn calls(State(seen): State<Seen>, headers: HeaderMap, body: Bytes) -> (axum::http::StatusCode, axum::Json<Value>) {
-        let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    async fn calls(
+        State(seen): State<Seen>,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> (axum::http::StatusCode, axum::Json<Value>) {
+        let auth = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
         let mut s = seen.lock().expect("lock");
         s.push((auth, serde_json::from_slice(&body).unwrap_or(Value::Null)));
         let uuid = format!("00000000-0000-4000-8000-{:012}", s.len());
-        (axum::http::StatusCode::CREATED, axum::Json(json!({"uuid": uuid, "status": "started", "direction": "outbound"})))
+        (
+            axum::http::StatusCode::CREATED,
+            axum::Json(json!({"uuid": uuid, "status": "started", "direction": "outbound"})),
+        )
     }
-    let app = axum::Router::new().route("/v1/calls", axum::routing::post(calls)).with_state(seen.clone());
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let app = axum::Router::new()
+        .route("/v1/calls", axum::routing::post(calls))
+        .with_state(seen.clone());
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let base = format!("http://{}", l.local_addr().expect("addr"));
     tokio::spawn(async move {
         let _ = axum::serve(l, app).await;
@@ -39,7 +56,9 @@ async fn vonage_double() -> (String, Seen) {
 
 #[tokio::test]
 async fn vonage_calls_join_one_conversation_with_a_verified_jwt() {
-    let Some(agent_dir) = example_agent("restaurant") else { return };
+    let Some(agent_dir) = example_agent("restaurant") else {
+        return;
+    };
     let s = TestServer::simple(common::engine(&agent_dir, None)).await;
     add_user(&s.state, "ada", Some("+447700900001")).await;
     let (api, seen) = vonage_double().await;
@@ -64,7 +83,9 @@ async fn vonage_calls_join_one_conversation_with_a_verified_jwt() {
     chat.say("can you call me").await;
     let r = chat.say("07700 900123").await;
     assert_eq!(r["status"], "queued", "{r}");
-    let (code, placed) = agent.post(&format!("conversations/{}/call", chat.id), json!({})).await;
+    let (code, placed) = agent
+        .post(&format!("conversations/{}/call", chat.id), json!({}))
+        .await;
     assert_eq!(code, 200, "{placed}");
 
     let seen = seen.lock().expect("lock").clone();
@@ -74,14 +95,22 @@ async fn vonage_calls_join_one_conversation_with_a_verified_jwt() {
     )
     .expect("key");
     let conv = format!("switchboard-{}", chat.id);
-    for ((auth, body), (to, starts)) in seen.iter().zip([("447700900123", false), ("447700900001", true)]) {
+    for ((auth, body), (to, starts)) in seen
+        .iter()
+        .zip([("447700900123", false), ("447700900001", true)])
+    {
         let jwt = auth.strip_prefix("Bearer ").expect("bearer");
         let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
         v.required_spec_claims = ["exp".to_owned()].into();
-        let claims = jsonwebtoken::decode::<Value>(jwt, &key, &v).expect("valid JWT").claims;
+        let claims = jsonwebtoken::decode::<Value>(jwt, &key, &v)
+            .expect("valid JWT")
+            .claims;
         assert_eq!(claims["application_id"], "app-123");
         assert_eq!(body["to"], json!([{"type": "phone", "number": to}]));
-        assert_eq!(body["from"], json!({"type": "phone", "number": "447700900000"}));
+        assert_eq!(
+            body["from"],
+            json!({"type": "phone", "number": "447700900000"})
+        );
         assert_eq!(body["ncco"][0]["action"], "talk");
         assert_eq!(
             body["ncco"][1],

@@ -493,7 +493,10 @@ impl CallIds {
 /// The WebSocket upgrade request, signed like Twilio's when a Twilio auth token is given.
 fn upgrade_request(
     opts: &CallOptions,
-) -> Result<tokio_tungstenite::tungstenite::handshake::client::Request, tokio_tungstenite::tungstenite::Error> {
+) -> Result<
+    tokio_tungstenite::tungstenite::handshake::client::Request,
+    tokio_tungstenite::tungstenite::Error,
+> {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let mut req = opts.url.as_str().into_client_request()?;
     if let (Platform::Twilio, Some(token)) = (opts.transport, opts.twilio_auth_token.as_deref()) {

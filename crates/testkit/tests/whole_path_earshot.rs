@@ -30,7 +30,10 @@ fn barge_in_and_an_early_answer_with_the_production_vad(p: Platform) {
     assert_at(&c, "clear", clears[0], onset + 300, VAD_SLACK_MS);
     let asr = c.recognitions();
     assert_eq!(asr.len(), 1, "{}", c.dump());
-    assert_eq!((asr[0].2, asr[0].3.as_str()), (AsrPriority::EarlyGuess, BOOKING));
+    assert_eq!(
+        (asr[0].2, asr[0].3.as_str()),
+        (AsrPriority::EarlyGuess, BOOKING)
+    );
     let end = speech_end(&c);
     assert_at(&c, "guess", asr[0].0, end + 200, VAD_SLACK_MS);
     assert!(c.synthesized()[1].2.starts_with("Table booked for Tanya"));

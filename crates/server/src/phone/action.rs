@@ -168,10 +168,15 @@ pub async fn twilio_action(
     };
     if let Some(token) = conn.cfg.twilio.auth_token.as_deref() {
         let (scheme, host) = public_origin(&p, &headers);
-        let path = uri.path_and_query().map_or("/twilio/action", |p| p.as_str());
+        let path = uri
+            .path_and_query()
+            .map_or("/twilio/action", |p| p.as_str());
         let url = format!("{scheme}://{host}{path}");
         let signed: Vec<(&str, &str)> = if method == Method::POST {
-            fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+            fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect()
         } else {
             Vec::new()
         };
@@ -252,7 +257,10 @@ async fn answer(conn: &ConnectorRt, ending: &Ending, twilio: &[(String, String)]
     let client = super::callbacks::send::client(FORWARD_TIMEOUT);
     let token = conn.cfg.twilio.auth_token.as_deref();
     let call = &ending.info.call_id;
-    let resp = match form_request(&client, token, &url, method, &form).send().await {
+    let resp = match form_request(&client, token, &url, method, &form)
+        .send()
+        .await
+    {
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(call = %call, error = %e.without_url(), "action URL unreachable");
@@ -275,7 +283,11 @@ async fn answer(conn: &ConnectorRt, ending: &Ending, twilio: &[(String, String)]
         }
         None => {
             tracing::warn!(call = %call, "action URL answer too large or cut");
-            (StatusCode::BAD_GATEWAY, "the action URL's answer is unusable\n").into_response()
+            (
+                StatusCode::BAD_GATEWAY,
+                "the action URL's answer is unusable\n",
+            )
+                .into_response()
         }
     }
 }

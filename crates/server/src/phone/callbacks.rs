@@ -27,8 +27,8 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
 pub use payload::{
-    analytics_json, ended_form, intent_form, status_name, virtual_agent_fields,
-    FAILED_ERROR_CODE, NO_SENTIMENT,
+    analytics_json, ended_form, intent_form, status_name, virtual_agent_fields, FAILED_ERROR_CODE,
+    NO_SENTIMENT,
 };
 
 pub use super::params::{HttpMethod, Overrides};
@@ -63,8 +63,13 @@ impl CallInfo {
     /// Where this call's `statusCallback` goes, and how.
     fn status_target(&self, cfg: &CallbackConfig) -> Option<(String, HttpMethod)> {
         let o = &self.overrides;
-        let url = o.status_callback.as_ref().or(cfg.status_callback.as_ref())?;
-        let method = o.status_callback_method.unwrap_or(cfg.status_callback_method);
+        let url = o
+            .status_callback
+            .as_ref()
+            .or(cfg.status_callback.as_ref())?;
+        let method = o
+            .status_callback_method
+            .unwrap_or(cfg.status_callback_method);
         Some((url.clone(), method))
     }
 
@@ -234,7 +239,13 @@ impl Callbacks {
             return;
         };
         let body = analytics_json(call, record);
-        self.enqueue(Kind::Analytics, call, url, HttpMethod::Post, Body::Json(body));
+        self.enqueue(
+            Kind::Analytics,
+            call,
+            url,
+            HttpMethod::Post,
+            Body::Json(body),
+        );
     }
 
     /// `action` URL request at session end. Never blocks.

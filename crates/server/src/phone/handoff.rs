@@ -297,7 +297,14 @@ pub fn transfer_target(status: &EndStatus) -> Option<&str> {
 /// intent's `name` and `displayName`, and the `parameters`, in the sample's key order (so the
 /// text is the sample's byte for byte).
 pub fn dialogflow_json(query_result: &Value) -> String {
-    let s = |p: &str| Value::from(query_result.pointer(p).and_then(Value::as_str).unwrap_or(""));
+    let s = |p: &str| {
+        Value::from(
+            query_result
+                .pointer(p)
+                .and_then(Value::as_str)
+                .unwrap_or(""),
+        )
+    };
     let params = query_result
         .get("parameters")
         .filter(|p| p.is_object())

@@ -168,7 +168,10 @@ pub fn twiml_parameters(
             .get(..CONFIG_PREFIX.len())
             .filter(|p| p.eq_ignore_ascii_case(CONFIG_PREFIX));
         if lower_prefix.is_some() {
-            config.push((format!("{CONFIG_PREFIX}{}", &k[CONFIG_PREFIX.len()..]), v.clone()));
+            config.push((
+                format!("{CONFIG_PREFIX}{}", &k[CONFIG_PREFIX.len()..]),
+                v.clone(),
+            ));
         } else if CONFIG_NAMES.contains(&k) {
             config.push((format!("{CONFIG_PREFIX}{k}"), v.clone()));
         } else if ATTRIBUTES.contains(&k) {
@@ -239,7 +242,10 @@ mod tests {
                 action_method: Some(HttpMethod::Get),
             }
         );
-        assert_eq!(p.config, map(&[("language", "es"), ("welcomeIntent", "HELLO")]));
+        assert_eq!(
+            p.config,
+            map(&[("language", "es"), ("welcomeIntent", "HELLO")])
+        );
         assert_eq!(
             Value::Object(p.session),
             serde_json::json!({"From": "+15550001", "member_id": "m-7"})

@@ -34,7 +34,9 @@ pub fn hex(bytes: &[u8]) -> String {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CredentialError {
-    #[error("user names are 1 to {MAX_NAME_CHARS} characters: letters, digits, '.', '_', '-', '@'")]
+    #[error(
+        "user names are 1 to {MAX_NAME_CHARS} characters: letters, digits, '.', '_', '-', '@'"
+    )]
     Name,
     #[error("passwords are {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters")]
     PasswordLength,
@@ -157,7 +159,9 @@ impl Auth {
     pub fn session(&self, token: &str, now: DateTime<Utc>) -> Option<AgentSession> {
         let key = sha256(token.as_bytes());
         let mut s = self.sessions();
-        let live = s.get(&key).map(|v| !expired(v, now, self.idle, self.max_age))?;
+        let live = s
+            .get(&key)
+            .map(|v| !expired(v, now, self.idle, self.max_age))?;
         if !live {
             s.remove(&key);
             return None;
@@ -203,7 +207,9 @@ impl Auth {
         if f.len() > MAX_SESSIONS {
             f.retain(|_, (_, first)| now - *first < window);
         }
-        let e = f.entry(name.chars().take(MAX_NAME_CHARS).collect()).or_insert((0, now));
+        let e = f
+            .entry(name.chars().take(MAX_NAME_CHARS).collect())
+            .or_insert((0, now));
         if now - e.1 >= window {
             *e = (0, now);
         }
@@ -261,7 +267,10 @@ mod tests {
         assert!(!verify_password("not a hash", "x"));
         assert_eq!(hash_password("short"), Err(CredentialError::PasswordLength));
         // Same password, different salt.
-        assert_ne!(h, hash_password("correct horse battery").unwrap_or_default());
+        assert_ne!(
+            h,
+            hash_password("correct horse battery").unwrap_or_default()
+        );
     }
 
     #[test]
@@ -278,15 +287,24 @@ mod tests {
         let t0 = Utc::now();
         let tok = a.start("ada", true, None, t0);
         assert!(a.session(&tok, t0 + Duration::minutes(29)).is_some());
-        assert!(a.session(&tok, t0 + Duration::minutes(58)).is_some(), "refreshed");
-        assert!(a.session(&tok, t0 + Duration::minutes(90)).is_none(), "idle");
+        assert!(
+            a.session(&tok, t0 + Duration::minutes(58)).is_some(),
+            "refreshed"
+        );
+        assert!(
+            a.session(&tok, t0 + Duration::minutes(90)).is_none(),
+            "idle"
+        );
         let tok = a.start("ada", true, None, t0);
         let mut t = t0;
         while t < t0 + Duration::hours(8) - Duration::minutes(20) {
             t += Duration::minutes(20);
             assert!(a.session(&tok, t).is_some());
         }
-        assert!(a.session(&tok, t0 + Duration::hours(8)).is_none(), "max age");
+        assert!(
+            a.session(&tok, t0 + Duration::hours(8)).is_none(),
+            "max age"
+        );
         assert!(a.session("bogus", t0).is_none());
         let tok = a.start("bob", false, None, t0);
         a.end(&tok);
@@ -309,7 +327,12 @@ mod tests {
     #[test]
     fn cookies() {
         let mut h = axum::http::HeaderMap::new();
-        h.append("cookie", "a=1; sb_console=tok; b=2".parse().unwrap_or_else(|_| unreachable!()));
+        h.append(
+            "cookie",
+            "a=1; sb_console=tok; b=2"
+                .parse()
+                .unwrap_or_else(|_| unreachable!()),
+        );
         assert_eq!(cookie(&h, SESSION_COOKIE), Some("tok"));
         assert_eq!(cookie(&h, "c"), None);
         let c = set_cookie(SESSION_COOKIE, "t", 60, false);

@@ -74,7 +74,10 @@ pub async fn twilio_status(
         .get("x-twilio-signature")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let refs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     if !sb_transport::verify_twilio_signature(token, &url, &refs, sig) {
         tracing::warn!("console: Twilio status callback with a bad signature");
         return StatusCode::FORBIDDEN;

@@ -47,7 +47,10 @@ fn page(html: String, cookies: &[String]) -> Response {
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     // Not `no-referrer`: with it, browsers send `Origin: null` on form posts, which the
     // same-origin check refuses.
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -166,9 +169,15 @@ pub async fn login_page(
     let html = LOGIN_HTML
         .replace("{{csrf}}", &csrf)
         .replace("{{error}}", &html_escape(error))
-        .replace("{{error_hidden}}", if error.is_empty() { "hidden" } else { "" });
+        .replace(
+            "{{error_hidden}}",
+            if error.is_empty() { "hidden" } else { "" },
+        );
     let insecure = app.web.insecure_cookies();
-    page(html, &[auth::set_cookie(LOGIN_COOKIE, &csrf, 3_600, insecure)])
+    page(
+        html,
+        &[auth::set_cookie(LOGIN_COOKIE, &csrf, 3_600, insecure)],
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -201,8 +210,7 @@ pub async fn login(
     }
     let now = app.clock.now();
     let name = f.name.trim().to_string();
-    if auth::check_name(&name).is_err() || f.password.chars().count() > auth::MAX_PASSWORD_CHARS
-    {
+    if auth::check_name(&name).is_err() || f.password.chars().count() > auth::MAX_PASSWORD_CHARS {
         return redirect("/console/login?error=1", &[]);
     }
     if app.web.auth.throttled(&name, now) {
@@ -314,10 +322,7 @@ pub async fn events(
         app.web.closing(),
         Some(Box::new(move |n| lag_app.web.hub.note_lag(n))),
         Some(Box::new(move || {
-            alive_app
-                .web
-                .auth
-                .valid(&token, alive_app.clock.now())
+            alive_app.web.auth.valid(&token, alive_app.clock.now())
         })),
     );
     Ok(stream.into_response())
@@ -534,7 +539,8 @@ pub async fn reply(
     b: Result<Json<ReplyBody>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let s = writer(&app, &headers)?;
-    let Json(b) = b.map_err(|e| ApiError::invalid(format!("Invalid request body: {}", e.body_text())))?;
+    let Json(b) =
+        b.map_err(|e| ApiError::invalid(format!("Invalid request body: {}", e.body_text())))?;
     let text = super::customer::clean_text(&b.text, MAX_REPLY_CHARS)?;
     let l = live(&app, &id)?;
     let r = app

@@ -63,7 +63,10 @@ pub async fn cors(mut res: Response) -> Response {
         header::ACCESS_CONTROL_ALLOW_METHODS,
         HeaderValue::from_static("GET, POST"),
     );
-    h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
     res
 }
 
@@ -215,7 +218,9 @@ pub async fn say(
         .await
         .map_err(internal)?;
     let Some(seq) = seq else {
-        return Err(ApiError::exhausted("This chat is too long; start a new one."));
+        return Err(ApiError::exhausted(
+            "This chat is too long; start a new one.",
+        ));
     };
     if human {
         return Ok(Json(json!({"entries": [], "status": "agent"})));

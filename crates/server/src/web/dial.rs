@@ -171,7 +171,10 @@ pub fn normalize_number(raw: &str, default_cc: Option<&str>) -> Result<String, D
 
 impl Dialer {
     /// Reads `[console]` from the TOML file; `None` when the file has no such section.
-    pub fn from_file(path: &Path, twilio_token_env: Option<String>) -> Result<Option<Dialer>, DialError> {
+    pub fn from_file(
+        path: &Path,
+        twilio_token_env: Option<String>,
+    ) -> Result<Option<Dialer>, DialError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| DialError::Config(format!("cannot read {}: {e}", path.display())))?;
         let f: File = toml::from_str(&text).map_err(|e| DialError::Config(e.to_string()))?;
@@ -189,7 +192,9 @@ impl Dialer {
         let country = s.default_country_code.clone();
         if let Some(cc) = &country {
             if cc.is_empty() || cc.len() > 3 || !cc.chars().all(|c| c.is_ascii_digit()) {
-                return Err(DialError::Config("default_country_code is 1 to 3 digits".into()));
+                return Err(DialError::Config(
+                    "default_country_code is 1 to 3 digits".into(),
+                ));
             }
         }
         let from = normalize_number(&from, country.as_deref())?;
@@ -206,14 +211,16 @@ impl Dialer {
         let provider = match s.provider.as_deref().unwrap_or("twilio") {
             "twilio" => {
                 let t = s.twilio;
-                let account_sid = t
-                    .account_sid
-                    .ok_or_else(|| DialError::Config("console.twilio.account_sid is required".into()))?;
+                let account_sid = t.account_sid.ok_or_else(|| {
+                    DialError::Config("console.twilio.account_sid is required".into())
+                })?;
                 let auth_token = twilio_token_env
                     .filter(|t| !t.is_empty())
                     .or(t.auth_token)
                     .ok_or_else(|| {
-                        DialError::Config("console.twilio.auth_token (or TWILIO_AUTH_TOKEN) is required".into())
+                        DialError::Config(
+                            "console.twilio.auth_token (or TWILIO_AUTH_TOKEN) is required".into(),
+                        )
                     })?;
                 Provider::Twilio {
                     base: http_url(
@@ -307,8 +314,15 @@ impl Dialer {
         ] {
             let id = match &self.provider {
                 Provider::Twilio { base, creds } => {
-                    self.twilio(base, creds, leg, to, &twiml(greeting, &conf, starts), conversation)
-                        .await?
+                    self.twilio(
+                        base,
+                        creds,
+                        leg,
+                        to,
+                        &twiml(greeting, &conf, starts),
+                        conversation,
+                    )
+                    .await?
                 }
                 Provider::Vonage { base, signer } => {
                     let ncco = ncco(greeting, &conf, starts);
@@ -408,7 +422,11 @@ impl Dialer {
     }
 }
 
-async fn answer_id(leg: &'static str, res: reqwest::Response, field: &str) -> Result<String, DialError> {
+async fn answer_id(
+    leg: &'static str,
+    res: reqwest::Response,
+    field: &str,
+) -> Result<String, DialError> {
     let status = res.status();
     if !status.is_success() {
         return Err(DialError::Rejected {
@@ -459,9 +477,18 @@ mod tests {
 
     #[test]
     fn numbers() {
-        assert_eq!(normalize_number("+1 (415) 555-0123", None).ok().as_deref(), Some("+14155550123"));
-        assert_eq!(normalize_number("0044 20 7946 0018", None).ok().as_deref(), Some("+442079460018"));
-        assert_eq!(normalize_number("07700 900123", Some("44")).ok().as_deref(), Some("+447700900123"));
+        assert_eq!(
+            normalize_number("+1 (415) 555-0123", None).ok().as_deref(),
+            Some("+14155550123")
+        );
+        assert_eq!(
+            normalize_number("0044 20 7946 0018", None).ok().as_deref(),
+            Some("+442079460018")
+        );
+        assert_eq!(
+            normalize_number("07700 900123", Some("44")).ok().as_deref(),
+            Some("+447700900123")
+        );
         assert!(normalize_number("07700 900123", None).is_err());
         assert!(normalize_number("+1 415 <b>", None).is_err());
         assert!(normalize_number("+12", None).is_err());
@@ -475,7 +502,8 @@ mod tests {
             "<Response><Say>Hi &lt;there&gt; &amp; co</Say><Dial><Conference startConferenceOnEnter=\"false\" \
 endConferenceOnExit=\"false\" beep=\"false\" waitUrl=\"\">switchboard-c1</Conference></Dial></Response>"
         );
-        assert!(twiml("x", "c", true).contains("startConferenceOnEnter=\"true\" endConferenceOnExit=\"true\""));
+        assert!(twiml("x", "c", true)
+            .contains("startConferenceOnEnter=\"true\" endConferenceOnExit=\"true\""));
     }
 
     #[test]
@@ -486,8 +514,14 @@ endConferenceOnExit=\"false\" beep=\"false\" waitUrl=\"\">switchboard-c1</Confer
         };
         assert!(s("[console]\nfrom = \"+15005550006\"\n[console.twilio]\naccount_sid = \"AC1\"\nauth_token = \"t\"\n").is_ok());
         let e = |t: &str| s(t).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(e("[console]\n[console.twilio]\naccount_sid = \"AC1\"\nauth_token = \"t\"\n").contains("from"));
-        assert!(e("[console]\nfrom = \"+15005550006\"\n[console.twilio]\naccount_sid = \"AC1\"\n").contains("auth_token"));
+        assert!(
+            e("[console]\n[console.twilio]\naccount_sid = \"AC1\"\nauth_token = \"t\"\n")
+                .contains("from")
+        );
+        assert!(
+            e("[console]\nfrom = \"+15005550006\"\n[console.twilio]\naccount_sid = \"AC1\"\n")
+                .contains("auth_token")
+        );
         assert!(e("[console]\nfrom = \"+15005550006\"\nprovider = \"sip\"\n").contains("sip"));
         assert!(e("[console]\nfrom = \"+15005550006\"\npublic_url = \"ftp://x\"\n[console.twilio]\naccount_sid = \"A\"\nauth_token = \"t\"\n").contains("public_url"));
         // The token never shows in Debug output.

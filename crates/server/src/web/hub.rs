@@ -6,9 +6,7 @@
 //! Console subscribers share one bounded broadcast channel; one that falls behind gets a `resync`
 //! event (and re-reads the state) instead of silently missing entries; such lags are counted.
 
-use super::model::{
-    Channel, Conversation, Entry, Meta, Nlu, PlacedCall, Status, Who, MAX_ENTRIES,
-};
+use super::model::{Channel, Conversation, Entry, Meta, Nlu, PlacedCall, Status, Who, MAX_ENTRIES};
 use super::store::{ConversationStore, WebStoreError};
 use crate::clock::Clock;
 use chrono::{DateTime, Utc};
@@ -52,7 +50,10 @@ impl Live {
             return false;
         };
         let got = super::auth::sha256(key.as_bytes());
-        want.iter().zip(got.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+        want.iter()
+            .zip(got.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
@@ -286,9 +287,11 @@ impl Hub {
         for ev in console {
             let _ = self.console.send(ev.to_string().into());
         }
-        let _ = self
-            .console
-            .send(json!({"type": "conv", "conv": conv.meta}).to_string().into());
+        let _ = self.console.send(
+            json!({"type": "conv", "conv": conv.meta})
+                .to_string()
+                .into(),
+        );
         for ev in customer {
             let _ = live.customer.send(ev.to_string().into());
         }
@@ -438,7 +441,8 @@ mod tests {
             lives.push(l);
         }
         assert!(matches!(
-            h.open("d".into(), Channel::Chat, "d".into(), None, None).await,
+            h.open("d".into(), Channel::Chat, "d".into(), None, None)
+                .await,
             Err(HubError::Full(3))
         ));
         let t0 = h.now();

@@ -72,7 +72,8 @@ impl Web {
     }
 
     pub fn insecure_cookies(&self) -> bool {
-        self.insecure_cookies.load(std::sync::atomic::Ordering::Relaxed)
+        self.insecure_cookies
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// `serve`'s settings: the dialer from `[console]` of the config file, the cookie flag.
@@ -131,17 +132,32 @@ pub fn html_escape(s: &str) -> String {
 /// The web chat's and the console's routes.
 pub fn routes() -> Router<Arc<AppState>> {
     let chat_api = Router::new()
-        .route("/chat/api/start", post(customer::start).options(customer::preflight))
-        .route("/chat/api/history", post(customer::history).options(customer::preflight))
-        .route("/chat/api/say", post(customer::say).options(customer::preflight))
-        .route("/chat/api/person", post(customer::person).options(customer::preflight))
+        .route(
+            "/chat/api/start",
+            post(customer::start).options(customer::preflight),
+        )
+        .route(
+            "/chat/api/history",
+            post(customer::history).options(customer::preflight),
+        )
+        .route(
+            "/chat/api/say",
+            post(customer::say).options(customer::preflight),
+        )
+        .route(
+            "/chat/api/person",
+            post(customer::person).options(customer::preflight),
+        )
         .route("/chat/api/events", get(customer::events))
         .layer(axum::middleware::map_response(customer::cors));
     let console_api = Router::new()
         .route("/console/api/state", get(console::state))
         .route("/console/api/events", get(console::events))
         .route("/console/api/history", get(console::history))
-        .route("/console/api/conversations/{id}", get(console::conversation))
+        .route(
+            "/console/api/conversations/{id}",
+            get(console::conversation),
+        )
         .route(
             "/console/api/conversations/{id}/export",
             get(console::export),
@@ -151,7 +167,10 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/console/api/conversations/{id}/handback",
             post(console::hand_back),
         )
-        .route("/console/api/conversations/{id}/reply", post(console::reply))
+        .route(
+            "/console/api/conversations/{id}/reply",
+            post(console::reply),
+        )
         .route(
             "/console/api/conversations/{id}/resolve",
             post(console::resolve),

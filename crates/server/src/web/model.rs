@@ -36,10 +36,7 @@ pub enum Status {
         reason: String,
     },
     /// A person took the conversation over; the bot is silent.
-    Agent {
-        agent: String,
-        since: DateTime<Utc>,
-    },
+    Agent { agent: String, since: DateTime<Utc> },
     /// Closed by a person.
     Resolved { by: String, at: DateTime<Utc> },
     /// The customer left (phone call ended, chat idle past its lifetime) without a handoff.

@@ -108,7 +108,10 @@ async fn run(hub: Arc<Hub>, mut rx: mpsc::Receiver<Report>) {
         let result = match r {
             Report::Started { call_id, caller } => {
                 let id: String = call_id.chars().take(100).collect();
-                match hub.open(id, Channel::Phone, String::new(), None, caller).await {
+                match hub
+                    .open(id, Channel::Phone, String::new(), None, caller)
+                    .await
+                {
                     Ok(l) => {
                         calls.insert(call_id, l);
                         Ok(())
@@ -118,16 +121,15 @@ async fn run(hub: Arc<Hub>, mut rx: mpsc::Receiver<Report>) {
             }
             Report::Turn { call_id, record } => match calls.get(&call_id) {
                 None => Ok(()),
-                Some(l) => hub
-                    .change(l, |t| {
+                Some(l) => {
+                    hub.change(l, |t| {
                         let nlu = Nlu {
                             intent: record.intent.clone(),
                             confidence: record.confidence,
                             parameters: record.parameters.clone(),
-                            sentiment: record.sentiment.map(|(score, magnitude)| Sentiment {
-                                score,
-                                magnitude,
-                            }),
+                            sentiment: record
+                                .sentiment
+                                .map(|(score, magnitude)| Sentiment { score, magnitude }),
                         };
                         match said(&record.input) {
                             Some(text) => {
@@ -143,15 +145,19 @@ async fn run(hub: Arc<Hub>, mut rx: mpsc::Receiver<Report>) {
                             t.add(Who::Bot, None, record.bot_text.clone(), Vec::new(), None);
                         }
                     })
-                    .await,
+                    .await
+                }
             },
             Report::Ended { call_id, status } => match calls.remove(&call_id) {
                 None => Ok(()),
-                Some(l) => hub
-                    .change(&l, |t| {
+                Some(l) => {
+                    hub.change(&l, |t| {
                         let now = t.now;
                         match &status {
-                            EndStatus::LiveAgentHandoff { params, transfer_to } => {
+                            EndStatus::LiveAgentHandoff {
+                                params,
+                                transfer_to,
+                            } => {
                                 let reason = params
                                     .get("reason")
                                     .and_then(Value::as_str)
@@ -171,7 +177,8 @@ async fn run(hub: Arc<Hub>, mut rx: mpsc::Receiver<Report>) {
                             _ => t.set_status(Status::Ended { at: now }),
                         }
                     })
-                    .await,
+                    .await
+                }
             },
         };
         if let Err(e) = result {

@@ -109,7 +109,12 @@ fn rich_element(e: &Value) -> Option<Value> {
             None,
             e.get("text")
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(|t| text(Some(t))).take(MAX_ITEMS).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|t| text(Some(t)))
+                        .take(MAX_ITEMS)
+                        .collect()
+                })
                 .unwrap_or_default(),
             None,
             None,
@@ -140,7 +145,11 @@ pub fn from_fulfillment(messages: &[Value]) -> Vec<Value> {
             if let Some(t) = title {
                 out.push(json!({"type": "card", "title": t, "buttons": []}));
             }
-            if let Some(c) = q.get("quickReplies").and_then(Value::as_array).and_then(|a| chips(a.iter())) {
+            if let Some(c) = q
+                .get("quickReplies")
+                .and_then(Value::as_array)
+                .and_then(|a| chips(a.iter()))
+            {
                 out.push(c);
             }
         } else if let Some(c) = m.get("card") {
@@ -163,7 +172,10 @@ pub fn from_fulfillment(messages: &[Value]) -> Vec<Value> {
                 buttons,
             ));
         } else if let Some(i) = m.get("image") {
-            out.extend(image(safe_url(i.get("imageUri")), text(i.get("accessibilityText"))));
+            out.extend(image(
+                safe_url(i.get("imageUri")),
+                text(i.get("accessibilityText")),
+            ));
         } else if let Some(rows) = m.pointer("/payload/richContent").and_then(Value::as_array) {
             for row in rows {
                 match row {
@@ -237,7 +249,9 @@ mod tests {
         ]);
         assert_eq!(out[0]["options"].as_array().map(Vec::len), Some(MAX_ITEMS));
         assert_eq!(out[1]["title"].as_str().map(str::len), Some(MAX_STR));
-        let flood: Vec<Value> = (0..50).map(|_| json!({"image": {"imageUri": "https://x.test/a.png"}})).collect();
+        let flood: Vec<Value> = (0..50)
+            .map(|_| json!({"image": {"imageUri": "https://x.test/a.png"}}))
+            .collect();
         assert_eq!(from_fulfillment(&flood).len(), MAX_MESSAGES);
     }
 }

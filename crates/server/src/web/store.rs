@@ -208,7 +208,8 @@ impl FileUsers {
             std::fs::create_dir_all(dir).map_err(|e| self.io(e))?;
         }
         let tmp = self.path.with_extension("json.tmp");
-        let body = serde_json::to_vec_pretty(users).map_err(|e| WebStoreError::Backend(e.to_string()))?;
+        let body =
+            serde_json::to_vec_pretty(users).map_err(|e| WebStoreError::Backend(e.to_string()))?;
         {
             use std::io::Write;
             let mut opts = std::fs::OpenOptions::new();
@@ -219,7 +220,9 @@ impl FileUsers {
                 opts.mode(0o600);
             }
             let mut f = opts.open(&tmp).map_err(|e| self.io(e))?;
-            f.write_all(&body).and_then(|_| f.sync_all()).map_err(|e| self.io(e))?;
+            f.write_all(&body)
+                .and_then(|_| f.sync_all())
+                .map_err(|e| self.io(e))?;
         }
         std::fs::rename(&tmp, &self.path).map_err(|e| self.io(e))
     }
@@ -253,7 +256,10 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     fn meta(id: &str, day: u32, intents: &[&str]) -> Meta {
-        let t = Utc.with_ymd_and_hms(2025, 3, day, 12, 0, 0).single().unwrap_or_default();
+        let t = Utc
+            .with_ymd_and_hms(2025, 3, day, 12, 0, 0)
+            .single()
+            .unwrap_or_default();
         Meta {
             id: id.into(),
             channel: Channel::Chat,
@@ -300,14 +306,21 @@ mod tests {
         assert_eq!(ids(s.search(&q).await.unwrap_or_default()), ["c", "a"]);
         let q = Search {
             text: Some("TABLE".into()),
-            from: Some(Utc.with_ymd_and_hms(2025, 3, 2, 0, 0, 0).single().unwrap_or_default()),
+            from: Some(
+                Utc.with_ymd_and_hms(2025, 3, 2, 0, 0, 0)
+                    .single()
+                    .unwrap_or_default(),
+            ),
             ..Default::default()
         };
         assert_eq!(ids(s.search(&q).await.unwrap_or_default()), ["c"]);
         // Replacing an entry by seq keeps one.
         assert!(s.put_entry("a", &entry(0, "changed")).await.is_ok());
         let a = s.get("a").await.ok().flatten().map(|c| c.entries);
-        assert_eq!(a.map(|e| (e.len(), e[0].text.clone())), Some((1, "changed".into())));
+        assert_eq!(
+            a.map(|e| (e.len(), e[0].text.clone())),
+            Some((1, "changed".into()))
+        );
     }
 
     #[tokio::test]
@@ -332,7 +345,10 @@ mod tests {
         };
         assert!(FileUsers::new(dir.path()).add_user(&u).await.is_ok());
         let again = FileUsers::new(dir.path());
-        assert!(matches!(again.add_user(&u).await, Err(WebStoreError::UserExists(_))));
+        assert!(matches!(
+            again.add_user(&u).await,
+            Err(WebStoreError::UserExists(_))
+        ));
         assert_eq!(again.user("ada").await.ok().flatten(), Some(u));
         assert_eq!(again.user("bob").await.ok().flatten(), None);
         #[cfg(unix)]

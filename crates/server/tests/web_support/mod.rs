@@ -73,7 +73,9 @@ pub async fn sign_in_raw(base: &str, name: &str, password: &str) -> (String, Opt
         .expect("login page");
     let (login_cookie, _) = set_cookie(r.headers(), auth::LOGIN_COOKIE).expect("login cookie");
     let html = r.text().await.expect("html");
-    let csrf = between(&html, "name=\"csrf\" value=\"", "\"").expect("csrf field").to_string();
+    let csrf = between(&html, "name=\"csrf\" value=\"", "\"")
+        .expect("csrf field")
+        .to_string();
     let r = c
         .post(format!("{base}/console/login"))
         .header("cookie", login_cookie)
@@ -89,7 +91,10 @@ pub async fn sign_in_raw(base: &str, name: &str, password: &str) -> (String, Opt
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    (loc, set_cookie(r.headers(), auth::SESSION_COOKIE).map(|(c, _)| c))
+    (
+        loc,
+        set_cookie(r.headers(), auth::SESSION_COOKIE).map(|(c, _)| c),
+    )
 }
 
 impl Console {

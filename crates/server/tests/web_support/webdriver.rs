@@ -109,8 +109,12 @@ impl Driver {
             client: self.client.clone(),
             profile,
         };
-        s.cmd("POST", "/timeouts", json!({"implicit": 10_000, "script": 15_000}))
-            .await;
+        s.cmd(
+            "POST",
+            "/timeouts",
+            json!({"implicit": 10_000, "script": 15_000}),
+        )
+        .await;
         s.set_window(width, height).await;
         s
     }
@@ -189,14 +193,21 @@ impl Session {
     }
 
     fn el(v: Value) -> El {
-        El(v[ELEMENT].as_str().unwrap_or_else(|| panic!("not an element: {v}")).to_string())
+        El(v[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("not an element: {v}"))
+            .to_string())
     }
 
     /// The first element matching `css` in the document (waits up to the implicit timeout).
     pub async fn find(&self, css: &str) -> El {
         Self::el(
-            self.cmd("POST", "/element", json!({"using": "css selector", "value": css}))
-                .await,
+            self.cmd(
+                "POST",
+                "/element",
+                json!({"using": "css selector", "value": css}),
+            )
+            .await,
         )
     }
 
@@ -224,8 +235,12 @@ impl Session {
 
     /// Types like a person (Enter is "\u{E007}").
     pub async fn type_into(&self, e: &El, text: &str) {
-        self.cmd("POST", &format!("/element/{}/value", e.0), json!({"text": text}))
-            .await;
+        self.cmd(
+            "POST",
+            &format!("/element/{}/value", e.0),
+            json!({"text": text}),
+        )
+        .await;
     }
 
     pub async fn script(&self, js: &str, args: Value) -> Value {

@@ -94,7 +94,11 @@ pub(super) fn coming_weekday(cx: &Cx, i: usize) -> Option<(Edit, usize)> {
     if cx.norm(i) != "coming" || !calendar::is_weekday_or_relative(next) || next.starts_with("to") {
         return None;
     }
-    let first = if i > 0 && cx.norm(i - 1) == "this" { i - 1 } else { i };
+    let first = if i > 0 && cx.norm(i - 1) == "this" {
+        i - 1
+    } else {
+        i
+    };
     let (a, b) = (cx.toks.get(first)?, cx.toks.get(i)?);
     Some((
         Edit {

@@ -227,9 +227,11 @@ async fn resume_is_refused_on_another_call_twice_or_late() {
     request_action(&s, &twiml, late).await;
     let seen = app.next().await;
     assert_eq!(seen.field("VirtualAgentStatus"), "failed");
-    assert!(seen
-        .field("VirtualAgentError")
-        .starts_with("no paused session of end user"));
+    assert!(
+        seen.field("VirtualAgentError")
+            .starts_with("no paused session of end user"),
+        "{seen:?}"
+    );
     s.stop().await;
 }
 

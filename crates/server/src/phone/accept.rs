@@ -96,7 +96,7 @@ pub async fn run_call(
         info.stream_id = format!("WS{}", uuid::Uuid::new_v4().simple());
     }
     // A call from here on: it needs a call slot and its own call id.
-    let Ok(_slot) = phone.slots.clone().try_acquire_owned() else {
+    let Ok(slot) = phone.slots.clone().try_acquire_owned() else {
         phone
             .metrics
             .refused
@@ -110,7 +110,7 @@ pub async fn run_call(
             .await;
         return;
     };
-    let _claim = match super::admission::claim(&phone, &info).await {
+    let claim = match super::admission::claim(&phone, &info).await {
         Ok(c) => c,
         Err(why) => {
             tracing::warn!(call = %info.call_id, "start refused: {why}");
@@ -156,6 +156,10 @@ pub async fn run_call(
     let close = driver.close_frame.take();
     // Handoff (a REST redirect of the live call) happens before our side closes the stream.
     driver.finish().await;
+    // The platform may start the call's next stream (a resume) as soon as this one closes: its
+    // call id and slot are free before the close goes out.
+    drop(claim);
+    drop(slot);
     let _ = ws.send(Message::Close(close)).await;
 }
 

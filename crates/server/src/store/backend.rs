@@ -213,6 +213,9 @@ pub(crate) async fn open(location: &Location) -> Result<Db, StoreError> {
             .max_lifetime(None),
         Kind::Sqlite => AnyPoolOptions::new().max_connections(SQLITE_POOL),
     }
+    // A local file has no connection to lose: checking one before each use only costs a round
+    // trip to its worker thread.
+    .test_before_acquire(kind == Kind::Postgres)
     .after_connect(move |conn, _| {
         Box::pin(async move {
             if kind == Kind::Sqlite {

@@ -9,9 +9,10 @@
 //! `synchronous=NORMAL` means a committed batch survives a process crash; a power loss can lose the
 //! last committed batches, and a process crash loses turns still in the queue (at most the queue
 //! capacity). Graceful shutdown ([`Store::close`]) commits everything. When the queue is full,
-//! requests wait (back-pressure) rather than drop state. Reads go through the same writer, in order
-//! with the writes, so a read sees every write queued before it (the in-memory session cache may
-//! evict a session whose write is still queued).
+//! requests wait (back-pressure) rather than drop state. A session is read from the writer's list
+//! of queued, uncommitted rows first, then from the database (WAL: beside the writer, not behind
+//! it), so a read sees every write queued before it even when the in-memory session cache evicted
+//! the session.
 //!
 //! Sessions and turns, PostgreSQL (several nodes): every node may serve every session, so a turn
 //! is acknowledged only once committed, and the caller reads the session through on every turn
@@ -134,6 +135,8 @@ struct Inner {
     db: backend::Db,
     /// The SQLite sessions writer; `None` on PostgreSQL, where turns are written directly.
     sessions: Option<mpsc::Sender<sessions::Cmd>>,
+    /// Sessions whose write the SQLite writer has not committed yet.
+    queued: Arc<sqlite_writer::Queued>,
     calls: mpsc::Sender<calls::Cmd>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
@@ -151,10 +154,15 @@ impl Store {
             .await
             .map_err(|_| StoreError::Closed)??;
         let mut tasks = Vec::new();
+        let queued = Arc::new(sqlite_writer::Queued::default());
         let sessions = match db.kind {
             Kind::Sqlite => {
                 let (tx, rx) = mpsc::channel(queue.max(1));
-                tasks.push(tokio::spawn(sqlite_writer::run(db.pool.clone(), rx)));
+                tasks.push(tokio::spawn(sqlite_writer::run(
+                    db.pool.clone(),
+                    rx,
+                    queued.clone(),
+                )));
                 Some(tx)
             }
             Kind::Postgres => None,
@@ -166,6 +174,7 @@ impl Store {
             inner: Arc::new(Inner {
                 db,
                 sessions,
+                queued,
                 calls: calls_tx,
                 tasks: Mutex::new(tasks),
             }),
@@ -198,16 +207,12 @@ impl Store {
 
     /// The stored session, if any (expired or not: the caller decides).
     pub async fn load(&self, id: &str) -> Result<Option<StoredSession>, StoreError> {
-        match &self.inner.sessions {
-            Some(tx) => {
-                Self::request(tx, |reply| sessions::Cmd::Load {
-                    id: id.to_string(),
-                    reply,
-                })
-                .await?
-            }
-            None => sessions::load(&mut *self.pool().acquire().await?, id).await,
+        // A write still queued is newer than the database; once it is committed it is gone from
+        // here, and the database has it.
+        if let Some(row) = self.inner.queued.get(id) {
+            return row.to_stored().map(Some);
         }
+        sessions::load(&mut *self.pool().acquire().await?, id).await
     }
 
     /// Persists the session's new state and the turn. SQLite: returns once queued (see the module
@@ -221,10 +226,12 @@ impl Store {
     ) -> Result<(), StoreError> {
         let row = sessions::SessionRow::new(id, session)?;
         match &self.inner.sessions {
-            Some(tx) => tx
-                .send(sessions::Cmd::SaveTurn(Box::new((row, turn))))
-                .await
-                .map_err(|_| StoreError::Closed),
+            Some(tx) => {
+                self.inner.queued.put(&row);
+                tx.send(sessions::Cmd::SaveTurn(Box::new((row, turn))))
+                    .await
+                    .map_err(|_| StoreError::Closed)
+            }
             None => sessions::save_checked(self.pool(), &row, &turn).await,
         }
     }

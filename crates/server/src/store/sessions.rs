@@ -54,10 +54,6 @@ impl SessionRow {
 }
 
 pub(crate) enum Cmd {
-    Load {
-        id: String,
-        reply: oneshot::Sender<Result<Option<StoredSession>, StoreError>>,
-    },
     SaveTurn(Box<(SessionRow, TurnRecord)>),
     Sweep {
         now: i64,
@@ -176,18 +172,39 @@ pub(crate) fn load<'a>(
             return Ok(None);
         };
         let state: String = row.try_get(0)?;
-        let state = serde_json::from_str(&state).map_err(|source| StoreError::Corrupt {
-            what: "session state",
-            source,
-        })?;
-        Ok(Some(StoredSession {
-            state,
-            created_at: from_ms(row.try_get(1)?),
-            updated_at: from_ms(row.try_get(2)?),
-            expires_at: from_ms(row.try_get(3)?),
-            version: row.try_get(4)?,
-        }))
+        stored(
+            &state,
+            [row.try_get(1)?, row.try_get(2)?, row.try_get(3)?],
+            row.try_get(4)?,
+        )
+        .map(Some)
     })
+}
+
+/// A session from its columns: state as JSON text, times (created, updated, expires) in Unix ms.
+fn stored(state: &str, times: [i64; 3], version: i64) -> Result<StoredSession, StoreError> {
+    let state = serde_json::from_str(state).map_err(|source| StoreError::Corrupt {
+        what: "session state",
+        source,
+    })?;
+    Ok(StoredSession {
+        state,
+        created_at: from_ms(times[0]),
+        updated_at: from_ms(times[1]),
+        expires_at: from_ms(times[2]),
+        version,
+    })
+}
+
+impl SessionRow {
+    /// The session this row stores.
+    pub fn to_stored(&self) -> Result<StoredSession, StoreError> {
+        stored(
+            &self.state,
+            [self.created_at, self.updated_at, self.expires_at],
+            self.version,
+        )
+    }
 }
 
 pub(crate) fn sweep(conn: &mut AnyConnection, now: i64) -> Fut<'_, Result<usize, StoreError>> {

@@ -206,9 +206,9 @@ async fn config_is_honoured_or_refused() {
     assert_eq!(
         seen.field("VirtualAgentError"),
         "language `fr-FR` is not a language of the agent (languages: en, es); \
-         speechModel `phone_call` is not configured (models: default = whisper-tiny.en); \
          speechModelVariant `USE_ENHANCED` is not available (only the standard model is); \
          voiceModel `mine` is not available (no custom voice models); \
+         speechModel `phone_call` is not configured (models: default = whisper-tiny.en); \
          voiceName `en-US-Wavenet-C` is not installed (voices: default)"
     );
 

@@ -84,6 +84,13 @@ pub struct PhoneLimits {
     /// How long a paused session (`TWILIO_ACTION: PAUSE`) can be resumed, in seconds (Twilio
     /// keeps them 30 minutes); expired ones are swept.
     pub paused_ttl_s: u64,
+    /// Voices a call may choose by name (`<Config name="voiceName">`) besides the default one
+    /// and every espeak-ng voice (`espeak:VOICE`): name → `espeak:VOICE` or
+    /// `piper:/path/voice.onnx` (its `voice.onnx.json` beside it). Loaded at start.
+    pub voices: BTreeMap<String, String>,
+    /// Recognisers a call may choose by name (`<Config name="speechModel">`) besides the
+    /// default one: name → a Whisper CTranslate2 model directory. Loaded at start.
+    pub speech_models: BTreeMap<String, PathBuf>,
 }
 
 impl Default for PhoneLimits {
@@ -103,6 +110,8 @@ impl Default for PhoneLimits {
             jobs_per_call: 8,
             public_url: None,
             paused_ttl_s: 30 * 60,
+            voices: BTreeMap::new(),
+            speech_models: BTreeMap::new(),
         }
     }
 }
@@ -488,6 +497,22 @@ impl PhoneFile {
         }
         if l.tts_cache_mb > 4096 {
             return range("phone.tts_cache_mb", "must be at most 4096");
+        }
+        if l.voices
+            .values()
+            .any(|v| !super::choices::check_voice_spec(v))
+        {
+            return range(
+                "phone.voices",
+                "each must be espeak:VOICE or piper:/path/voice.onnx",
+            );
+        }
+        let taken = |n: &String| n.eq_ignore_ascii_case("default");
+        if l.voices.keys().any(taken) || l.speech_models.keys().any(taken) {
+            return range(
+                "phone.voices and phone.speech_models",
+                "cannot name one `default`",
+            );
         }
         if let Some(u) = &l.public_url {
             if !is_http_url(u) {

@@ -95,6 +95,8 @@ impl Driver {
         let mut book = std::mem::take(&mut self.book);
         book.started(self);
         self.book = book;
+        let chosen = std::mem::take(&mut self.setup.speech);
+        self.phone.speech.choose(self.key, chosen);
         let mut shutdown = self.phone.shutdown_signal();
         let mut shutting = *shutdown.borrow();
         let at = self.now_ms();

@@ -4,15 +4,9 @@
 //! * `language`: a language of the connector's agent export (its default one or one of its
 //!   `supportedLanguages`; primary subtags compared: `en-US` suits an `en` agent), which then
 //!   understands and answers the call; speech stays English (see [`speech_speaks`]);
-//! * `voiceName`: `default` or the connector's `voice`;
-//! * `speechModel`: `default` or the configured recogniser's name ([`SPEECH_MODEL`]);
+//! * `voiceName` and `speechModel`: see [`super::choices`];
 //! * `speechModelVariant`: Dialogflow's variants but `USE_ENHANCED` (there is no enhanced model);
 //! * `voiceModel`: refused (no custom voice models).
-
-use super::connectors::Connector;
-
-/// The recogniser every call uses.
-pub const SPEECH_MODEL: &str = "whisper-tiny.en";
 
 /// The agent language a call's `language` selects among `languages` (tag, engine): the same
 /// tag (any case), else the same primary subtag (`en-US` → `en`, `es` → `es-419`).
@@ -36,14 +30,9 @@ fn primary(tag: &str) -> String {
         .to_ascii_lowercase()
 }
 
-/// `Err(reason)` when `name` = `value` cannot be honoured for a call on `connector`, whose agent
-/// speaks `agent_languages`.
-pub fn check(
-    name: &str,
-    value: &str,
-    connector: &Connector,
-    agent_languages: &[String],
-) -> Result<(), String> {
+/// `Err(reason)` when `name` = `value` cannot be honoured for a call whose agent speaks
+/// `agent_languages` (`voiceName` and `speechModel` are checked against `super::choices`).
+pub fn check(name: &str, value: &str, agent_languages: &[String]) -> Result<(), String> {
     match name {
         "language" => {
             let tags: Vec<(String, ())> = agent_languages.iter().map(|l| (l.clone(), ())).collect();
@@ -53,27 +42,6 @@ pub fn check(
                 Err(format!(
                     "language `{value}` is not a language of the agent (languages: {})",
                     agent_languages.join(", ")
-                ))
-            }
-        }
-        "voiceName" => {
-            let mut voices = vec!["default".to_string()];
-            voices.extend(connector.voice.clone());
-            if voices.iter().any(|v| v.eq_ignore_ascii_case(value)) {
-                Ok(())
-            } else {
-                Err(format!(
-                    "voiceName `{value}` is not installed (voices: {})",
-                    voices.join(", ")
-                ))
-            }
-        }
-        "speechModel" => {
-            if value.eq_ignore_ascii_case("default") || value.eq_ignore_ascii_case(SPEECH_MODEL) {
-                Ok(())
-            } else {
-                Err(format!(
-                    "speechModel `{value}` is not configured (models: default = {SPEECH_MODEL})"
                 ))
             }
         }
@@ -96,18 +64,14 @@ mod tests {
 
     #[test]
     fn honoured_or_refused() {
-        let c = Connector {
-            voice: Some("en_US-lessac-medium".into()),
-            ..Connector::default()
-        };
         let en = ["en".to_string()];
-        assert!(check("language", "en-US", &c, &en).is_ok());
+        assert!(check("language", "en-US", &en).is_ok());
         assert_eq!(
-            check("language", "es-es", &c, &en).unwrap_err(),
+            check("language", "es-es", &en).unwrap_err(),
             "language `es-es` is not a language of the agent (languages: en)"
         );
         let both = ["en".to_string(), "es".to_string()];
-        assert!(check("language", "es-ES", &c, &both).is_ok());
+        assert!(check("language", "es-ES", &both).is_ok());
         let tags = [
             ("en".to_string(), 1),
             ("es-419".to_string(), 2),
@@ -118,16 +82,8 @@ mod tests {
         assert_eq!(pick_language("en-GB", &tags).map(|t| t.1), Some(1));
         assert!(pick_language("fr", &tags).is_none());
         assert!(speech_speaks("en-US") && !speech_speaks("es"));
-        assert!(check("voiceName", "en_US-lessac-medium", &c, &en).is_ok());
-        assert!(check("voiceName", "default", &c, &en).is_ok());
-        assert_eq!(
-            check("voiceName", "en-US-Wavenet-C", &c, &en).unwrap_err(),
-            "voiceName `en-US-Wavenet-C` is not installed (voices: default, en_US-lessac-medium)"
-        );
-        assert!(check("speechModel", "default", &c, &en).is_ok());
-        assert!(check("speechModel", "phone_call", &c, &en).is_err());
-        assert!(check("speechModelVariant", "USE_BEST_AVAILABLE", &c, &en).is_ok());
-        assert!(check("speechModelVariant", "USE_ENHANCED", &c, &en).is_err());
-        assert!(check("voiceModel", "my-voice", &c, &en).is_err());
+        assert!(check("speechModelVariant", "USE_BEST_AVAILABLE", &en).is_ok());
+        assert!(check("speechModelVariant", "USE_ENHANCED", &en).is_err());
+        assert!(check("voiceModel", "my-voice", &en).is_err());
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod action;
 pub mod callbacks;
+pub mod choices;
 pub mod handoff;
 pub mod honour;
 pub mod params;

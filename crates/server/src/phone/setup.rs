@@ -2,6 +2,7 @@
 
 use super::callbacks::{CallbackConfig, Callbacks};
 use super::calls::CallStore;
+use super::choices::SpeechChoices;
 use super::connectors::{Connector, PhoneFile};
 use super::handoff::{Handoff, HandoffConfig};
 use super::metrics::Metrics;
@@ -39,6 +40,8 @@ pub struct Phone {
     pub file: PhoneFile,
     pub connectors: HashMap<String, Arc<ConnectorRt>>,
     pub speech: Arc<dyn SpeechService>,
+    /// The voices and recognisers calls may choose.
+    pub choices: Arc<super::choices::SpeechChoices>,
     pub calls: CallStore,
     pub metrics: Arc<Metrics>,
     pub paused: PausedSessions,
@@ -198,6 +201,17 @@ impl Phone {
         asr: Arc<dyn Asr>,
         tts: Arc<dyn Tts>,
     ) -> anyhow::Result<Arc<Phone>> {
+        Phone::start_choosing(app, file, asr, tts, SpeechChoices::none())
+    }
+
+    /// [`Phone::start`] with the voices and recognisers calls may choose besides `asr`/`tts`.
+    pub fn start_choosing(
+        app: &AppState,
+        file: PhoneFile,
+        asr: Arc<dyn Asr>,
+        tts: Arc<dyn Tts>,
+        choices: SpeechChoices,
+    ) -> anyhow::Result<Arc<Phone>> {
         let (asr_workers, tts_workers, jobs) = {
             let l = &file.phone;
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -209,7 +223,7 @@ impl Phone {
             (asr, l.tts_workers, l.jobs_per_call)
         };
         tracing::info!(asr_workers, "starting the speech workers");
-        Phone::start_with(app, file, move |texts, metrics| {
+        Phone::start_with(app, file, choices, move |texts, metrics| {
             let speech: Arc<dyn SpeechService> =
                 Speech::start(asr, tts, asr_workers, tts_workers, jobs, texts, metrics)?;
             Ok(speech)
@@ -221,6 +235,7 @@ impl Phone {
     pub fn start_with(
         app: &AppState,
         file: PhoneFile,
+        choices: SpeechChoices,
         speech: impl FnOnce(Texts<'_>, Arc<Metrics>) -> Result<Arc<dyn SpeechService>, String>,
     ) -> anyhow::Result<Arc<Phone>> {
         file.validate()?;
@@ -321,6 +336,7 @@ impl Phone {
             admission: super::admission::Admission::new(l.max_pending_streams),
             connectors,
             speech,
+            choices: Arc::new(choices),
             calls,
             metrics,
             paused,
@@ -441,7 +457,9 @@ pub async fn enable_with(app: &Arc<AppState>, file: PhoneFile) -> anyhow::Result
             tz,
             file.phone.tts_cache_mb,
         )?;
-        Phone::start(&app, file, asr, tts)
+        let store = ModelStore::from_env();
+        let choices = SpeechChoices::load(&file.phone, &store.layout(), &store.root.join("cache"))?;
+        Phone::start_choosing(&app, file, asr, tts, choices)
     })
     .await?
 }

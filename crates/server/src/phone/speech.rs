@@ -7,6 +7,8 @@
 use super::metrics::Metrics;
 use sb_speech::asr::{Asr, AsrFailure, AsrLoad, AsrOptions, AsrPriority, CancelFlag, Transcript};
 use sb_speech::tts::{PromptCache, Tts};
+
+use super::choices::CallSpeech;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -152,12 +154,16 @@ struct AsrJob {
     prompt: Option<String>,
     reply: mpsc::Sender<Work>,
     cancel: CancelFlag,
+    /// The call's own recogniser (`None`: the server's).
+    asr: Option<Arc<dyn Asr>>,
 }
 
 struct TtsJob {
     turn: u64,
     steps: Vec<Step>,
     reply: mpsc::Sender<Work>,
+    /// The call's own voice (`None`: the server's, and its prompt cache).
+    voice: Option<Arc<dyn Tts>>,
 }
 
 /// One step of a reply, played in order: words, silence (SSML `<break>`) or a fetched clip.
@@ -187,6 +193,8 @@ pub struct Speech {
     asr_workers: usize,
     /// Each call's latest recognition (turn, flag), so that it can be cancelled.
     asr_latest: Mutex<HashMap<u64, (u64, CancelFlag)>>,
+    /// Calls with their own voice or recogniser.
+    chosen: Mutex<HashMap<u64, CallSpeech>>,
 }
 
 /// Most prompts synthesised at start.
@@ -260,6 +268,7 @@ impl Speech {
             asr_running: running.clone(),
             asr_workers: workers,
             asr_latest: Mutex::new(HashMap::new()),
+            chosen: Mutex::new(HashMap::new()),
         });
         for i in 0..workers {
             let (q, asr, running) = (speech.asr.clone(), asr.clone(), running.clone());
@@ -320,6 +329,7 @@ impl Speech {
             prompt,
             reply,
             cancel,
+            asr: self.chosen(call).and_then(|c| c.asr),
         };
         // One turn of a call is recognised at a time: an older request still waiting is stale.
         let ok = self.asr.push_latest(call, job).is_ok();
@@ -348,8 +358,11 @@ impl Speech {
     /// Plays `steps` in order (one answer chunk per step or sentence, the last one flagged);
     /// a reply that is one static prompt comes from the cache at once. `false` when dropped.
     pub fn speak(&self, call: u64, turn: u64, steps: Vec<Step>, reply: mpsc::Sender<Work>) -> bool {
+        let voice = self.chosen(call).and_then(|c| c.voice);
         let cached = match &steps[..] {
-            [Step::Say { text, rate }] if *rate == 1.0 => self.prompts.get(&prompt_key(text)),
+            [Step::Say { text, rate }] if *rate == 1.0 && voice.is_none() => {
+                self.prompts.get(&prompt_key(text))
+            }
             _ => None,
         };
         if let Some(a) = cached {
@@ -364,7 +377,13 @@ impl Speech {
             }
             return true;
         }
-        let ok = self.tts.push(call, TtsJob { turn, steps, reply }).is_ok();
+        let job = TtsJob {
+            turn,
+            steps,
+            reply,
+            voice,
+        };
+        let ok = self.tts.push(call, job).is_ok();
         if !ok {
             self.metrics.dropped("tts");
         }
@@ -383,8 +402,27 @@ impl Speech {
         }
     }
 
+    /// From now on `call` speaks with `choice.voice` and is recognised by `choice.asr` (each
+    /// `None`: the server's).
+    pub fn choose(&self, call: u64, choice: CallSpeech) {
+        if let Ok(mut m) = self.chosen.lock() {
+            if choice.voice.is_none() && choice.asr.is_none() {
+                m.remove(&call);
+            } else {
+                m.insert(call, choice);
+            }
+        }
+    }
+
+    fn chosen(&self, call: u64) -> Option<CallSpeech> {
+        self.chosen.lock().ok()?.get(&call).cloned()
+    }
+
     /// Drops a finished call's queued jobs.
     pub fn forget(&self, call: u64) {
+        if let Ok(mut m) = self.chosen.lock() {
+            m.remove(&call);
+        }
         if let Ok(mut m) = self.asr_latest.lock() {
             if m.remove(&call).is_some() {
                 self.asr_running.calls.fetch_sub(1, Ordering::Relaxed);
@@ -421,6 +459,10 @@ pub trait SpeechService: Send + Sync {
     fn cancel_asr(&self, call: u64, turn: u64);
     /// See [`Speech::speak`].
     fn speak(&self, call: u64, turn: u64, steps: Vec<Step>, reply: mpsc::Sender<Work>) -> bool;
+    /// See [`Speech::choose`]. A service without choices keeps its own voice and recogniser.
+    fn choose(&self, call: u64, choice: CallSpeech) {
+        let _ = (call, choice);
+    }
     /// See [`Speech::forget`].
     fn forget(&self, call: u64);
     /// Static prompts held ready.
@@ -451,6 +493,9 @@ impl SpeechService for Speech {
     }
     fn speak(&self, call: u64, turn: u64, steps: Vec<Step>, reply: mpsc::Sender<Work>) -> bool {
         Speech::speak(self, call, turn, steps, reply)
+    }
+    fn choose(&self, call: u64, choice: CallSpeech) {
+        Speech::choose(self, call, choice)
     }
     fn forget(&self, call: u64) {
         Speech::forget(self, call)
@@ -559,6 +604,7 @@ fn asr_worker(q: &FairQueue<AsrJob>, asr: &dyn Asr, running: &Running, workers: 
             lead_in_ms: 0,
         };
         let t0 = std::time::Instant::now();
+        let asr = job.asr.as_deref().unwrap_or(asr);
         let result = asr.transcribe(&pcm, &opts).map_err(AsrFailure::from);
         running.finish(&job.cancel);
         tracing::debug!(
@@ -575,11 +621,17 @@ fn asr_worker(q: &FairQueue<AsrJob>, asr: &dyn Asr, running: &Running, workers: 
 }
 
 fn tts_worker(q: &FairQueue<TtsJob>, tts: &dyn Tts, prompts: &HashMap<String, Arc<[i16]>>) {
+    let no_prompts = HashMap::new();
     while let Some((_, job)) = q.pop() {
         if job.reply.is_closed() {
             continue;
         }
         let (turn, reply) = (job.turn, &job.reply);
+        // A call's own voice does not use the default voice's prompts.
+        let (tts, prompts) = match job.voice.as_deref() {
+            Some(v) => (v, &no_prompts),
+            None => (tts, prompts),
+        };
         let send = |pcm16k: Vec<i16>| {
             reply
                 .blocking_send(Work::Tts {

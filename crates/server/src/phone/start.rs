@@ -32,6 +32,8 @@ pub struct CallSetup {
     pub action_hop: bool,
     /// Why the call's settings are refused: the call ends at once as failed, with this error.
     pub refused: Option<String>,
+    /// The voice and recogniser the call chose.
+    pub speech: super::choices::CallSpeech,
 }
 
 pub fn transport_name(p: Platform) -> &'static str {
@@ -74,11 +76,22 @@ pub async fn setup(
     let mut refused = read.refused.clone();
     let languages: Vec<String> = connector.languages.iter().map(|(l, _)| l.clone()).collect();
     for (name, value) in &read.config {
-        if let Err(why) = super::honour::check(name, value, &connector.cfg, &languages) {
+        if name == "voiceName" || name == "speechModel" {
+            continue; // below, against the installed voices and models
+        }
+        if let Err(why) = super::honour::check(name, value, &languages) {
             refused.push(why);
         }
     }
     let get = |k: &str| read.config.get(k).map(String::as_str);
+    let speech = choose_speech(
+        phone,
+        get("voiceName"),
+        get("speechModel"),
+        connector.cfg.voice.as_deref(),
+        &mut refused,
+    )
+    .await;
     let mut cfg = connector.cfg.call_config();
     let mut engine = connector.engine.clone();
     if let Some(l) = get("language") {
@@ -191,5 +204,38 @@ pub async fn setup(
         session_params,
         action_hop: read.action_hop && platform == Platform::Twilio,
         refused: (!refused.is_empty()).then(|| refused.join("; ")),
+        speech,
     })
+}
+
+/// The voice and recogniser named by the call's `voiceName` and `speechModel`; a name that is
+/// not installed is refused. Off the runtime: an espeak-ng voice is loaded on its first call.
+async fn choose_speech(
+    phone: &Phone,
+    voice: Option<&str>,
+    model: Option<&str>,
+    connector_voice: Option<&str>,
+    refused: &mut Vec<String>,
+) -> super::choices::CallSpeech {
+    let mut chosen = super::choices::CallSpeech::default();
+    if let Some(m) = model {
+        match phone.choices.model(m) {
+            Ok(asr) => chosen.asr = asr,
+            Err(why) => refused.push(why),
+        }
+    }
+    if let Some(v) = voice {
+        let (choices, v, c) = (
+            phone.choices.clone(),
+            v.to_string(),
+            connector_voice.map(str::to_string),
+        );
+        let found = tokio::task::spawn_blocking(move || choices.voice(&v, c.as_deref())).await;
+        match found {
+            Ok(Ok(tts)) => chosen.voice = tts,
+            Ok(Err(why)) => refused.push(why),
+            Err(_) => refused.push("the voice could not be loaded".into()),
+        }
+    }
+    chosen
 }

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use switchboard::config::ServerConfig;
+use switchboard::phone::choices::SpeechChoices;
 use switchboard::phone::connectors::PhoneFile;
 use switchboard::phone::Phone;
 use switchboard::AppState;
@@ -106,14 +107,40 @@ impl PhoneServer {
         config: ServerConfig,
         clock: Arc<dyn switchboard::clock::Clock>,
     ) -> PhoneServer {
+        let choices = SpeechChoices::none();
+        PhoneServer::start_full(toml, asr, tts, choices, config, clock).await
+    }
+
+    /// Like [`PhoneServer::start`] with voices and recognisers calls may choose.
+    pub async fn start_choosing(
+        toml: &str,
+        asr: Arc<dyn Asr>,
+        tts: Arc<dyn Tts>,
+        choices: SpeechChoices,
+    ) -> PhoneServer {
+        let clock = Arc::new(switchboard::clock::SystemClock);
+        let config = ServerConfig::default();
+        PhoneServer::start_full(toml, asr, tts, choices, config, clock).await
+    }
+
+    async fn start_full(
+        toml: &str,
+        asr: Arc<dyn Asr>,
+        tts: Arc<dyn Tts>,
+        choices: SpeechChoices,
+        config: ServerConfig,
+        clock: Arc<dyn switchboard::clock::Clock>,
+    ) -> PhoneServer {
         let engine = switchboard::cli::load_engine(&restaurant(), None).expect("agent");
         let state = Arc::new(AppState::new(engine, config, clock).await.expect("state"));
         let file = PhoneFile::parse(toml).expect("phone toml");
         let st = state.clone();
-        let phone = tokio::task::spawn_blocking(move || Phone::start(&st, file, asr, tts))
-            .await
-            .expect("join")
-            .expect("phone");
+        let phone = tokio::task::spawn_blocking(move || {
+            Phone::start_choosing(&st, file, asr, tts, choices)
+        })
+        .await
+        .expect("join")
+        .expect("phone");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

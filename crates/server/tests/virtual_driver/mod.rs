@@ -18,6 +18,7 @@ use sb_testkit::virtual_call::{Got, Handset, Seen, Timeline};
 use sb_transport::{caller_codec, Inbound, Platform, StartInfo, WsMessage};
 use switchboard::config::ServerConfig;
 use switchboard::phone::accept::{run_call, MediaSocket};
+use switchboard::phone::choices::SpeechChoices;
 use switchboard::phone::connectors::PhoneFile;
 use switchboard::phone::speech::{SpeechService, Step, Work};
 use switchboard::phone::Phone;
@@ -184,7 +185,7 @@ pub async fn phone(connector: &str, t0: Instant) -> (Arc<Phone>, Shared, Arc<Mut
         seen: seen.clone(),
         cancelled: Arc::default(),
     });
-    let phone = Phone::start_with(&state, file, move |_, _| {
+    let phone = Phone::start_with(&state, file, SpeechChoices::none(), move |_, _| {
         Ok(speech as Arc<dyn SpeechService>)
     })
     .expect("phone");

@@ -47,6 +47,7 @@ impl AppState {
         }
         let clock_for_web = clock.clone();
         let store = Store::open(&location, config.store_queue).await?;
+        let web = crate::web::Web::new(&config, clock_for_web, store.clone()).await;
         let webhook = WebhookClient::new(config.webhook_timeout, clock.clone())
             .context("cannot build the webhook HTTP client")?;
         Ok(AppState {
@@ -60,7 +61,7 @@ impl AppState {
             phone: std::sync::OnceLock::new(),
             guard: Arc::new(crate::guard::Guard::new(config.api_keys.clone())),
             conns: Arc::default(),
-            web: crate::web::Web::new(&config, clock_for_web),
+            web,
             config,
         })
     }

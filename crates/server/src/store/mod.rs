@@ -20,6 +20,8 @@
 //! only over the version it was computed from (compare-and-swap), so two nodes serving the same
 //! session at once cannot silently lose a turn: the later one gets [`StoreError::Conflict`].
 //!
+//! Web chat conversations and console users (`console.rs`) are written and read directly.
+//!
 //! Call transcripts (both backends) are written by their own batching writer that never blocks the
 //! call: a full queue drops the write (the caller counts it). Paused calls are read and written
 //! directly: `take` is one `DELETE … RETURNING`, so of two nodes resuming the same paused call at
@@ -29,6 +31,7 @@
 
 mod backend;
 mod calls;
+mod console;
 mod paused;
 mod sessions;
 mod sqlite_writer;

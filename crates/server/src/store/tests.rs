@@ -345,3 +345,14 @@ async fn unwritable_data_dir_and_bad_urls_are_errors() {
         "{text}"
     );
 }
+
+/// The web chat's conversations and the console's users, as the in-memory store keeps them.
+#[tokio::test]
+async fn conversations_and_console_users_round_trip() {
+    each_backend(|store, name| async move {
+        tracing::info!(backend = name, "conversations");
+        crate::web::store::tests::conversations_round_trip(&store).await;
+        crate::web::store::tests::users_round_trip(&store).await;
+    })
+    .await;
+}

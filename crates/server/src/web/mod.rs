@@ -24,12 +24,10 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 use std::sync::{Arc, OnceLock};
-use store::{ConversationStore, FileUsers, MemoryStore, UserStore};
+use store::{ConversationStore, UserStore};
 
 /// Most live conversations (chat and phone) at once.
 pub const MAX_LIVE: usize = 10_000;
-/// Most past conversations kept by the in-memory history.
-pub const MAX_HISTORY: usize = 20_000;
 
 pub struct Web {
     pub hub: Arc<hub::Hub>,
@@ -44,14 +42,18 @@ pub struct Web {
 }
 
 impl Web {
-    /// Conversations in memory; users in `<data-dir>/console-users.json` (memory without one).
-    pub fn new(config: &ServerConfig, clock: Arc<dyn Clock>) -> Web {
-        let memory = Arc::new(MemoryStore::new(MAX_HISTORY));
-        let users: Arc<dyn UserStore> = match &config.data_dir {
-            Some(d) => Arc::new(FileUsers::new(d)),
-            None => memory.clone(),
-        };
-        let conversations: Arc<dyn ConversationStore> = memory;
+    /// Conversations and users in the server's one store. Users of an older server's
+    /// `<data-dir>/console-users.json` are taken into it (the file is left as it is).
+    pub async fn new(
+        config: &ServerConfig,
+        clock: Arc<dyn Clock>,
+        store: crate::store::Store,
+    ) -> Web {
+        if let Some(d) = &config.data_dir {
+            users_cli::import_file_users(d, &store).await;
+        }
+        let users: Arc<dyn UserStore> = Arc::new(store.clone());
+        let conversations: Arc<dyn ConversationStore> = Arc::new(store);
         Web {
             hub: Arc::new(hub::Hub::new(conversations, clock, MAX_LIVE)),
             auth: auth::Auth::new(chrono::Duration::hours(8), chrono::Duration::hours(24)),

@@ -1,7 +1,7 @@
 //! Persistence seam of the web chat and console: conversations and console users behind two small
-//! traits, so the server's one store can implement them. [`MemoryStore`] keeps conversations in
-//! memory (bounded); [`FileUsers`] keeps users in `<data-dir>/console-users.json` so that
-//! `switchboard users add` and a later `serve` see the same accounts.
+//! traits, implemented by the server's one store (`crate::store`). [`MemoryStore`] keeps them in
+//! memory (bounded) for tests; [`FileUsers`] is the users file of older servers
+//! (`<data-dir>/console-users.json`), read once at start into the store.
 
 use super::model::{Conversation, Entry, Meta, Search, User, MAX_SEARCH};
 use std::collections::{HashMap, VecDeque};
@@ -192,6 +192,11 @@ impl FileUsers {
         }
     }
 
+    /// Every user of the file (none when there is no file).
+    pub fn read_all(&self) -> Result<Vec<User>, WebStoreError> {
+        self.read()
+    }
+
     fn read(&self) -> Result<Vec<User>, WebStoreError> {
         match std::fs::read(&self.path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| WebStoreError::Corrupt {
@@ -250,7 +255,7 @@ impl UserStore for FileUsers {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::web::model::{Channel, Status, Who};
     use chrono::{TimeZone, Utc};
@@ -289,7 +294,13 @@ mod tests {
 
     #[tokio::test]
     async fn search_by_date_intent_and_text_newest_first() {
-        let s = MemoryStore::new(10);
+        conversations_round_trip(&MemoryStore::new(10)).await;
+        users_round_trip(&MemoryStore::new(10)).await;
+    }
+
+    /// What every [`ConversationStore`] does (the one store's backends run it too).
+    pub(crate) async fn conversations_round_trip(s: &dyn ConversationStore) {
+        assert!(s.get("a").await.unwrap().is_none());
         for (id, day, intents, text) in [
             ("a", 1, vec!["Table Booker"], "a table for two"),
             ("b", 2, vec!["Goodbye"], "bye"),
@@ -321,6 +332,52 @@ mod tests {
             a.map(|e| (e.len(), e[0].text.clone())),
             Some((1, "changed".into()))
         );
+        // Entries come back in order, the header as last saved; wildcards are plain text.
+        let script = entry(1, "<script>x</script>");
+        assert!(s.put_entry("c", &script).await.is_ok());
+        assert!(s.put_entry("c", &entry(2, "100% sure_thing")).await.is_ok());
+        let mut c = meta("c", 3, &["Table Booker"]);
+        c.status = Status::Resolved {
+            by: "ada".into(),
+            at: c.updated_at,
+        };
+        assert!(s.save_meta(&c).await.is_ok());
+        let got = s.get("c").await.unwrap().expect("c");
+        assert_eq!(got.meta, c);
+        let seqs: Vec<u32> = got.entries.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, [0, 1, 2]);
+        assert_eq!(got.entries[1].text, "<script>x</script>");
+        let q = |t: &str| Search {
+            text: Some(t.into()),
+            ..Default::default()
+        };
+        assert_eq!(ids(s.search(&q("0% S")).await.unwrap()), ["c"]);
+        assert!(s.search(&q("1_0")).await.unwrap().is_empty());
+        assert!(s.search(&q("%")).await.unwrap().len() == 1);
+        let limited = Search {
+            limit: Some(2),
+            ..Default::default()
+        };
+        assert_eq!(ids(s.search(&limited).await.unwrap()), ["c", "b"]);
+    }
+
+    /// What every [`UserStore`] does.
+    pub(crate) async fn users_round_trip(s: &dyn UserStore) {
+        let u = User {
+            name: "grace".into(),
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            admin: true,
+            phone: Some("+15550100".into()),
+            created_at: Utc.timestamp_millis_opt(1_700_000_000_000).unwrap(),
+        };
+        assert!(s.user("grace").await.unwrap().is_none());
+        s.add_user(&u).await.unwrap();
+        assert!(matches!(
+            s.add_user(&u).await,
+            Err(WebStoreError::UserExists(n)) if n == "grace"
+        ));
+        assert_eq!(s.user("grace").await.unwrap(), Some(u));
+        assert!(s.user("Grace").await.unwrap().is_none());
     }
 
     #[tokio::test]

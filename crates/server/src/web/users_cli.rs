@@ -5,6 +5,7 @@
 use super::auth;
 use super::model::User;
 use super::store::{FileUsers, UserStore};
+use crate::store::{Location, Store, StoreUrl};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use std::io::{BufRead, IsTerminal};
@@ -29,6 +30,9 @@ pub struct AddArgs {
     /// Directory of the server's data (as for `serve`).
     #[arg(long, default_value = "./data", env = "SWITCHBOARD_DATA_DIR")]
     pub data_dir: PathBuf,
+    /// The server's store when it is not the data directory's (as for `serve`).
+    #[arg(long, env = "SWITCHBOARD_STORE_URL", hide_env_values = true)]
+    pub store_url: Option<String>,
 }
 
 pub const PASSWORD_ENV: &str = "SWITCHBOARD_USER_PASSWORD";
@@ -70,12 +74,40 @@ async fn add(a: AddArgs) -> anyhow::Result<()> {
         phone: a.phone,
         created_at: chrono::Utc::now(),
     };
-    FileUsers::new(&a.data_dir).add_user(&user).await?;
+    let url = a.store_url.as_deref().map(StoreUrl::parse).transpose()?;
+    let location = Location::from_config(Some(&a.data_dir), url.as_ref());
+    if let Location::Dir(d) = &location {
+        crate::fs_private::prepare_data_dir(d)?;
+    }
+    let store = Store::open(&location, 16).await?;
+    let added = store.add_user(&user).await;
+    store.close().await;
+    added?;
     println!(
         "added {} user `{}` in {}",
         if a.admin { "admin" } else { "console" },
         a.name,
-        a.data_dir.display()
+        location.describe()
     );
     Ok(())
+}
+
+/// Takes the users of an older server's `<data-dir>/console-users.json` into `store` (those not
+/// there yet). A file that cannot be read is reported, not fatal: its users can be added again.
+pub async fn import_file_users(data_dir: &std::path::Path, store: &Store) {
+    let file = FileUsers::new(data_dir);
+    let users = match file.read_all() {
+        Ok(u) => u,
+        Err(e) => {
+            tracing::warn!(error = %e, "console users file not imported");
+            return;
+        }
+    };
+    for u in users {
+        match store.add_user(&u).await {
+            Ok(()) => tracing::info!(user = %u.name, "console user imported into the store"),
+            Err(super::store::WebStoreError::UserExists(_)) => {}
+            Err(e) => tracing::warn!(user = %u.name, error = %e, "console user not imported"),
+        }
+    }
 }

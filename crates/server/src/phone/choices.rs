@@ -116,6 +116,11 @@ impl SpeechChoices {
                 })?;
             c = c.with_model(name, Arc::new(asr));
         }
+        tracing::info!(
+            voices = ?c.voices.keys().collect::<Vec<_>>(),
+            speech_models = ?c.models.keys().collect::<Vec<_>>(),
+            "voices and recognisers calls may choose (and every espeak:VOICE)"
+        );
         Ok(c)
     }
 

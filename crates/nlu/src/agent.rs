@@ -17,6 +17,10 @@ pub struct Agent {
     /// DF `mlMinConfidence`: below this the fallback intent answers.
     pub ml_min_confidence: f32,
     pub analyze_query_text_sentiment: bool,
+    /// Switchboard's own option (agent.json `switchboard.confirmBelowConfidence`; off by
+    /// default): a required parameter filled from speech recognised with less confidence than
+    /// this is confirmed ("Was that Anna?") before the intent is fulfilled.
+    pub confirm_below: Option<f32>,
     pub webhook: Option<WebhookConfig>,
     pub intents: Vec<Intent>,
     pub entities: Vec<EntityType>,

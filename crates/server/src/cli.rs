@@ -29,7 +29,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Talk to an agent in the terminal (or pipe one user turn per line).
     Chat(ChatArgs),
-    /// Evaluate the NLU (Snips 2017, Banking77) on the served path beside a baseline.
+    /// Evaluate the NLU (Snips 2017, Banking77) on the served path beside a baseline, or
+    /// (`eval voice`) spoken bookings through the phone path.
     Eval(crate::eval_cli::EvalArgs),
     /// Measure NLU latency or HTTP throughput.
     Bench {
@@ -199,7 +200,10 @@ pub async fn execute(
         Command::Serve(a) => serve(a, shutdown).await,
         Command::Chat(a) => crate::chat::run(a).await,
         // CPU-bound commands run off the async workers.
-        Command::Eval(a) => tokio::task::spawn_blocking(move || crate::eval_cli::eval(a)).await?,
+        Command::Eval(mut a) => match a.which.take() {
+            Some(crate::eval_cli::EvalCommand::Voice(v)) => crate::eval_voice::run(v).await,
+            None => tokio::task::spawn_blocking(move || crate::eval_cli::eval(a)).await?,
+        },
         Command::Bench {
             which: BenchCommand::Nlu(a),
         } => tokio::task::spawn_blocking(move || crate::bench::nlu(a)).await?,

@@ -55,6 +55,17 @@ pub async fn spawn_server_with(
     extra_args: &[String],
 ) -> anyhow::Result<ServerProcess> {
     let exe = std::env::current_exe().context("cannot find the switchboard binary")?;
+    spawn_server_exe(&exe, agent, port, data_dir, extra_args).await
+}
+
+/// [`spawn_server_with`] running the `switchboard` binary `exe` (e.g. an older build to compare).
+pub async fn spawn_server_exe(
+    exe: &Path,
+    agent: &Path,
+    port: u16,
+    data_dir: &Path,
+    extra_args: &[String],
+) -> anyhow::Result<ServerProcess> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
     let log = data_dir.join("server.log");
@@ -202,7 +213,7 @@ pub async fn demo(
 
 /// The server's record of a call. Its turns are written just before the call ends, so a
 /// record read at once may still lack its end; it is read again for up to 2 s.
-async fn fetch_call(client: &reqwest::Client, url: &str) -> anyhow::Result<Value> {
+pub(crate) async fn fetch_call(client: &reqwest::Client, url: &str) -> anyhow::Result<Value> {
     let mut last = Value::Null;
     for _ in 0..20 {
         last = client

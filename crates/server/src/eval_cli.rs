@@ -6,7 +6,10 @@ use clap::Args;
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct EvalArgs {
+    #[command(subcommand)]
+    pub which: Option<EvalCommand>,
     /// A Snips-2017 folder, a `text,category` CSV, or a folder holding `train.csv` (Banking77).
     #[arg(long, default_value = "../shared/datasets/snips-2017")]
     pub dataset: PathBuf,
@@ -34,6 +37,12 @@ pub struct EvalArgs {
     /// The older fixed benchmark: first N Snips training queries, direct path, per-intent table.
     #[arg(long)]
     pub legacy: bool,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum EvalCommand {
+    /// Spoken bookings through the phone path: slot accuracy, one-turn success, turns needed.
+    Voice(crate::eval_voice::EvalVoiceArgs),
 }
 
 pub fn eval(a: EvalArgs) -> anyhow::Result<()> {

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod eval_cli;
+pub mod eval_voice;
 pub mod fs_private;
 pub mod gauges;
 pub mod guard;

@@ -2,6 +2,7 @@
 //! touching the session: [`Engine::begin`] applies what the decision says to the state, and
 //! [`Engine::preview`] only reads it. One decision, so a preview never disagrees with the turn.
 
+use super::confirm::Carry;
 use super::contexts;
 use super::slots;
 use super::types::*;
@@ -38,7 +39,11 @@ pub(super) enum Decision {
         ex: Extracted,
         /// Slot filling goes on with the intent it was filling.
         continuing: bool,
+        /// What a confirmation answer passes on.
+        carry: Carry,
     },
+    /// A confirmation question got no yes, no or new value: ask it again.
+    Repeat,
 }
 
 /// What the query does to slot filling in progress.
@@ -49,6 +54,10 @@ pub(super) enum SlotExit {
     Leave,
     /// A cancel phrase: slot filling ends and what the intent (index) collected is forgotten.
     Cancel(usize),
+    /// A confirmation answer ("no", or a new value) goes on as this slot filling.
+    Refill(SlotFilling),
+    /// The confirmation question stands.
+    Repeat,
 }
 
 /// What a query would do, read without taking the turn ([`Engine::preview`]).
@@ -82,6 +91,7 @@ pub(super) fn apply_query_params(state: &mut SessionState, params: &QueryParams)
     if params.reset_contexts {
         state.contexts.clear();
         state.slot_filling = None;
+        state.confirming = None;
     }
     for c in &params.contexts {
         contexts::set(state, &c.name, c.lifespan, c.parameters.clone());
@@ -97,8 +107,13 @@ fn touches_state(params: &QueryParams) -> bool {
 
 /// Applies a decision's [`SlotExit`] to the state.
 pub(super) fn apply_exit(engine: &Engine, state: &mut SessionState, exit: SlotExit) {
+    // Any query but one that leaves the question standing answers a pending confirmation.
+    if !matches!(exit, SlotExit::Repeat) {
+        state.confirming = None;
+    }
     match exit {
-        SlotExit::Stay => {}
+        SlotExit::Stay | SlotExit::Repeat => {}
+        SlotExit::Refill(sf) => state.slot_filling = Some(sf),
         SlotExit::Leave => state.slot_filling = None,
         SlotExit::Cancel(idx) => {
             let (names, keys) = cancelled(engine.intent(idx));
@@ -211,6 +226,7 @@ impl Engine {
                 confidence: 1.0,
                 ex: Extracted::default(),
                 continuing: false,
+                carry: Carry::default(),
             },
             None => Decision::None,
         };
@@ -223,6 +239,9 @@ impl Engine {
         text: &str,
         ctx: &SysContext,
     ) -> (Decision, SlotExit) {
+        if let Some(answered) = self.answer_confirmation(state, text, ctx) {
+            return answered;
+        }
         let mut active = contexts::active_names(state);
         let mut exit = SlotExit::Stay;
         if let Some(sf) = &state.slot_filling {
@@ -257,6 +276,7 @@ impl Engine {
                     confidence: s.confidence,
                     ex: self.extract(s.intent, text, ctx),
                     continuing: false,
+                    carry: Carry::default(),
                 }
             }
             _ => match self.fallback_intent(&active) {
@@ -265,6 +285,7 @@ impl Engine {
                     confidence: 1.0,
                     ex: Extracted::default(),
                     continuing: false,
+                    carry: Carry::default(),
                 },
                 None => Decision::None,
             },
@@ -320,6 +341,7 @@ impl Engine {
             confidence: 1.0,
             ex: Extracted { values, originals },
             continuing: true,
+            carry: Carry::default(),
         })
     }
 }

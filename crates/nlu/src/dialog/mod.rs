@@ -7,6 +7,7 @@
 //! static response and reports the failure in `webhookStatus`. A `followupEventInput` starts a new
 //! event turn inside `resume` (bounded hops).
 
+mod confirm;
 mod contexts;
 mod decide;
 mod render;

@@ -1,6 +1,7 @@
 //! The turn itself: decide the intent (event, slot filling, NLU, fallback), fill parameters,
 //! update contexts, render, and hand over to the webhook when the intent uses it.
 
+use super::confirm::{self, Carry};
 use super::decide::{self, Decision};
 use super::types::*;
 use super::{contexts, render, slots};
@@ -146,11 +147,15 @@ impl Engine {
             webhook_payload: None,
             unknown: false,
         };
+        if let Decision::Repeat = decision {
+            return TurnStep::Done(self.repeat_confirmation(state, draft, &req));
+        }
         let Decision::Intent {
             idx,
             confidence,
             ex,
             continuing,
+            carry,
         } = decision
         else {
             draft.unknown = event.is_none();
@@ -166,6 +171,8 @@ impl Engine {
             mut values,
             originals,
         } = ex;
+        let fresh = fresh_keys(state, intent, &values, continuing, carry);
+        let unsure = self.unsure_after(intent, state, &fresh, &req);
         slots::apply_defaults(intent, state, event, &mut values);
         let call_webhook;
         if let Some(p) = slots::first_missing(intent, &values).filter(|_| !intent.is_fallback) {
@@ -199,7 +206,31 @@ impl Engine {
                 originals,
                 asking: p.name.clone(),
                 attempts,
+                unsure,
             });
+        } else if confirm::should_ask(&unsure, carry, event.is_some()) {
+            // Every required value is there, but some were heard with low confidence: ask.
+            state.slot_filling = None;
+            set_output_contexts(intent, state, &values, &originals);
+            let ctx_view = template_view(state, event);
+            let env = TemplateEnv {
+                params: &values,
+                originals: &originals,
+                contexts: &ctx_view,
+                session_params: &state.session_params,
+            };
+            draft.text = crate::template::render(&confirm::question(intent, &unsure), &env);
+            draft.messages = vec![json!({"text": {"text": [draft.text]}})];
+            draft.all_present = false;
+            draft.parameters = slots::report(intent, &values);
+            call_webhook = false;
+            state.confirming = Some(confirm::pending(
+                intent,
+                values,
+                originals,
+                unsure,
+                carry.attempts + 1,
+            ));
         } else {
             state.slot_filling = None;
             // A webhook's follow-up event belongs to the same query: contexts age once per query.
@@ -314,6 +345,35 @@ impl Engine {
         Value::Object(q)
     }
 
+    /// The pending confirmation question again (the caller said neither yes nor no).
+    fn repeat_confirmation(
+        &self,
+        state: &mut SessionState,
+        mut draft: Draft,
+        req: &TurnRequest,
+    ) -> TurnResult {
+        let Some(pc) = state.confirming.clone() else {
+            return self.finish(state, draft, req, None);
+        };
+        if let Some(idx) = self.agent.intents.iter().position(|i| i.id == pc.intent_id) {
+            let intent = self.intent(idx);
+            let ctx_view = template_view(state, None);
+            let env = TemplateEnv {
+                params: &pc.parameters,
+                originals: &pc.originals,
+                contexts: &ctx_view,
+                session_params: &state.session_params,
+            };
+            draft.intent = Some(idx);
+            draft.confidence = 1.0;
+            draft.text = crate::template::render(&confirm::question(intent, &pc.unsure), &env);
+            draft.messages = vec![json!({"text": {"text": [draft.text]}})];
+            draft.all_present = false;
+            draft.parameters = slots::report(intent, &pc.parameters);
+        }
+        self.finish(state, draft, req, None)
+    }
+
     fn finish(
         &self,
         state: &SessionState,
@@ -364,6 +424,30 @@ fn set_output_contexts(
         p.extend(oc.parameters.clone());
         contexts::merge(state, &oc.name, oc.lifespan, p, true);
     }
+}
+
+/// The parameters this query filled or changed: against the slot filling in progress when it
+/// continues, else everything extracted (a confirmed answer fills nothing new).
+fn fresh_keys(
+    state: &SessionState,
+    intent: &Intent,
+    values: &Map<String, Value>,
+    continuing: bool,
+    carry: Carry,
+) -> Vec<String> {
+    if carry.confirmed {
+        return Vec::new();
+    }
+    let before = state
+        .slot_filling
+        .as_ref()
+        .filter(|sf| continuing && sf.intent_id == intent.id)
+        .map(|sf| &sf.parameters);
+    values
+        .iter()
+        .filter(|(k, v)| !slots::is_empty(Some(v)) && before.and_then(|b| b.get(*k)) != Some(*v))
+        .map(|(k, _)| k.clone())
+        .collect()
 }
 
 /// What `#name.param` can read: the active contexts, then the event being handled (DF lets a

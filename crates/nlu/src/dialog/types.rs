@@ -23,6 +23,22 @@ pub struct SlotFilling {
     pub asking: String,
     /// How many times in a row the same parameter was asked.
     pub attempts: u32,
+    /// Required parameters filled from speech the recogniser was unsure of (see
+    /// `Agent::confirm_below`); asked about before fulfilling.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unsure: Vec<String>,
+}
+
+/// A yes/no question about unsure values, asked instead of fulfilling (`Agent::confirm_below`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingConfirm {
+    pub intent_id: String,
+    pub parameters: Map<String, Value>,
+    pub originals: Map<String, Value>,
+    /// The parameters asked about.
+    pub unsure: Vec<String>,
+    /// Confirmations asked in a row for this intent.
+    pub attempts: u32,
 }
 
 /// Everything the engine remembers between turns of one session. Serialisable for persistence.
@@ -38,6 +54,9 @@ pub struct SessionState {
     /// Turns taken so far (also seeds the choice among response variants).
     #[serde(default)]
     pub turns: u64,
+    /// Waiting for a yes/no on values heard with low confidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirming: Option<PendingConfirm>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

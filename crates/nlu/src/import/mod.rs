@@ -155,6 +155,12 @@ fn from_files_in(
         time_zone,
         ml_min_confidence: raw_agent.ml_min_confidence.unwrap_or(0.3).clamp(0.0, 1.0) as f32,
         analyze_query_text_sentiment: raw_agent.analyze_query_text_sentiment.unwrap_or(false),
+        confirm_below: raw_agent
+            .switchboard
+            .as_ref()
+            .and_then(|s| s.confirm_below_confidence)
+            .filter(|c| c.is_finite())
+            .map(|c| c.clamp(0.0, 1.0) as f32),
         webhook,
         intents,
         entities,

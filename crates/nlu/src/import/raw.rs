@@ -24,6 +24,17 @@ pub struct RawAgent {
     pub google_assistant: Option<RawGoogleAssistant>,
     /// `v2`, `v2beta1`, or `v1legacy` for agents still on the V1 API.
     pub one_platform_api_version: Option<String>,
+    /// Switchboard's own settings (Dialogflow ignores the key).
+    #[serde(default)]
+    pub switchboard: Option<RawSwitchboard>,
+}
+
+/// agent.json `"switchboard": {…}`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct RawSwitchboard {
+    /// See `Agent::confirm_below`.
+    pub confirm_below_confidence: Option<f64>,
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -107,6 +107,12 @@ impl CallSession {
         &self.state
     }
 
+    /// The bot's last reply that asked something of the caller (not a goodbye); empty before
+    /// the first one.
+    pub fn last_reply(&self) -> &str {
+        &self.last_prompt
+    }
+
     pub fn is_ended(&self) -> bool {
         self.phase == Phase::Ended
     }

@@ -3,7 +3,7 @@
 //! telephone-band booking alone and while other recognitions run beside it. Run with
 //! `--release`; the models come from `switchboard models fetch`.
 
-use sb_speech::asr::{Asr, AsrOptions};
+use sb_speech::asr::AsrOptions;
 use sb_speech::tts::Tts;
 use std::sync::Arc;
 use switchboard::eval_voice::offline::through_codec;

@@ -106,9 +106,10 @@ fn piper_prompts_survive_the_phone_line() {
     );
 }
 
-/// Piper starts speaking ~180 ms into its audio; tiny.en drops the first words of such a clip
-/// ("For Tanya at 10am…", or nothing at all without a prompt) unless the recogniser puts
-/// silence in front (`lead_in_ms`, as the simulated caller does for the bot's replies).
+/// Piper starts speaking ~180 ms into its audio; greedy tiny.en drops the first words of such a
+/// clip ("For Tanya at 10am…", or nothing at all) unless the recogniser puts silence in front
+/// (`lead_in_ms`, as the simulated caller does for the bot's replies). Without it, a reading far
+/// too short for the sound is decoded again with a beam, which may or may not recover them.
 #[test]
 fn a_reply_that_starts_at_once_is_heard_from_its_first_word() {
     let opts = PiperOptions {
@@ -117,8 +118,6 @@ fn a_reply_that_starts_at_once_is_heard_from_its_first_word() {
     };
     let piper = PiperTts::load_with(paths(), opts).expect("piper");
     let text = "Table booked for Tanya at ten a m on Sunday the ninth of January. Thank you!";
-    let plain = AsrOptions::default();
-    assert!(!round_trip(&piper, text, Noise::None, &plain).contains(&"table".to_string()));
     let recorded = AsrOptions {
         lead_in_ms: RECORDED_LEAD_IN_MS,
         ..AsrOptions::default()

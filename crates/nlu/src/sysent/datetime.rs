@@ -139,6 +139,12 @@ impl HourHints {
 
 /// Business-hours reading of an hour said without am/pm.
 pub(crate) fn fix_hour(t: NaiveTime, hints: HourHints) -> NaiveTime {
+    // "quarter to 10 am evening": a recogniser's "am" for "in"; nobody dines at 9:45 in the
+    // morning of an evening. The day part wins over a morning hour from 5 on (1–4 am stays:
+    // "1 am tonight" is after midnight).
+    if hints.evening && !hints.clock24 && (5..12).contains(&t.hour()) {
+        return t.with_hour(t.hour() + 12).unwrap_or(t);
+    }
     if hints.meridiem || hints.clock24 {
         return t;
     }

@@ -71,6 +71,9 @@ pub struct PhoneLimits {
     pub asr_workers: usize,
     /// whisper.cpp threads per recognition.
     pub asr_threads: usize,
+    /// What each recognition's prompt holds: `none`, `question` (the bot's last question),
+    /// `agent` (the agent's words) or `agent+question`. A connector's speech hints come first.
+    pub asr_prompt: super::asr_prompt::AsrPrompt,
     /// TTS worker threads (each uses one of the voice's two ONNX sessions; more workers wait).
     pub tts_workers: usize,
     /// Memory for recently synthesised short clauses, so a dynamic reply's repeated opening
@@ -105,6 +108,7 @@ impl Default for PhoneLimits {
             playout_lead_ms: 1_000,
             asr_workers: 0,
             asr_threads: 1,
+            asr_prompt: Default::default(),
             tts_workers: 2,
             tts_cache_mb: super::setup::TTS_CACHE_MB,
             jobs_per_call: 8,

@@ -49,6 +49,8 @@ pub(crate) struct Driver {
     pub(crate) book: Bookkeeping,
     /// The close frame to end the socket with, when the driver chose one.
     pub(crate) close_frame: Option<axum::extract::ws::CloseFrame>,
+    /// The agent's words for recognition prompts, made at the first recognition that uses them.
+    agent_words: Option<String>,
 }
 
 impl Driver {
@@ -82,8 +84,30 @@ impl Driver {
             hangup: None,
             book: Bookkeeping::default(),
             close_frame: None,
+            agent_words: None,
             phone,
         }
+    }
+
+    /// The prompt of the next recognition (`phone.asr_prompt`).
+    fn asr_prompt(&mut self) -> Option<String> {
+        let hints = self.setup.connector.cfg.asr_prompt();
+        let (engine, cache) = (&self.setup.engine, &mut self.agent_words);
+        let words = || {
+            cache
+                .get_or_insert_with(|| {
+                    super::asr_prompt::agent_words(
+                        &engine.agent,
+                        super::asr_prompt::AGENT_WORDS_BYTES,
+                    )
+                })
+                .clone()
+        };
+        self.phone
+            .file
+            .phone
+            .asr_prompt
+            .compose(hints, words, self.session.last_reply())
     }
 
     pub(crate) fn now_ms(&self) -> u64 {
@@ -326,7 +350,7 @@ impl Driver {
                     return Some(Input::AsrSkipped { at_ms: at, turn });
                 }
                 self.book.asr_sent(turn, at);
-                let prompt = prompt.or_else(|| self.setup.connector.cfg.asr_prompt());
+                let prompt = prompt.or_else(|| self.asr_prompt());
                 if !speech.recognize(
                     self.key,
                     turn,

@@ -12,6 +12,7 @@ pub mod paused;
 // The media path (connectors, speech workers, the driver loop, routes, transcripts, metrics).
 pub mod accept;
 pub mod admission;
+pub mod asr_prompt;
 pub mod calls;
 pub mod clips;
 pub mod connectors;

@@ -391,6 +391,30 @@ fn peak_frame_rms(pcm: &[f32]) -> f32 {
         .fold(0.0, f32::max)
 }
 
+/// Sound (20 ms frames at least [`ONSET_SHARE`] of the loudest) in ms.
+fn voiced_ms(pcm: &[f32], peak_rms: f32) -> usize {
+    let frame = SAMPLE_RATE / 50;
+    pcm.chunks(frame)
+        .filter(|f| frame_rms(f) >= peak_rms * ONSET_SHARE)
+        .count()
+        * 20
+}
+
+/// Voiced sound shorter than this is never taken for a cut-off transcript.
+const CUT_MIN_VOICED_MS: usize = 2_000;
+/// Fewer words per second of voiced sound than this (×10) reads as a decoder that stopped early.
+const CUT_WORDS_PER_10S: usize = 12;
+/// Beam width of the second decoding of a transcript that reads cut off.
+const CUT_RETRY_BEAM: usize = 5;
+
+/// Whether `text` is far too short for `voiced_ms` of sound: tiny.en on telephone audio
+/// sometimes ends a long sentence after its first word or two ("High," for a five-second
+/// booking), greedy decoding having put the end-of-text token first at a pause.
+fn reads_cut_off(text: &str, voiced_ms: usize) -> bool {
+    let words = text.split_whitespace().count();
+    voiced_ms >= CUT_MIN_VOICED_MS && words * 10_000 < voiced_ms * CUT_WORDS_PER_10S
+}
+
 impl Asr for WhisperAsr {
     fn transcribe(&self, pcm_16k: &[f32], opts: &AsrOptions) -> Result<Transcript, SpeechError> {
         validate_pcm(pcm_16k)?;
@@ -402,6 +426,36 @@ impl Asr for WhisperAsr {
                 words: Vec::new(),
             });
         }
+        let first = self.decode(pcm_16k, peak, opts)?;
+        let voiced = voiced_ms(pcm_16k, peak);
+        if opts.beam_size > 1 || !reads_cut_off(&first.text, voiced) {
+            return Ok(first);
+        }
+        // The same audio decoded again with a beam, which does not end at the first pause; the
+        // longer reading wins. Deterministic: it depends on the audio and options only.
+        let wider = AsrOptions {
+            beam_size: CUT_RETRY_BEAM,
+            ..opts.clone()
+        };
+        let second = self.decode(pcm_16k, peak, &wider)?;
+        tracing::debug!(first = %first.text, second = %second.text, voiced, "cut-off transcript decoded again");
+        let words = |t: &Transcript| t.text.split_whitespace().count();
+        Ok(if words(&second) > words(&first) {
+            second
+        } else {
+            first
+        })
+    }
+}
+
+impl WhisperAsr {
+    /// One decoding of audio that is not silence (`peak`: its loudest frame's RMS).
+    fn decode(
+        &self,
+        pcm_16k: &[f32],
+        peak: f32,
+        opts: &AsrOptions,
+    ) -> Result<Transcript, SpeechError> {
         let padded;
         let short_lead = if pcm_16k.len() < SHORT_AUDIO_SAMPLES {
             self.short_lead
@@ -472,6 +526,22 @@ mod tests {
         assert!(peak_frame_rms(&pcm) < SILENCE_RMS);
         pcm[8_000..8_320].iter_mut().for_each(|x| *x = 0.1);
         assert!((peak_frame_rms(&pcm) - 0.1).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_word_or_two_for_seconds_of_sound_reads_cut_off() {
+        assert!(reads_cut_off("High,", 4_000));
+        assert!(reads_cut_off("table for the", 3_500));
+        assert!(
+            !reads_cut_off("Yes.", 600),
+            "short answers are never retried"
+        );
+        assert!(!reads_cut_off("On the 9th of January at 8 pm.", 2_500));
+        assert!(!reads_cut_off("", 1_000));
+        let ms = |n: usize| n * SAMPLE_RATE / 1000;
+        let mut pcm = vec![0.0f32; ms(1_000)];
+        pcm.extend((0..ms(2_000)).map(|i| 0.3 * ((i as f32) * 0.1).sin()));
+        assert_eq!(voiced_ms(&pcm, peak_frame_rms(&pcm)), 2_000);
     }
 
     #[test]

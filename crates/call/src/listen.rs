@@ -79,9 +79,6 @@ pub(crate) struct Listener {
     pending: VecDeque<i16>,
     heard: VecDeque<Heard>,
     end_silence_ms: u64,
-    /// Audio after the end of speech that an utterance keeps as heard; the rest of its post-roll
-    /// is digital silence (see [`Listener::utterance_pcm`]).
-    real_tail: u64,
 }
 
 impl Listener {
@@ -120,10 +117,6 @@ impl Listener {
             pending: VecDeque::new(),
             heard: VecDeque::new(),
             end_silence_ms: u64::from(cfg.end_silence_ms),
-            real_tail: match u64::from(cfg.early_silence_ms) {
-                0 => pre_roll,
-                early => early.min(pre_roll),
-            },
         })
     }
 
@@ -277,10 +270,11 @@ impl Listener {
             }) => {
                 self.paused_at = Some(end_ms);
                 let from = self.utt.as_ref().map_or(self.buf_start, |u| u.capture_from);
+                let a = from.saturating_sub(self.buf_start) as usize;
                 let h = Heard::Paused {
                     start_ms: self.to_driver(start_ms),
                     end_ms: self.end_to_driver(end_ms),
-                    pcm: self.utterance_pcm(from, end_ms),
+                    pcm: self.buf.range(a.min(self.buf.len())..).copied().collect(),
                     late,
                 };
                 self.heard.push_back(h);
@@ -352,33 +346,22 @@ impl Listener {
         let from = utt
             .map(|u| u.capture_from)
             .unwrap_or_else(|| start_ms.saturating_sub(self.pre_roll) * SAMPLES_PER_MS);
-        let pcm = self.utterance_pcm(from, end_ms);
+        // Post-roll as long as the pre-roll: recognisers like a little silence at both ends.
+        let to = ((end_ms + self.pre_roll) * SAMPLES_PER_MS).min(self.total);
+        let lo = from.max(self.buf_start);
+        let pcm = if to > lo {
+            let a = (lo - self.buf_start) as usize;
+            let b = (to - self.buf_start) as usize;
+            self.buf.range(a..b.min(self.buf.len())).copied().collect()
+        } else {
+            Vec::new()
+        };
         Heard::Ended {
             start_ms: self.to_driver(start_ms),
             end_ms: self.end_to_driver(end_ms),
             pcm,
             claimed,
         }
-    }
-
-    /// The audio of an utterance captured from sample `from` whose speech ended at `end_ms`
-    /// (audio time): what was heard up to `real_tail` after the end, then digital silence up to
-    /// a post-roll as long as the pre-roll (recognisers like a little silence at both ends).
-    /// A guess at a pause and the utterance's end thus hand the recogniser the same samples when
-    /// the caller said nothing more, so the text does not depend on which of them is recognised
-    /// (that is decided by timing: how busy the recogniser is, when its answer comes).
-    fn utterance_pcm(&self, from: u64, end_ms: u64) -> Vec<i16> {
-        let lo = from.max(self.buf_start);
-        let heard_to = ((end_ms + self.real_tail) * SAMPLES_PER_MS).min(self.total);
-        let to = (end_ms + self.pre_roll) * SAMPLES_PER_MS;
-        if to <= lo {
-            return Vec::new();
-        }
-        let a = (lo - self.buf_start) as usize;
-        let b = (heard_to.max(lo) - self.buf_start) as usize;
-        let mut pcm: Vec<i16> = self.buf.range(a..b.min(self.buf.len())).copied().collect();
-        pcm.resize((to - lo) as usize, 0);
-        pcm
     }
 
     fn trim(&mut self) {
@@ -455,8 +438,8 @@ mod tests {
             panic!("{heard:?}")
         };
         assert_eq!((*start_ms, *end_ms), (200, 700));
-        // 100 ms pre-roll, 500 ms speech, 100 ms post-roll (as long as the pre-roll).
-        assert_eq!(pcm.len(), 700 * 16);
+        // 100 ms pre-roll, 500 ms speech, 200 ms of the pause (the audio up to the report).
+        assert_eq!(pcm.len(), 800 * 16);
         assert_eq!(l.last_speech_end_ms(), Some(700));
         l.commit();
         assert!(!l.in_utterance());
@@ -468,46 +451,6 @@ mod tests {
             matches!(heard[0], Heard::Started { start_ms: 1550, .. }),
             "{heard:?}"
         );
-    }
-
-    #[test]
-    fn a_guess_at_the_pause_hears_the_same_samples_as_the_utterances_end() {
-        let cfg = EndpointConfig {
-            early_silence_ms: 60,
-            late_silence_ms: 200,
-            end_silence_ms: 600,
-            pre_roll_ms: 300,
-            ..EndpointConfig::default()
-        };
-        let mut l = Listener::new(Box::new(Loud), &cfg, 300).unwrap();
-        push(&mut l, 0, 400, 0);
-        let mut heard = push(&mut l, 400, 900, 1000);
-        // Line noise after the speech, below the VAD's threshold: not part of what is heard.
-        heard.extend(push(&mut l, 1300, 800, 7));
-        let pcms: Vec<(&'static str, &Vec<i16>)> = heard
-            .iter()
-            .filter_map(|h| match h {
-                Heard::Paused {
-                    pcm, late: false, ..
-                } => Some(("early", pcm)),
-                Heard::Paused {
-                    pcm, late: true, ..
-                } => Some(("late", pcm)),
-                Heard::Ended { pcm, .. } => Some(("end", pcm)),
-                _ => None,
-            })
-            .collect();
-        let kinds: Vec<_> = pcms.iter().map(|(k, _)| *k).collect();
-        assert_eq!(kinds, ["early", "late", "end"], "{heard:?}");
-        for (kind, pcm) in &pcms {
-            assert_eq!(*pcm, pcms[2].1, "{kind}");
-        }
-        let end = pcms[2].1;
-        assert_eq!(end.len(), (300 + 900 + 300) * 16);
-        assert!(end[(300 + 900 + 60) * 16..].iter().all(|&x| x == 0));
-        assert!(end[(300 + 900) * 16..(300 + 900 + 60) * 16]
-            .iter()
-            .all(|&x| x == 7));
     }
 
     fn push(l: &mut Listener, at: u64, ms: u64, v: i16) -> Vec<Heard> {

@@ -31,9 +31,8 @@ fn asr_requests(out: &Timed) -> Vec<(u64, u64, usize)> {
 fn a_finished_sentence_is_answered_at_the_pause() {
     let mut h = Harness::new(early_200());
     let (t, turn, pcm) = spoke(&mut h);
-    // The frame 2680..2700 completes 200 ms of silence; the audio has the 300 ms pre-roll, the
-    // speech and a 300 ms post-roll (the 200 ms heard, then digital silence).
-    assert_eq!((t, turn, pcm.len() / 16), (2680, 1, 1600));
+    // The frame 2680..2700 completes 200 ms of silence; audio from the 300 ms pre-roll on.
+    assert_eq!((t, turn, pcm.len() / 16), (2680, 1, 1500));
     let out = h.asr(2800, 1, BOOKING);
     let (turn, reply) = synth(&out).expect("answered at once");
     assert_eq!(turn, 1);
@@ -89,7 +88,7 @@ fn speech_after_the_pause_drops_the_early_result() {
     let out = h.audio(200, false);
     assert_eq!(
         asr_requests(&out),
-        vec![(3180, first + 1, 2100)],
+        vec![(3180, first + 1, 2000)],
         "whole utterance"
     );
     let out = h.asr(3250, first + 1, BOOKING);
@@ -105,7 +104,7 @@ fn a_held_result_is_dropped_when_the_caller_goes_on() {
         .is_empty());
     h.audio(300, true); // "… Tanya"
     let out = h.audio(200, false);
-    assert_eq!(asr_requests(&out), vec![(3180, first + 1, 2100)]);
+    assert_eq!(asr_requests(&out), vec![(3180, first + 1, 2000)]);
     // It sounds finished, but the booking still lacks its date and time: the caller may go on,
     // so the turn waits for the full end of speech (700 ms of silence).
     let out = h.asr(3300, first + 1, "I'd like to book a table for Tanya");
@@ -141,7 +140,7 @@ fn the_default_pause_is_60_ms() {
     let mut h = Harness::new(CallConfig::default());
     let (t, turn, pcm) = spoke(&mut h);
     // Speech ends at 2500; the frame 2540..2560 completes 60 ms of silence.
-    assert_eq!((t, turn, pcm.len() / 16), (2540, 1, 1600));
+    assert_eq!((t, turn, pcm.len() / 16), (2540, 1, 1360));
     let out = h.asr(2750, 1, BOOKING);
     assert!(synth(&out).is_some_and(|(_, r)| r.starts_with("Table booked for Tanya")));
 }
@@ -181,7 +180,7 @@ fn a_skipped_first_pause_is_asked_again_at_200_ms() {
         "{out:?}"
     );
     let (_, second, ms) = asr_requests(&out)[0];
-    assert_eq!((second, ms), (first + 1, 1600));
+    assert_eq!((second, ms), (first + 1, 1500));
     let out = h.asr(2900, second, BOOKING);
     assert!(synth(&out).is_some_and(|(_, r)| r.starts_with("Table booked for Tanya")));
 }

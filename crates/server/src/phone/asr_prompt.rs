@@ -16,10 +16,10 @@ pub const AGENT_WORDS_BYTES: usize = 200;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 pub enum AsrPrompt {
     /// Speech hints only (when the connector has them).
+    #[default]
     #[serde(rename = "none")]
     None,
     /// The bot's last question (after any speech hints).
-    #[default]
     #[serde(rename = "question")]
     Question,
     /// The agent's words (unless the connector has speech hints).

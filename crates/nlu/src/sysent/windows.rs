@@ -213,10 +213,11 @@ pub(crate) fn windows(text: &str) -> Vec<Window> {
         });
         let ambiguous_alone = b == a + 1 && AMBIGUOUS.contains(&toks[a].norm.as_str());
         if a < b && (has_strong || weak_with_cue || day_second) && !ambiguous_alone {
-            // Split before inner "at"/"on"/"by".
+            // Split before inner "at"/"on"/"by"/"for": "in the evening for the 23rd of July"
+            // is a time and a date, not the evening of the 23rd.
             let mut s = a;
             for k in a + 1..b {
-                if matches!(toks[k].norm.as_str(), "at" | "on" | "by") {
+                if matches!(toks[k].norm.as_str(), "at" | "on" | "by" | "for") {
                     let mut e = k - 1;
                     while e > s && toks[e].norm == "," {
                         e -= 1;

@@ -327,7 +327,7 @@ mod tests {
     fn times_and_dates_are_what_the_words_say() {
         for c in cases(Set::Tune, 1, 200, 0) {
             let s = &c.turns[0];
-            if s.contains("noon") {
+            if s.contains("at noon") {
                 assert_eq!(c.want.time, "12:00");
             }
             if s.contains("half past eight") {

@@ -10,6 +10,7 @@ use sb_speech::tts::{PromptCache, Tts};
 
 use super::choices::CallSpeech;
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use tokio::sync::mpsc;
 
@@ -273,7 +274,7 @@ impl Speech {
             let (q, asr, running) = (speech.asr.clone(), asr.clone(), running.clone());
             std::thread::Builder::new()
                 .name(format!("sb-asr-{i}"))
-                .spawn(move || asr_worker(&q, &*asr, &running))
+                .spawn(move || asr_worker(&q, &*asr, &running, workers))
                 .map_err(|e| format!("cannot start ASR worker: {e}"))?;
         }
         for i in 0..tts_workers.max(1) {
@@ -317,7 +318,9 @@ impl Speech {
     ) -> bool {
         let cancel = CancelFlag::new();
         if let Ok(mut m) = self.asr_latest.lock() {
-            m.insert(call, (turn, cancel.clone()));
+            if m.insert(call, (turn, cancel.clone())).is_none() {
+                self.asr_running.calls.fetch_add(1, Ordering::Relaxed);
+            }
         }
         let job = AsrJob {
             turn,
@@ -421,7 +424,9 @@ impl Speech {
             m.remove(&call);
         }
         if let Ok(mut m) = self.asr_latest.lock() {
-            m.remove(&call);
+            if m.remove(&call).is_some() {
+                self.asr_running.calls.fetch_sub(1, Ordering::Relaxed);
+            }
         }
         self.asr.forget(call);
         self.tts.forget(call);
@@ -515,11 +520,22 @@ struct RunningJob {
 #[derive(Default)]
 struct Running {
     jobs: Mutex<Vec<RunningJob>>,
+    /// Calls that have asked for a recognition and not ended.
+    calls: AtomicUsize,
 }
 
 impl Running {
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<RunningJob>> {
         self.jobs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether a job may take every worker's thread: nothing else runs and no other call could
+    /// start a recognition beside it. whisper.cpp's threads spin at barriers, so a two-thread
+    /// job that meets a second job on two cores slows several-fold (speech_bench, two
+    /// processes: 4–6 s utterances 333 ms median one-threaded beside a one-threaded job, 914 ms
+    /// two-threaded beside one).
+    fn may_take_all(&self, others_active: usize) -> bool {
+        others_active == 0 && self.calls.load(Ordering::Relaxed) <= 1
     }
 
     /// Running recognitions that were not cancelled.
@@ -564,18 +580,16 @@ impl Running {
     }
 }
 
-/// Runs recognitions, each on the recogniser's own thread count (`phone.asr_threads`), whatever
-/// else runs. Taking every core for a lone call made the text depend on load: whisper.cpp's
-/// result changes with its thread count (the sums of a layer split differently), so the same
-/// audio was heard differently alone and beside another call; and its threads spin at
-/// barriers, so on a machine busy with other processes a two-thread job took 5–20 s (eval
-/// voice: 26 of 48 calls lost to the ASR time-out) where one thread takes well under one.
-fn asr_worker(q: &FairQueue<AsrJob>, asr: &dyn Asr, running: &Running) {
+/// Runs recognitions. A job of the only call on the line, while no other (uncancelled)
+/// recognition runs, uses one thread per worker (the pool is sized to the cores): a lone caller
+/// gets the whole machine, also when its previous, cancelled, guess is still stopping. With
+/// more calls every job gets one core ([`Running::may_take_all`]).
+fn asr_worker(q: &FairQueue<AsrJob>, asr: &dyn Asr, running: &Running, workers: usize) {
     while let Some((call, job)) = q.pop() {
         if job.reply.is_closed() {
             continue; // the call is gone
         }
-        running.start(&job.cancel, call, job.speculative);
+        let alone = running.may_take_all(running.start(&job.cancel, call, job.speculative));
         let pcm = sb_audio::i16_to_f32(&job.pcm);
         // Speech carries ~3-4 tokens a second; the cap bounds decoding time when the model
         // falls into a repetition loop.
@@ -584,7 +598,7 @@ fn asr_worker(q: &FairQueue<AsrJob>, asr: &dyn Asr, running: &Running) {
             initial_prompt: job.prompt,
             beam_size: 1,
             max_tokens: (12 + 6 * secs).min(AsrOptions::default().max_tokens),
-            threads: 0,
+            threads: if alone { workers } else { 0 },
             cancel: Some(job.cancel.clone()),
             // The endpointer's utterance starts with its pre-roll.
             lead_in_ms: 0,
@@ -759,6 +773,19 @@ mod tests {
         running.finish(&f);
         assert!(running.preempt_speculative(1));
         assert!(newer.is_cancelled() && !older.is_cancelled());
+    }
+
+    #[test]
+    fn only_the_one_call_on_the_line_gets_every_thread() {
+        let running = Running::default();
+        running.calls.store(1, Ordering::Relaxed);
+        assert!(running.may_take_all(0));
+        assert!(!running.may_take_all(1), "another recognition runs");
+        running.calls.store(2, Ordering::Relaxed);
+        assert!(
+            !running.may_take_all(0),
+            "another call may start one beside it"
+        );
     }
 
     #[test]

@@ -185,20 +185,9 @@ impl Engine {
             } else {
                 p.prompts[(attempts as usize - 1) % p.prompts.len()].clone()
             };
-            // Like Dialogflow, the intent's output contexts are active from its match on, with
-            // the values collected so far: an interrupted booking can be picked up from them.
-            set_output_contexts(intent, state, &values, &originals);
-            let ctx_view = template_view(state, event);
-            let env = TemplateEnv {
-                params: &values,
-                originals: &originals,
-                contexts: &ctx_view,
-                session_params: &state.session_params,
-            };
-            draft.text = crate::template::render(&prompt, &env);
-            draft.messages = vec![json!({"text": {"text": [draft.text]}})];
-            draft.all_present = false;
-            draft.parameters = slots::report(intent, &values);
+            ask(
+                &mut draft, intent, state, event, &values, &originals, &prompt,
+            );
             call_webhook = intent.webhook_for_slot_filling;
             state.slot_filling = Some(SlotFilling {
                 intent_id: intent.id.clone(),
@@ -211,18 +200,10 @@ impl Engine {
         } else if confirm::should_ask(&unsure, carry, event.is_some()) {
             // Every required value is there, but some were heard with low confidence: ask.
             state.slot_filling = None;
-            set_output_contexts(intent, state, &values, &originals);
-            let ctx_view = template_view(state, event);
-            let env = TemplateEnv {
-                params: &values,
-                originals: &originals,
-                contexts: &ctx_view,
-                session_params: &state.session_params,
-            };
-            draft.text = crate::template::render(&confirm::question(intent, &unsure), &env);
-            draft.messages = vec![json!({"text": {"text": [draft.text]}})];
-            draft.all_present = false;
-            draft.parameters = slots::report(intent, &values);
+            let question = confirm::question(intent, &unsure);
+            ask(
+                &mut draft, intent, state, event, &values, &originals, &question,
+            );
             call_webhook = false;
             state.confirming = Some(confirm::pending(
                 intent,
@@ -412,6 +393,33 @@ fn project_of(session: &str) -> &str {
 
 /// Activates `intent`'s output contexts carrying its parameter values (and `.original`s), merged
 /// into what an already active context of the same name holds.
+/// The turn asks the caller something (a parameter's prompt, a confirmation) instead of
+/// fulfilling: like Dialogflow, the intent's output contexts are active from its match on, with
+/// the values collected so far (an interrupted booking can be picked up from them), and
+/// `template` is rendered with those values.
+fn ask(
+    draft: &mut Draft,
+    intent: &Intent,
+    state: &mut SessionState,
+    event: Option<(&str, &Map<String, Value>)>,
+    values: &Map<String, Value>,
+    originals: &Map<String, Value>,
+    template: &str,
+) {
+    set_output_contexts(intent, state, values, originals);
+    let ctx_view = template_view(state, event);
+    let env = TemplateEnv {
+        params: values,
+        originals,
+        contexts: &ctx_view,
+        session_params: &state.session_params,
+    };
+    draft.text = crate::template::render(template, &env);
+    draft.messages = vec![json!({"text": {"text": [draft.text]}})];
+    draft.all_present = false;
+    draft.parameters = slots::report(intent, values);
+}
+
 fn set_output_contexts(
     intent: &Intent,
     state: &mut SessionState,

@@ -67,20 +67,6 @@ const NAMES_HELDOUT: &[&str] = &[
     "Alice", "Mark", "Julia", "Oliver", "Kate", "Adam",
 ];
 
-const MONTHS: &[&str] = &[
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
 const ORDINALS: &[&str] = &[
     "first",
     "second",
@@ -147,7 +133,7 @@ fn date_phrase(rng: &mut ChaCha8Rng) -> (String, WantDate) {
     }
     let month = pick_index(rng, 12);
     let day = pick_index(rng, ORDINALS.len());
-    let m = MONTHS[month];
+    let m = chrono::Month::try_from(month as u8 + 1).map_or("January", |m| m.name());
     let o = ORDINALS[day];
     let text = match pick_index(rng, 3) {
         0 => format!("on the {o} of {m}"),
